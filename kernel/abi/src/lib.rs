@@ -136,6 +136,8 @@ pub enum El1Exception {
     DataAbort = 3,
     /// Any other exception the partition did not expect (SVC, FIQ, ...).
     Unexpected = 4,
+    /// The partition's runtime found a fatal error of its own (a Rust panic).
+    Panic = 5,
 }
 
 impl El1Exception {
@@ -146,6 +148,7 @@ impl El1Exception {
             2 => El1Exception::PrefetchAbort,
             3 => El1Exception::DataAbort,
             4 => El1Exception::Unexpected,
+            5 => El1Exception::Panic,
             _ => return None,
         })
     }
@@ -157,6 +160,7 @@ impl El1Exception {
             El1Exception::PrefetchAbort => "el1-prefetch-abort",
             El1Exception::DataAbort => "el1-data-abort",
             El1Exception::Unexpected => "el1-unexpected",
+            El1Exception::Panic => "panic",
         }
     }
 }
@@ -207,6 +211,7 @@ mod tests {
             El1Exception::PrefetchAbort,
             El1Exception::DataAbort,
             El1Exception::Unexpected,
+            El1Exception::Panic,
         ] {
             assert_eq!(El1Exception::from_number(kind as u32), Some(kind));
         }

@@ -135,7 +135,8 @@ pub struct Region {
     pub el1: El1Access,
     /// What EL2 may do when EL1 has no access.
     pub el2: El2Access,
-    /// Whether instructions may be fetched from the region.
+    /// Whether instructions may be fetched from the region, at whichever
+    /// levels may read it (one `XN` bit serves EL2 and EL1).
     pub executable: bool,
     /// Memory type.
     pub memory: MemoryType,
@@ -154,9 +155,6 @@ pub enum EncodeError {
     Empty,
     /// Device memory marked executable.
     ExecutableDevice,
-    /// A region no one may write or read at EL1 but marked executable: EL1
-    /// cannot fetch from it, so the flag is a mistake.
-    ExecutableWithoutEl1Access,
 }
 
 impl EncodeError {
@@ -171,9 +169,6 @@ impl EncodeError {
             }
             EncodeError::Empty => "region is empty",
             EncodeError::ExecutableDevice => "device memory cannot be executable",
-            EncodeError::ExecutableWithoutEl1Access => {
-                "an executable region must be readable at EL1"
-            }
         }
     }
 }
@@ -239,13 +234,8 @@ impl Region {
         if (self.limit % GRANULE) != GRANULE - 1 {
             return Err(EncodeError::UnalignedLimit);
         }
-        if self.executable {
-            if matches!(self.memory, MemoryType::Device) {
-                return Err(EncodeError::ExecutableDevice);
-            }
-            if matches!(self.el1, El1Access::None) {
-                return Err(EncodeError::ExecutableWithoutEl1Access);
-            }
+        if self.executable && matches!(self.memory, MemoryType::Device) {
+            return Err(EncodeError::ExecutableDevice);
         }
         Ok(())
     }
@@ -396,8 +386,6 @@ mod tests {
         assert_eq!(r.encode(), Err(EncodeError::UnalignedLimit));
         let r = Region { executable: true, memory: MemoryType::Device, ..region(0xE000_0000, 0x1000) };
         assert_eq!(r.encode(), Err(EncodeError::ExecutableDevice));
-        let r = Region { executable: true, el1: El1Access::None, ..region(0x0800_0000, 0x1000) };
-        assert_eq!(r.encode(), Err(EncodeError::ExecutableWithoutEl1Access));
         assert!(Region::from_base_size(0xFFFF_FFC0, 0x80, El1Access::None, El2Access::ReadOnly, false, MemoryType::Normal, Shareability::NonShareable).is_none());
         assert!(Region::from_base_size(0x1000, 0, El1Access::None, El2Access::ReadOnly, false, MemoryType::Normal, Shareability::NonShareable).is_none());
     }
@@ -431,7 +419,7 @@ mod tests {
             .prop_filter_map("fits in 4 GiB", |(granule, granules, (el1, el2), exec, memory, shareability)| {
                 let base = granule.checked_mul(GRANULE)?;
                 let size = granules.checked_mul(GRANULE)?;
-                let executable = exec && memory != MemoryType::Device && el1 != El1Access::None;
+                let executable = exec && memory != MemoryType::Device;
                 Region::from_base_size(base, size, el1, el2, executable, memory, shareability)
             })
     }

@@ -1,0 +1,129 @@
+//! Number formatting for the kernel log, without `core::fmt`.
+//!
+//! `core::fmt` costs several KiB of kernel text and dynamic dispatch on every
+//! log line; the kernel only ever prints strings, decimal and hexadecimal
+//! numbers, so it uses these small writers instead.
+
+/// Something that takes bytes: the console, or a buffer in tests.
+pub trait ByteSink {
+    /// Takes one byte.
+    fn put(&mut self, byte: u8);
+
+    /// Takes every byte of `bytes`.
+    fn put_all(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.put(byte);
+        }
+    }
+
+    /// Takes a string.
+    fn put_str(&mut self, text: &str) {
+        self.put_all(text.as_bytes());
+    }
+
+    /// Writes `value` in decimal.
+    fn put_dec(&mut self, value: u64) {
+        let mut digits = [0u8; 20];
+        let mut count = 0;
+        let mut rest = value;
+        loop {
+            digits[count] = b'0' + (rest % 10) as u8;
+            count += 1;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        while count > 0 {
+            count -= 1;
+            self.put(digits[count]);
+        }
+    }
+
+    /// Writes `value` as `0x` followed by exactly eight hexadecimal digits.
+    fn put_hex(&mut self, value: u32) {
+        self.put_str("0x");
+        for shift in (0..8).rev() {
+            let digit = ((value >> (shift * 4)) & 0xF) as u8;
+            self.put(if digit < 10 { b'0' + digit } else { b'a' + digit - 10 });
+        }
+    }
+}
+
+/// A fixed buffer that fills up and then drops bytes, for tests and for
+/// composing a line before it is written.
+#[derive(Clone, Debug)]
+pub struct FixedBuffer<const N: usize> {
+    bytes: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> FixedBuffer<N> {
+    /// An empty buffer.
+    pub const fn new() -> Self {
+        FixedBuffer { bytes: [0; N], len: 0 }
+    }
+
+    /// The bytes written so far.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl<const N: usize> Default for FixedBuffer<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> ByteSink for FixedBuffer<N> {
+    fn put(&mut self, byte: u8) {
+        if let Some(slot) = self.bytes.get_mut(self.len) {
+            *slot = byte;
+            self.len += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::format;
+
+    #[test]
+    fn formats_like_core_fmt() {
+        let mut buffer = FixedBuffer::<64>::new();
+        buffer.put_dec(0);
+        buffer.put_str(" ");
+        buffer.put_dec(u64::MAX);
+        buffer.put_str(" ");
+        buffer.put_hex(0xDEAD_BEEF);
+        assert_eq!(buffer.as_bytes(), b"0 18446744073709551615 0xdeadbeef");
+    }
+
+    #[test]
+    fn full_buffer_drops_bytes() {
+        let mut buffer = FixedBuffer::<3>::new();
+        buffer.put_str("abcdef");
+        assert_eq!(buffer.as_bytes(), b"abc");
+    }
+
+    proptest! {
+        #[test]
+        fn decimal_matches_std(value in any::<u64>()) {
+            let mut buffer = FixedBuffer::<32>::new();
+            buffer.put_dec(value);
+            let expected = format!("{value}");
+            prop_assert_eq!(buffer.as_bytes(), expected.as_bytes());
+        }
+
+        #[test]
+        fn hex_matches_std(value in any::<u32>()) {
+            let mut buffer = FixedBuffer::<32>::new();
+            buffer.put_hex(value);
+            let expected = format!("{value:#010x}");
+            prop_assert_eq!(buffer.as_bytes(), expected.as_bytes());
+        }
+    }
+}

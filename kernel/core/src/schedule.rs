@@ -1,0 +1,138 @@
+//! Where the cyclic schedule is at any tick.
+//!
+//! Window starts are computed from the epoch (the tick the first window began)
+//! by addition only: the start of window `i` in frame `f` is
+//! `epoch + f * major_frame + offset[i]`. No deadline is ever derived from the
+//! time the kernel happened to observe, so lateness in handling one boundary
+//! never moves the next one: the schedule cannot drift.
+
+use crate::tables::{PartitionId, ScheduleDesc, WindowDesc};
+
+/// The schedule's position: which window is current, in which frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    /// Index of the current window.
+    window: usize,
+    /// Number of the current major frame, from 0.
+    frame: u64,
+    /// Tick at which the current major frame began.
+    frame_start: u64,
+}
+
+impl Cursor {
+    /// The cursor at the first window of frame 0, which starts at `epoch`.
+    pub const fn start(epoch: u64) -> Cursor {
+        Cursor { window: 0, frame: 0, frame_start: epoch }
+    }
+
+    /// Index of the current window.
+    pub const fn window_index(&self) -> usize {
+        self.window
+    }
+
+    /// Number of the current major frame (0 for the first).
+    pub const fn frame(&self) -> u64 {
+        self.frame
+    }
+
+    /// The current window's description.
+    pub fn window<'a>(&self, schedule: &'a ScheduleDesc) -> &'a WindowDesc {
+        // The cursor only ever holds indexes below `windows.len()` (see
+        // `advance`), and the tables check guarantees at least one window.
+        &schedule.windows[self.window % schedule.windows.len()]
+    }
+
+    /// Who owns the current window (`None` for idle).
+    pub fn owner(&self, schedule: &ScheduleDesc) -> Option<PartitionId> {
+        self.window(schedule).partition
+    }
+
+    /// Tick at which the current window starts.
+    pub fn window_start(&self, schedule: &ScheduleDesc) -> u64 {
+        self.frame_start + self.window(schedule).offset
+    }
+
+    /// Tick at which the current window ends, which is the next one's start.
+    pub fn window_end(&self, schedule: &ScheduleDesc) -> u64 {
+        let window = self.window(schedule);
+        self.frame_start + window.offset + window.duration
+    }
+
+    /// Moves to the next window, wrapping into the next frame after the last.
+    /// Returns `true` when a new major frame began.
+    pub fn advance(&mut self, schedule: &ScheduleDesc) -> bool {
+        if self.window + 1 < schedule.windows.len() {
+            self.window += 1;
+            false
+        } else {
+            self.window = 0;
+            self.frame += 1;
+            self.frame_start += schedule.major_frame;
+            true
+        }
+    }
+}
+
+/// Converts a duration in nanoseconds to counter ticks at `hz`, or `None` when
+/// it is not a whole number of ticks or does not fit.
+pub fn ticks_from_nanos(nanos: u64, hz: u32) -> Option<u64> {
+    let product = (nanos as u128).checked_mul(hz as u128)?;
+    if product % 1_000_000_000 != 0 {
+        return None;
+    }
+    u64::try_from(product / 1_000_000_000).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    static WINDOWS: [WindowDesc; 3] = [
+        WindowDesc { partition: Some(0), offset: 0, duration: 300 },
+        WindowDesc { partition: Some(1), offset: 300, duration: 200 },
+        WindowDesc { partition: None, offset: 500, duration: 500 },
+    ];
+    static SCHEDULE: ScheduleDesc = ScheduleDesc { major_frame: 1000, windows: &WINDOWS };
+
+    #[test]
+    fn walks_windows_and_frames() {
+        let mut cursor = Cursor::start(5_000);
+        assert_eq!((cursor.window_start(&SCHEDULE), cursor.window_end(&SCHEDULE)), (5_000, 5_300));
+        assert_eq!(cursor.owner(&SCHEDULE), Some(0));
+        assert!(!cursor.advance(&SCHEDULE));
+        assert_eq!((cursor.window_start(&SCHEDULE), cursor.window_end(&SCHEDULE)), (5_300, 5_500));
+        assert!(!cursor.advance(&SCHEDULE));
+        assert_eq!(cursor.owner(&SCHEDULE), None);
+        assert_eq!(cursor.window_end(&SCHEDULE), 6_000);
+        assert!(cursor.advance(&SCHEDULE));
+        assert_eq!(cursor.frame(), 1);
+        assert_eq!(cursor.window_start(&SCHEDULE), 6_000);
+    }
+
+    proptest! {
+        /// After any number of steps, every window starts exactly at
+        /// epoch + frame * major_frame + offset: no drift accumulates.
+        #[test]
+        fn window_starts_never_drift(epoch in 0u64..(1 << 40), steps in 0usize..10_000) {
+            let mut cursor = Cursor::start(epoch);
+            let mut previous_end = cursor.window_start(&SCHEDULE);
+            for _ in 0..steps {
+                let start = cursor.window_start(&SCHEDULE);
+                prop_assert_eq!(start, previous_end);
+                let window = cursor.window(&SCHEDULE);
+                prop_assert_eq!(start, epoch + cursor.frame() * SCHEDULE.major_frame + window.offset);
+                previous_end = cursor.window_end(&SCHEDULE);
+                cursor.advance(&SCHEDULE);
+            }
+        }
+    }
+
+    #[test]
+    fn tick_conversion_is_exact_or_refused() {
+        assert_eq!(ticks_from_nanos(1_000_000, 62_500_000), Some(62_500));
+        assert_eq!(ticks_from_nanos(16, 62_500_000), Some(1));
+        assert_eq!(ticks_from_nanos(1, 62_500_000), None);
+        assert_eq!(ticks_from_nanos(u64::MAX, u32::MAX), None);
+    }
+}

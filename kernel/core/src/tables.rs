@@ -1,0 +1,349 @@
+//! The shape of the kernel's build-time tables.
+//!
+//! `bulkhead-sysgen` turns a system description into one `static SYSTEM:
+//! SystemDesc` of these types, which the kernel `include!`s. The tables are
+//! immutable, live in flash, and are complete: the kernel never parses or
+//! allocates anything at run time. Each entry documents the description element
+//! it came from in the generated source.
+//!
+//! Every property the kernel relies on (windows tile the major frame, region
+//! counts fit the MPU) is asserted by [`SystemDesc::check`], which the generated
+//! code evaluates in a `const` so a violated invariant fails the build.
+
+use bulkhead_mpu::EncodedRegion;
+
+/// Index of a partition in [`SystemDesc::partitions`]; also its id in the ABI.
+pub type PartitionId = u8;
+
+/// Number of EL2 MPU regions the kernel keeps enabled at all times, in the
+/// lowest slots. Partition regions use the slots above.
+pub const KERNEL_REGION_SLOTS: usize = 4;
+
+/// Upper bound of EL2 MPU regions on any supported board.
+pub const MAX_EL2_REGIONS: usize = 16;
+
+/// Upper bound of regions one partition may have: what the MPU leaves after
+/// the kernel's slots.
+pub const MAX_PARTITION_REGIONS: usize = MAX_EL2_REGIONS - KERNEL_REGION_SLOTS;
+
+/// What happens to a partition that faults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultPolicy {
+    /// Never scheduled again; its windows stay idle.
+    Halt,
+    /// Restored (pristine `.data`, zeroed `.bss`, reset context) and resumed at
+    /// its entry point at the start of its next window.
+    Restart,
+}
+
+impl FaultPolicy {
+    /// The policy's name as written in the system description and the log.
+    pub const fn name(self) -> &'static str {
+        match self {
+            FaultPolicy::Halt => "halt",
+            FaultPolicy::Restart => "restart",
+        }
+    }
+}
+
+/// A byte range a partition may name in a hypercall, with what the kernel may
+/// do there on its behalf. Devices are never grants: the kernel does not read
+/// or write a device because a partition asked it to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryGrant {
+    /// First byte.
+    pub base: u32,
+    /// Last byte, inclusive.
+    pub limit: u32,
+    /// The partition may read it.
+    pub read: bool,
+    /// The partition may write it.
+    pub write: bool,
+}
+
+/// Initial contents of a partition's RAM, restored at boot and on restart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImageInit {
+    /// Where `.data` lives at run time (first byte).
+    pub data_start: u32,
+    /// One past the last byte of `.data`.
+    pub data_end: u32,
+    /// Where the pristine copy of `.data` lives in the partition's code region.
+    pub data_load: u32,
+    /// First byte of `.bss`.
+    pub bss_start: u32,
+    /// One past the last byte of `.bss`.
+    pub bss_end: u32,
+}
+
+/// One partition, as the system description and its linked image define it.
+#[derive(Clone, Copy, Debug)]
+pub struct PartitionDesc {
+    /// Name from the description, used in every log line about it.
+    pub name: &'static str,
+    /// Entry point (ELF entry of its image).
+    pub entry: u32,
+    /// Stack pointer at entry: the top of its data region.
+    pub initial_sp: u32,
+    /// EL2 MPU regions, loaded into the slots above the kernel's while it runs.
+    pub regions: &'static [EncodedRegion],
+    /// Memory a hypercall may name (code, data, extra and shared regions).
+    pub grants: &'static [MemoryGrant],
+    /// RAM contents to restore.
+    pub init: ImageInit,
+    /// What a fault does.
+    pub fault_policy: FaultPolicy,
+}
+
+/// One window of the cyclic schedule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WindowDesc {
+    /// Who runs; `None` for an idle gap (the rest of the major frame).
+    pub partition: Option<PartitionId>,
+    /// Start, in counter ticks from the start of the major frame.
+    pub offset: u64,
+    /// Length in counter ticks.
+    pub duration: u64,
+}
+
+/// The cyclic schedule of one core.
+#[derive(Clone, Copy, Debug)]
+pub struct ScheduleDesc {
+    /// Length of the major frame in counter ticks.
+    pub major_frame: u64,
+    /// Windows in order. They tile the frame exactly: the generator adds an
+    /// idle window for any time the description leaves unassigned.
+    pub windows: &'static [WindowDesc],
+}
+
+/// What the kernel reports beyond faults and partition output.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TraceFlags {
+    /// Log every window start with its scheduled and observed tick.
+    pub windows: bool,
+}
+
+/// Board facts the kernel needs at run time.
+#[derive(Clone, Copy, Debug)]
+pub struct BoardDesc {
+    /// Name of the board (`boards/<name>/board.toml`).
+    pub name: &'static str,
+    /// Base of the kernel console UART (CMSDK APB UART).
+    pub console_base: usize,
+    /// Base of the GIC distributor.
+    pub gicd_base: usize,
+    /// Base of the first GIC redistributor.
+    pub gicr_base: usize,
+    /// Number of cores (and redistributors).
+    pub cores: usize,
+}
+
+/// The whole system, as the kernel sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct SystemDesc {
+    /// Name of the system description.
+    pub name: &'static str,
+    /// Board facts.
+    pub board: BoardDesc,
+    /// Generic timer frequency in Hz (`CNTFRQ`), from the board.
+    pub timer_hz: u32,
+    /// Regions the kernel keeps enabled in slots `0..KERNEL_REGION_SLOTS`.
+    pub kernel_regions: [EncodedRegion; KERNEL_REGION_SLOTS],
+    /// Partitions, indexed by [`PartitionId`].
+    pub partitions: &'static [PartitionDesc],
+    /// The schedule of core 0.
+    pub schedule: ScheduleDesc,
+    /// Trace output.
+    pub trace: TraceFlags,
+}
+
+/// A broken table invariant, named for the compile-time error message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableError {
+    /// No partitions.
+    NoPartitions,
+    /// More partitions than a [`PartitionId`] can name.
+    TooManyPartitions,
+    /// A partition has more regions than the MPU slots left for it.
+    TooManyRegions,
+    /// A region slot is not enabled.
+    DisabledRegion,
+    /// A window names a partition that does not exist.
+    UnknownPartition,
+    /// Windows do not tile the major frame.
+    WindowsDoNotTile,
+    /// A window of zero length.
+    EmptyWindow,
+    /// A partition has no window.
+    PartitionWithoutWindow,
+    /// The `.data`/`.bss` ranges are inverted or not word-aligned.
+    BadImageInit,
+}
+
+impl TableError {
+    /// Message for `const` panics.
+    pub const fn reason(self) -> &'static str {
+        match self {
+            TableError::NoPartitions => "system has no partitions",
+            TableError::TooManyPartitions => "more than 255 partitions",
+            TableError::TooManyRegions => "partition has more regions than MPU slots",
+            TableError::DisabledRegion => "partition region slot not enabled",
+            TableError::UnknownPartition => "window names an unknown partition",
+            TableError::WindowsDoNotTile => "windows do not tile the major frame",
+            TableError::EmptyWindow => "window of zero length",
+            TableError::PartitionWithoutWindow => "partition has no window",
+            TableError::BadImageInit => "partition .data/.bss range inverted or not word-aligned",
+        }
+    }
+}
+
+impl SystemDesc {
+    /// Checks every invariant the kernel relies on.
+    pub const fn check(&self) -> Result<(), TableError> {
+        let partitions = self.partitions;
+        if partitions.is_empty() {
+            return Err(TableError::NoPartitions);
+        }
+        if partitions.len() > PartitionId::MAX as usize {
+            return Err(TableError::TooManyPartitions);
+        }
+        let mut p = 0;
+        while p < partitions.len() {
+            let desc = &partitions[p];
+            if desc.regions.len() > MAX_PARTITION_REGIONS {
+                return Err(TableError::TooManyRegions);
+            }
+            let mut r = 0;
+            while r < desc.regions.len() {
+                if !desc.regions[r].is_enabled() {
+                    return Err(TableError::DisabledRegion);
+                }
+                r += 1;
+            }
+            let init = &desc.init;
+            let words = init.data_start | init.data_end | init.data_load | init.bss_start | init.bss_end;
+            if init.data_end < init.data_start || init.bss_end < init.bss_start || words % 4 != 0 {
+                return Err(TableError::BadImageInit);
+            }
+            p += 1;
+        }
+        let windows = self.schedule.windows;
+        let mut next_offset = 0u64;
+        let mut w = 0;
+        while w < windows.len() {
+            let window = &windows[w];
+            if window.duration == 0 {
+                return Err(TableError::EmptyWindow);
+            }
+            if window.offset != next_offset {
+                return Err(TableError::WindowsDoNotTile);
+            }
+            if let Some(id) = window.partition {
+                if id as usize >= partitions.len() {
+                    return Err(TableError::UnknownPartition);
+                }
+            }
+            next_offset = window.offset + window.duration;
+            w += 1;
+        }
+        if windows.is_empty() || next_offset != self.schedule.major_frame {
+            return Err(TableError::WindowsDoNotTile);
+        }
+        let mut p = 0;
+        while p < partitions.len() {
+            let mut has_window = false;
+            let mut w = 0;
+            while w < windows.len() {
+                if let Some(id) = windows[w].partition {
+                    if id as usize == p {
+                        has_window = true;
+                    }
+                }
+                w += 1;
+            }
+            if !has_window {
+                return Err(TableError::PartitionWithoutWindow);
+            }
+            p += 1;
+        }
+        Ok(())
+    }
+
+    /// [`SystemDesc::check`] for a `const` item: fails compilation on error.
+    pub const fn assert_valid(&self) {
+        if let Err(error) = self.check() {
+            panic!("{}", error.reason());
+        }
+    }
+
+    /// The partition with this id, if any.
+    pub fn partition(&self, id: PartitionId) -> Option<&'static PartitionDesc> {
+        self.partitions.get(id as usize)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) const NO_INIT: ImageInit =
+        ImageInit { data_start: 0, data_end: 0, data_load: 0, bss_start: 0, bss_end: 0 };
+
+    pub(crate) const fn partition(name: &'static str) -> PartitionDesc {
+        PartitionDesc {
+            name,
+            entry: 0x0810_0000,
+            initial_sp: 0x1001_0000,
+            regions: &[],
+            grants: &[],
+            init: NO_INIT,
+            fault_policy: FaultPolicy::Halt,
+        }
+    }
+
+    pub(crate) const TWO: [PartitionDesc; 2] = [partition("a"), partition("b")];
+
+    pub(crate) const fn system(windows: &'static [WindowDesc], major_frame: u64) -> SystemDesc {
+        SystemDesc {
+            name: "test",
+            board: BoardDesc { name: "test", console_base: 0, gicd_base: 0, gicr_base: 0, cores: 1 },
+            timer_hz: 62_500_000,
+            kernel_regions: [EncodedRegion::DISABLED; KERNEL_REGION_SLOTS],
+            partitions: &TWO,
+            schedule: ScheduleDesc { major_frame, windows },
+            trace: TraceFlags { windows: false },
+        }
+    }
+
+    const fn w(partition: Option<PartitionId>, offset: u64, duration: u64) -> WindowDesc {
+        WindowDesc { partition, offset, duration }
+    }
+
+    #[test]
+    fn a_tiling_schedule_is_valid() {
+        const WINDOWS: [WindowDesc; 3] = [w(Some(0), 0, 100), w(Some(1), 100, 50), w(None, 150, 50)];
+        const SYSTEM: SystemDesc = system(&WINDOWS, 200);
+        const _: () = SYSTEM.assert_valid();
+        assert_eq!(SYSTEM.check(), Ok(()));
+    }
+
+    #[test]
+    fn gaps_overlaps_and_overruns_are_caught() {
+        static GAP: [WindowDesc; 2] = [w(Some(0), 0, 100), w(Some(1), 110, 90)];
+        assert_eq!(system(&GAP, 200).check(), Err(TableError::WindowsDoNotTile));
+        static OVERLAP: [WindowDesc; 2] = [w(Some(0), 0, 100), w(Some(1), 90, 110)];
+        assert_eq!(system(&OVERLAP, 200).check(), Err(TableError::WindowsDoNotTile));
+        static OVERRUN: [WindowDesc; 2] = [w(Some(0), 0, 100), w(Some(1), 100, 150)];
+        assert_eq!(system(&OVERRUN, 200).check(), Err(TableError::WindowsDoNotTile));
+        static EMPTY: [WindowDesc; 2] = [w(Some(0), 0, 200), w(Some(1), 200, 0)];
+        assert_eq!(system(&EMPTY, 200).check(), Err(TableError::EmptyWindow));
+    }
+
+    #[test]
+    fn every_partition_needs_a_window_and_windows_need_partitions() {
+        static ONLY_A: [WindowDesc; 1] = [w(Some(0), 0, 200)];
+        assert_eq!(system(&ONLY_A, 200).check(), Err(TableError::PartitionWithoutWindow));
+        static UNKNOWN: [WindowDesc; 2] = [w(Some(0), 0, 100), w(Some(2), 100, 100)];
+        assert_eq!(system(&UNKNOWN, 200).check(), Err(TableError::UnknownPartition));
+    }
+}

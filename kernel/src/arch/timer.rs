@@ -1,0 +1,50 @@
+//! The generic timer as the kernel uses it: physical counter and hyp timer.
+//!
+//! The physical counter is the kernel's clock for the schedule. The hyp timer
+//! (`CNTHP_*`, PPI 26) fires at the end of every window; it is programmed
+//! with an absolute compare value so a late handler never shifts the next
+//! deadline. EL1 can reach neither: `CNTHCTL` traps its physical counter and
+//! timer accesses (see `arch::traps`). `CNTVOFF` is written here on every
+//! switch-in to give the partition its own frozen-outside-its-windows time.
+
+use aarch32_cpu::register::{
+    CnthpCtl, CntPct, CntVoff, SysReg64, SysRegRead64, SysRegWrite, SysRegWrite64,
+};
+
+/// `CNTHP_CVAL`, the hyp timer compare value: `mcrr p15, 6, Rt, Rt2, c14`.
+///
+/// aarch32-cpu 0.4's `CnthpCval` encodes op1 = 2 (that is `CNTP_CVAL`, the EL1
+/// physical timer) and so never reaches the hyp timer; this local type uses
+/// the architectural op1 = 6 (Armv8-R AArch32 supplement, CNTHP_CVAL).
+struct CnthpCvalFixed;
+
+impl SysReg64 for CnthpCvalFixed {
+    const CP: u32 = 15;
+    const OP1: u32 = 6;
+    const CRM: u32 = 14;
+}
+impl SysRegWrite64 for CnthpCvalFixed {}
+
+/// The physical counter now.
+#[inline]
+pub fn now() -> u64 {
+    // SAFETY: an ISB only orders the counter read after earlier instructions.
+    unsafe { core::arch::asm!("isb", options(nomem, nostack, preserves_flags)) };
+    <CntPct as SysRegRead64>::read_raw()
+}
+
+/// Arms the hyp timer to fire when the counter reaches `deadline`.
+pub fn set_deadline(deadline: u64) {
+    // SAFETY: the hyp timer is the kernel's own; enabling it with a compare
+    // value only raises PPI 26 at that tick.
+    unsafe {
+        <CnthpCvalFixed as SysRegWrite64>::write_raw(deadline);
+        CnthpCtl::write_raw(1);
+    }
+}
+
+/// Sets the virtual counter offset for the partition about to run.
+pub fn set_virtual_offset(offset: u64) {
+    // SAFETY: CNTVOFF only affects what EL1 reads from the virtual counter.
+    unsafe { <CntVoff as SysRegWrite64>::write_raw(offset) };
+}

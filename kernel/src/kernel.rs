@@ -1,0 +1,408 @@
+//! The kernel proper: partitions' run-time state and every decision taken on
+//! an entry from EL1.
+//!
+//! There are exactly two ways in: [`bulkhead_trap_from_el1`] (hypercalls,
+//! stage-2 aborts, trapped instructions) and [`bulkhead_irq_from_el1`] (the
+//! window timer). Both return the trap frame of the partition to resume; if
+//! no partition may run (idle window, halted owner, yielded rest of window),
+//! the kernel waits at EL2 with interrupts masked until the next window
+//! boundary, so nothing runs outside its window.
+//!
+//! The kernel owns: which window is current ([`Cursor`]), which partition's
+//! EL1 state and EL2 regions are loaded, each partition's status, restart
+//! count, virtual clock and console line. It must never allocate, never wait
+//! on a partition, and never panic on anything a partition does.
+
+use crate::arch::context::{self, El1Context, TrapFrame};
+use crate::arch::{cpu, entry, gic, mpu, timer, traps};
+use crate::boot_params::{self, Options};
+use crate::console::Console;
+use crate::partition_memory::{self, UserBytes};
+use crate::tables::{PARTITION_COUNT, SYSTEM};
+use aarch32_cpu::register::{Sctlr, SysRegRead};
+use bulkhead_abi::{self as abi, Call, El1Exception};
+use bulkhead_kernel_core::line::LineBuffer;
+use bulkhead_kernel_core::log::kind;
+use bulkhead_kernel_core::schedule::Cursor;
+use bulkhead_kernel_core::syndrome::{ExceptionClass, hvc_immediate};
+use bulkhead_kernel_core::tables::{FaultPolicy, PartitionDesc, PartitionId};
+use bulkhead_kernel_core::vtime::VirtualClock;
+use core::cell::UnsafeCell;
+
+/// Where a partition stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Status {
+    /// Runs in its windows.
+    Ready,
+    /// Faulted with the `restart` policy: restored at its next window start.
+    RestartPending,
+    /// Never runs again; its windows stay idle.
+    Halted,
+}
+
+/// Run-time state of one partition (its description is in flash).
+struct Partition {
+    context: El1Context,
+    status: Status,
+    restarts: u32,
+    clock: VirtualClock,
+    line: LineBuffer,
+}
+
+impl Partition {
+    const fn new() -> Partition {
+        Partition {
+            context: El1Context::zeroed(),
+            status: Status::Ready,
+            restarts: 0,
+            clock: VirtualClock::new(),
+            line: LineBuffer::new(),
+        }
+    }
+}
+
+/// All mutable kernel state of core 0.
+pub struct Kernel {
+    partitions: [Partition; PARTITION_COUNT],
+    cursor: Cursor,
+    /// The partition whose EL1 state and EL2 regions are in the CPU.
+    loaded: Option<PartitionId>,
+    /// Whether `loaded` may run for the rest of the current window.
+    runnable: bool,
+    /// EL1 `SCTLR` as the core came out of reset, given to every partition at
+    /// its entry.
+    reset_sctlr: u32,
+    options: Options,
+}
+
+/// The kernel's single instance, in `.bss`.
+struct KernelCell(UnsafeCell<Kernel>);
+
+// SAFETY: there is one core, and the kernel is only entered through `boot`
+// (once, before any exception can be taken) and the two exception entry
+// points, which never nest because the kernel runs with IRQ and FIQ masked.
+unsafe impl Sync for KernelCell {}
+
+static KERNEL: KernelCell = KernelCell(UnsafeCell::new(Kernel {
+    partitions: [const { Partition::new() }; PARTITION_COUNT],
+    cursor: Cursor::start(0),
+    loaded: None,
+    runnable: false,
+    reset_sctlr: 0,
+    options: Options { stop_after_frames: None, semihosting_exit: false },
+}));
+
+/// The kernel console.
+fn console() -> Console {
+    // SAFETY: the console base is the board's kernel UART, mapped by the
+    // kernel's device region and written only by the kernel, which never runs
+    // twice at once.
+    unsafe { Console::new(SYSTEM.board.console_base) }
+}
+
+impl KernelCell {
+    /// The kernel state.
+    ///
+    /// # Safety
+    ///
+    /// Only from `boot` and the exception entry points (see `Sync` above), and
+    /// never twice at once.
+    #[allow(clippy::mut_from_ref, reason = "the cell's contract serialises all access")]
+    unsafe fn get(&self) -> &mut Kernel {
+        // SAFETY: forwarded to the caller.
+        unsafe { &mut *self.0.get() }
+    }
+}
+
+/// Starts the system: called once by the runtime's reset code on core 0.
+pub fn boot() -> ! {
+    unsafe extern "C" {
+        static _hyp_stack_high_end: u8;
+    }
+    cpu::set_kernel_stack_top(&raw const _hyp_stack_high_end as usize);
+    // SAFETY: boot runs once, before any exception can enter the kernel.
+    let kernel = unsafe { KERNEL.get() };
+    kernel.options = boot_params::read();
+    kernel.reset_sctlr = Sctlr::read_raw();
+    console().init();
+    mpu::init(&SYSTEM.kernel_regions);
+    traps::init();
+    let board = &SYSTEM.board;
+    if !gic::init(board.gicd_base, board.gicr_base, 0, board.cores) {
+        crate::panic::stop_with("gic-init-failed", 0, 0, 0);
+    }
+    let frame = kernel.start();
+    // SAFETY: `start` loaded the first partition (or idled until one could
+    // run) and HTPIDR holds the stack top.
+    unsafe { entry::enter_first(frame) }
+}
+
+/// Entry from the Hyp trap vector.
+#[unsafe(no_mangle)]
+extern "C" fn bulkhead_trap_from_el1(_frame: *mut TrapFrame) -> *mut TrapFrame {
+    // SAFETY: an exception entry point; see `KernelCell`.
+    let kernel = unsafe { KERNEL.get() };
+    kernel.on_trap();
+    kernel.next_frame()
+}
+
+/// Entry from the IRQ vector.
+#[unsafe(no_mangle)]
+extern "C" fn bulkhead_irq_from_el1(_frame: *mut TrapFrame) -> *mut TrapFrame {
+    // SAFETY: an exception entry point; see `KernelCell`.
+    let kernel = unsafe { KERNEL.get() };
+    kernel.service_interrupts();
+    kernel.next_frame()
+}
+
+impl Kernel {
+    /// Prints the system, initialises every partition and starts window 0.
+    fn start(&mut self) -> *mut TrapFrame {
+        let schedule = &SYSTEM.schedule;
+        console()
+            .record(kind::BOOT)
+            .text("system", SYSTEM.name)
+            .text("board", SYSTEM.board.name)
+            .dec("partitions", SYSTEM.partitions.len() as u64)
+            .dec("timer-hz", SYSTEM.timer_hz as u64)
+            .dec("frame-ticks", schedule.major_frame)
+            .dec("windows", schedule.windows.len() as u64)
+            .end();
+        for (id, desc) in SYSTEM.partitions.iter().enumerate() {
+            console()
+                .record(kind::PARTITION)
+                .word(desc.name)
+                .dec("id", id as u64)
+                .hex("entry", desc.entry)
+                .dec("regions", desc.regions.len() as u64)
+                .text("policy", desc.fault_policy.name())
+                .end();
+            mpu::load_partition(desc.regions);
+            self.reset_partition(id as PartitionId);
+        }
+        mpu::load_partition(&[]);
+        let now = timer::now();
+        self.cursor = Cursor::start(now);
+        timer::set_deadline(self.cursor.window_end(schedule));
+        self.trace_window(now);
+        self.start_window(now);
+        self.next_frame()
+    }
+
+    /// The frame to return to EL1 with; waits at EL2 for the next window
+    /// boundary until some partition may run.
+    fn next_frame(&mut self) -> *mut TrapFrame {
+        loop {
+            if self.runnable {
+                if let Some(partition) = self.loaded.and_then(|id| self.partitions.get_mut(id as usize)) {
+                    return &mut partition.context.frame;
+                }
+            }
+            cpu::wait_for_interrupt();
+            self.service_interrupts();
+        }
+    }
+
+    /// Acknowledges and handles every pending interrupt.
+    fn service_interrupts(&mut self) {
+        while let Some(intid) = gic::acknowledge() {
+            if intid == gic::HYP_TIMER {
+                self.window_boundary();
+            }
+            gic::end(intid);
+        }
+    }
+
+    /// The hyp timer fired: the current window is over.
+    fn window_boundary(&mut self) {
+        let now = timer::now();
+        let schedule = &SYSTEM.schedule;
+        self.switch_out(now);
+        if self.cursor.advance(schedule) {
+            self.frame_completed();
+        }
+        timer::set_deadline(self.cursor.window_end(schedule));
+        self.trace_window(now);
+        self.start_window(now);
+    }
+
+    /// Saves the loaded partition, if any, and removes its regions.
+    fn switch_out(&mut self, now: u64) {
+        self.runnable = false;
+        let Some(partition) = self.loaded.take().and_then(|id| self.partitions.get_mut(id as usize)) else {
+            return;
+        };
+        context::save(&mut partition.context);
+        partition.clock.switch_out(now);
+        mpu::load_partition(&[]);
+    }
+
+    /// Loads the owner of the current window, restarting it first if needed.
+    fn start_window(&mut self, now: u64) {
+        let Some(id) = self.cursor.owner(&SYSTEM.schedule) else { return };
+        let Some(desc) = SYSTEM.partition(id) else { return };
+        let Some(partition) = self.partitions.get_mut(id as usize) else { return };
+        if partition.status == Status::Halted {
+            return;
+        }
+        mpu::load_partition(desc.regions);
+        if partition.status == Status::RestartPending {
+            partition.restarts += 1;
+            let restarts = partition.restarts;
+            console().record(kind::RESTART).word(desc.name).dec("count", restarts as u64).end();
+            self.reset_partition(id);
+        }
+        let Some(partition) = self.partitions.get_mut(id as usize) else { return };
+        context::restore(&partition.context);
+        timer::set_virtual_offset(partition.clock.switch_in(now));
+        self.loaded = Some(id);
+        self.runnable = true;
+    }
+
+    /// Puts partition `id` back in its initial state. Its regions must be loaded.
+    fn reset_partition(&mut self, id: PartitionId) {
+        let (Some(desc), Some(partition)) = (SYSTEM.partition(id), self.partitions.get_mut(id as usize)) else {
+            return;
+        };
+        partition_memory::restore_image(&desc.init);
+        partition.context =
+            El1Context::at_entry(desc.entry, desc.initial_sp, self.reset_sctlr, id, partition.restarts);
+        partition.line.clear();
+        partition.status = Status::Ready;
+    }
+
+    /// A major frame ended; stops the run if that was the last one asked for.
+    fn frame_completed(&mut self) {
+        let done = self.cursor.frame();
+        if self.options.stop_after_frames == Some(done) {
+            console().record(kind::FRAMES_DONE).dec("count", done).end();
+            crate::panic::stop(self.options, true);
+        }
+    }
+
+    fn trace_window(&mut self, observed: u64) {
+        if !SYSTEM.trace.windows {
+            return;
+        }
+        let schedule = &SYSTEM.schedule;
+        let owner = self.cursor.owner(schedule).and_then(|id| SYSTEM.partition(id)).map_or("idle", |desc| desc.name);
+        console()
+            .record(kind::WINDOW)
+            .dec("frame", self.cursor.frame())
+            .dec("index", self.cursor.window_index() as u64)
+            .text("owner", owner)
+            .dec("scheduled", self.cursor.window_start(schedule))
+            .dec("observed", observed)
+            .end();
+    }
+
+    /// A synchronous exception from the running partition.
+    fn on_trap(&mut self) {
+        let Some(id) = self.loaded else {
+            crate::panic::stop_with("trap-without-partition", 0, cpu::syndrome(), 0);
+        };
+        let hsr = cpu::syndrome();
+        match ExceptionClass::of(hsr) {
+            ExceptionClass::Hvc => self.hypercall(id, hsr),
+            ExceptionClass::DataAbortLower => self.fault(id, hsr, cpu::data_fault_address()),
+            ExceptionClass::PrefetchAbortLower => self.fault(id, hsr, cpu::instruction_fault_address()),
+            _ => {
+                let pc = self.partitions.get(id as usize).map_or(0, |p| p.context.frame.elr);
+                self.fault(id, hsr, pc)
+            }
+        }
+    }
+
+    fn hypercall(&mut self, id: PartitionId, hsr: u32) {
+        let Some(desc) = SYSTEM.partition(id) else { return };
+        let Some(partition) = self.partitions.get_mut(id as usize) else { return };
+        let frame = &mut partition.context.frame;
+        let call = if hvc_immediate(hsr) == abi::HVC_IMMEDIATE { Call::from_number(frame.r[0]) } else { None };
+        let status: Result<(), abi::Error> = match call {
+            Some(Call::Yield) => {
+                self.runnable = false;
+                Ok(())
+            }
+            Some(Call::PartitionTime) => {
+                let time = partition.clock.virtual_now(timer::now());
+                frame.r[1] = time as u32;
+                frame.r[2] = (time >> 32) as u32;
+                frame.r[3] = SYSTEM.timer_hz;
+                Ok(())
+            }
+            Some(Call::PartitionId) => {
+                frame.r[1] = id as u32;
+                frame.r[2] = SYSTEM.partitions.len() as u32;
+                Ok(())
+            }
+            Some(Call::ConsoleWrite) => {
+                let (address, length) = (frame.r[1], frame.r[2]);
+                if length > abi::CONSOLE_WRITE_MAX {
+                    Err(abi::Error::TooLong)
+                } else {
+                    UserBytes::readable(desc.grants, address, length).map(|bytes| {
+                        console().partition_bytes(desc.name, &mut partition.line, bytes.bytes());
+                        frame.r[1] = length;
+                    })
+                }
+            }
+            Some(Call::StopSelf) => {
+                let code = frame.r[1];
+                partition.status = Status::Halted;
+                self.runnable = false;
+                console().record(kind::HALTED).word(desc.name).text("reason", "stop").dec("code", code as u64).end();
+                Ok(())
+            }
+            Some(Call::ReportFault) => {
+                let kind = El1Exception::from_number(frame.r[1]).unwrap_or(El1Exception::Unexpected);
+                let (address, status, pc) = (frame.r[2], frame.r[3], frame.elr);
+                console()
+                    .record(kind::FAULT)
+                    .word(desc.name)
+                    .text("class", kind.name())
+                    .hex("status", status)
+                    .hex("address", address)
+                    .hex("pc", pc)
+                    .text("policy", desc.fault_policy.name())
+                    .end();
+                self.apply_fault_policy(id, desc);
+                Ok(())
+            }
+            None => Err(abi::Error::UnknownCall),
+        };
+        if let Some(partition) = self.partitions.get_mut(id as usize) {
+            partition.context.frame.r[0] = match status {
+                Ok(()) => abi::OK,
+                Err(error) => error as u32,
+            };
+        }
+    }
+
+    /// The partition did something only a fault explains.
+    fn fault(&mut self, id: PartitionId, hsr: u32, address: u32) {
+        let Some(desc) = SYSTEM.partition(id) else { return };
+        let pc = self.partitions.get(id as usize).map_or(0, |p| p.context.frame.elr);
+        console()
+            .record(kind::FAULT)
+            .word(desc.name)
+            .text("class", ExceptionClass::of(hsr).name())
+            .hex("hsr", hsr)
+            .hex("address", address)
+            .hex("pc", pc)
+            .text("policy", desc.fault_policy.name())
+            .end();
+        self.apply_fault_policy(id, desc);
+    }
+
+    fn apply_fault_policy(&mut self, id: PartitionId, desc: &PartitionDesc) {
+        let Some(partition) = self.partitions.get_mut(id as usize) else { return };
+        self.runnable = false;
+        match desc.fault_policy {
+            FaultPolicy::Halt => {
+                partition.status = Status::Halted;
+                console().record(kind::HALTED).word(desc.name).text("reason", "fault").end();
+            }
+            FaultPolicy::Restart => partition.status = Status::RestartPending,
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Safe wrappers for the Bulkhead hypercalls.
+//!
+//! Every call is `hvc #0` with the call number in `r0`; see
+//! `docs/hypercalls.md`. The kernel checks every argument, so none of these
+//! can harm the caller's memory safety: the only memory the kernel touches on
+//! a partition's behalf is the buffer of [`console_write`], which it reads.
+
+use bulkhead_abi::{Call, El1Exception, Error, OK};
+
+/// The raw hypercall: `hvc #0` with `r0` = `number`, `r1`..`r3` = `args`.
+/// Returns `r0`..`r3`.
+#[inline(always)]
+pub fn raw(number: u32, args: [u32; 3]) -> [u32; 4] {
+    let (r0, r1, r2, r3);
+    #[allow(unsafe_code, reason = "the one instruction that enters the kernel")]
+    // SAFETY: the kernel preserves every register but r0-r3 and reads at most
+    // the buffer an argument names; the asm block declares r0-r3 as outputs
+    // and does not claim `nomem`.
+    unsafe {
+        core::arch::asm!(
+            "hvc #0",
+            inlateout("r0") number => r0,
+            inlateout("r1") args[0] => r1,
+            inlateout("r2") args[1] => r2,
+            inlateout("r3") args[2] => r3,
+            options(nostack),
+        );
+    }
+    [r0, r1, r2, r3]
+}
+
+fn status(r0: u32) -> Result<(), Error> {
+    if r0 == OK { Ok(()) } else { Err(Error::from_status(r0).unwrap_or(Error::UnknownCall)) }
+}
+
+/// Gives up the rest of this window; returns at the start of the next one.
+pub fn yield_window() {
+    raw(Call::Yield as u32, [0; 3]);
+}
+
+/// Partition time: ticks of the virtual counter, which stands still outside
+/// this partition's windows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PartitionTime {
+    /// Counter value.
+    pub ticks: u64,
+    /// Counter frequency in Hz.
+    pub hz: u32,
+}
+
+impl PartitionTime {
+    /// The time in microseconds.
+    pub fn micros(&self) -> u64 {
+        self.ticks * 1_000_000 / self.hz.max(1) as u64
+    }
+}
+
+/// Reads partition time.
+pub fn partition_time() -> PartitionTime {
+    let [_, low, high, hz] = raw(Call::PartitionTime as u32, [0; 3]);
+    PartitionTime { ticks: (high as u64) << 32 | low as u64, hz }
+}
+
+/// This partition's id and the number of partitions in the system.
+pub fn partition_id() -> (u8, u8) {
+    let [_, id, count, _] = raw(Call::PartitionId as u32, [0; 3]);
+    (id as u8, count as u8)
+}
+
+/// Writes at most [`bulkhead_abi::CONSOLE_WRITE_MAX`] bytes to the console.
+/// Returns how many were accepted.
+pub fn console_write(bytes: &[u8]) -> Result<usize, Error> {
+    console_write_raw(bytes.as_ptr() as u32, bytes.len() as u32)
+}
+
+/// [`console_write`] with an arbitrary address and length: what a hostile or
+/// buggy partition might pass. The kernel must refuse what is not the
+/// caller's.
+pub fn console_write_raw(address: u32, length: u32) -> Result<usize, Error> {
+    let [r0, written, _, _] = raw(Call::ConsoleWrite as u32, [address, length, 0]);
+    status(r0).map(|()| written as usize)
+}
+
+/// Stops this partition for good.
+pub fn stop(code: u32) -> ! {
+    raw(Call::StopSelf as u32, [code, 0, 0]);
+    unreachable_after_kernel_refused()
+}
+
+/// Reports an exception this partition cannot handle; the kernel applies the
+/// partition's fault policy.
+pub fn report_fault(kind: El1Exception, address: u32, status: u32) -> ! {
+    raw(Call::ReportFault as u32, [kind as u32, address, status]);
+    unreachable_after_kernel_refused()
+}
+
+/// The kernel never returns from `StopSelf`/`ReportFault`; should a future
+/// kernel do so, wait for the window to end rather than run on.
+fn unreachable_after_kernel_refused() -> ! {
+    loop {
+        yield_window();
+    }
+}

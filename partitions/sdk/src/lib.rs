@@ -1,0 +1,28 @@
+//! The partition SDK: everything a Rust partition needs from Bulkhead.
+//!
+//! A partition is an ordinary `aarch32-rt` program (`#[entry] fn main() -> !`)
+//! linked at the place its system description gives it. This crate adds:
+//!
+//! - [`hypercall`]: safe wrappers for every call of the ABI ([`bulkhead_abi`]);
+//! - [`console`]: `print!`/`println!` over the console hypercall;
+//! - [`layout`]: this partition's regions and devices, and the whole system
+//!   map (for test partitions that probe isolation), generated at build time;
+//! - fault reporting: aarch32-rt's undefined-instruction and abort handlers,
+//!   and a panic handler, that hand the exception to the kernel so the
+//!   partition's fault policy applies (features `fault-reporting`,
+//!   `panic-handler`).
+//!
+//! It owns no hardware: all it does is issue `hvc #0`.
+
+#![no_std]
+#![deny(unsafe_code)]
+
+pub mod console;
+pub mod hypercall;
+pub mod layout;
+
+#[cfg(feature = "fault-reporting")]
+mod fault;
+
+pub use aarch32_rt::entry;
+pub use bulkhead_abi as abi;
