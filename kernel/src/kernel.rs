@@ -128,7 +128,7 @@ pub fn boot() -> ! {
     mpu::init(&SYSTEM.kernel_regions);
     traps::init();
     let board = &SYSTEM.board;
-    if !gic::init(board.gicd_base, board.gicr_base, 0, board.cores) {
+    if !gic::init(board.gicd_base, board.gicr_base) {
         crate::panic::stop_with("gic-init-failed", 0, 0, 0);
     }
     let frame = kernel.start();

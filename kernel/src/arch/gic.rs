@@ -16,10 +16,16 @@ use core::ptr::NonNull;
 /// The hyp (EL2 physical) timer interrupt.
 pub const HYP_TIMER: IntId = IntId::ppi(10);
 
-/// Initialises the GIC for this core and enables the hyp timer interrupt.
+/// Initialises the distributor and core 0's redistributor and CPU interface,
+/// and enables the hyp timer interrupt.
 ///
-/// Returns `false` if the GIC's redistributors cannot be found at `gicr`.
-pub fn init(gicd: usize, gicr: usize, core: usize, cores: usize) -> bool {
+/// Only core 0's redistributor is touched: a core that is not running (QEMU
+/// starts one core unless told otherwise) may have no redistributor to
+/// touch, and each core will own its own when more than one runs.
+///
+/// Returns `false` if the redistributor cannot be found at `gicr`.
+pub fn init(gicd: usize, gicr: usize) -> bool {
+    const CORE: usize = 0;
     GicCpuInterface::enable_system_register_el2(true);
     GicCpuInterface::disable_legacy_interrupt_bypass_el2(true);
     let (Some(gicd), Some(gicr)) = (NonNull::new(gicd as *mut Gicd), NonNull::new(gicr as *mut GicrSgi))
@@ -29,13 +35,13 @@ pub fn init(gicd: usize, gicr: usize, core: usize, cores: usize) -> bool {
     // SAFETY: the addresses are the board's GIC frames from the generated
     // tables, mapped by the kernel's own device region; this is the only
     // driver instance, created once at boot.
-    let gic = unsafe { GicV3::new(UniqueMmioPointer::new(gicd), gicr, cores) };
+    let gic = unsafe { GicV3::new(UniqueMmioPointer::new(gicd), gicr, CORE + 1) };
     let Ok(mut gic) = gic else {
         return false;
     };
-    gic.setup(core);
-    let configured = gic.set_interrupt_priority(HYP_TIMER, Some(core), 0).is_ok()
-        && gic.enable_interrupt(HYP_TIMER, Some(core), true).is_ok();
+    gic.setup(CORE);
+    let configured = gic.set_interrupt_priority(HYP_TIMER, Some(CORE), 0).is_ok()
+        && gic.enable_interrupt(HYP_TIMER, Some(CORE), true).is_ok();
     GicCpuInterface::set_priority_mask(0xFF);
     configured
 }

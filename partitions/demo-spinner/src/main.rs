@@ -1,0 +1,23 @@
+//! Demo partition: the neighbour from hell.
+//!
+//! Announces itself, masks IRQ and FIQ, and spins forever without ever
+//! calling the kernel. The hyp timer still ends each of its windows on time
+//! (physical interrupts go to EL2 whatever EL1 masks), so the other
+//! partitions start exactly when the schedule says.
+
+#![no_std]
+#![no_main]
+
+use bulkhead_sdk::{entry, println};
+
+#[entry]
+fn main() -> ! {
+    println!("spinner: masking interrupts and spinning forever");
+    // SAFETY: masking this partition's own interrupts is its business; the
+    // kernel's timer is a physical interrupt routed to EL2 regardless.
+    unsafe { core::arch::asm!("cpsid if", options(nomem, nostack)) };
+    let mut spins: u32 = 0;
+    loop {
+        spins = core::hint::black_box(spins.wrapping_add(1));
+    }
+}

@@ -1,0 +1,29 @@
+//! `bulkhead-sysgen`: from a system description to kernel tables and linker
+//! scripts, checked at build time.
+//!
+//! The flow, which `cargo xtask build` drives:
+//!
+//! 1. [`load`] reads the description and its board, and validates everything
+//!    that can be checked before linking (see [`validate`]). Problems name the
+//!    file, the key and the reason.
+//! 2. [`emit::write_partition`] writes each partition's `memory.x` (for
+//!    aarch32-rt's `link.x`) and `layout.rs` (for the SDK).
+//! 3. Each partition is linked; [`image::inspect`] reads the result, checks
+//!    its segments lie in its regions, and extracts entry point, `.data` and
+//!    `.bss` ranges and flash contents.
+//! 4. [`emit::write_kernel`] writes the kernel's `memory.x`, `tables.rs` and the
+//!    partition images it embeds.
+//!
+//! This crate is host-only and has no opinion on how partitions are built.
+
+pub mod diag;
+pub mod emit;
+pub mod image;
+pub mod model;
+pub mod raw;
+pub mod units;
+pub mod validate;
+
+pub use diag::{Problem, Problems};
+pub use model::System;
+pub use validate::load;

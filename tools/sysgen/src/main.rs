@@ -1,0 +1,112 @@
+//! `bulkhead-sysgen`: the generator's command line.
+//!
+//! ```text
+//! bulkhead-sysgen check  SYSTEM.toml [--boards DIR]          validate, print the memory map
+//! bulkhead-sysgen partitions SYSTEM.toml --out DIR           write each partition's memory.x and layout.rs
+//! bulkhead-sysgen kernel SYSTEM.toml --images DIR --out DIR  check linked images, write kernel tables
+//! ```
+//!
+//! `--images DIR` holds one ELF per partition, named `<partition>.elf`.
+
+use bulkhead_sysgen::{emit, image, load};
+use clap::{Parser, Subcommand};
+use miette::Report;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(version, about = "Validate a Bulkhead system description and generate its tables")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate the description and print its memory map and schedule.
+    Check {
+        /// The system description.
+        system: PathBuf,
+        /// Directory of board descriptions.
+        #[arg(long, default_value = "boards")]
+        boards: PathBuf,
+    },
+    /// Write every partition's memory.x and layout.rs under OUT/<partition>/.
+    Partitions {
+        /// The system description.
+        system: PathBuf,
+        /// Directory of board descriptions.
+        #[arg(long, default_value = "boards")]
+        boards: PathBuf,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check the linked partition images and write the kernel's tables.
+    Kernel {
+        /// The system description.
+        system: PathBuf,
+        /// Directory of board descriptions.
+        #[arg(long, default_value = "boards")]
+        boards: PathBuf,
+        /// Directory holding <partition>.elf for every partition.
+        #[arg(long)]
+        images: PathBuf,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(code) => code,
+    }
+}
+
+fn load_or_report(system: &Path, boards: &Path) -> Result<bulkhead_sysgen::System, ExitCode> {
+    load(system, boards).map_err(|problems| {
+        for problem in problems.0 {
+            eprintln!("{:?}", Report::new(problem));
+        }
+        ExitCode::FAILURE
+    })
+}
+
+fn run(cli: Cli) -> Result<(), ExitCode> {
+    let io = |error: std::io::Error| {
+        eprintln!("error: {error}");
+        ExitCode::FAILURE
+    };
+    match cli.command {
+        Command::Check { system, boards } => {
+            let system = load_or_report(&system, &boards)?;
+            for warning in &system.warnings {
+                eprintln!("warning: {warning}");
+            }
+            print!("{}", emit::memory_map(&system));
+            Ok(())
+        }
+        Command::Partitions { system, boards, out } => {
+            let system = load_or_report(&system, &boards)?;
+            for index in 0..system.partitions.len() {
+                emit::write_partition(&system, index, &out.join(&system.partitions[index].name)).map_err(io)?;
+            }
+            Ok(())
+        }
+        Command::Kernel { system, boards, images, out } => {
+            let system = load_or_report(&system, &boards)?;
+            let mut linked = Vec::new();
+            for partition in &system.partitions {
+                let path = images.join(format!("{}.elf", partition.name));
+                let bytes = std::fs::read(&path).map_err(io)?;
+                linked.push(image::inspect(&path, &bytes, partition).map_err(|problem| {
+                    eprintln!("{:?}", Report::new(problem));
+                    ExitCode::FAILURE
+                })?);
+            }
+            emit::write_kernel(&system, &linked, &out).map_err(io)
+        }
+    }
+}

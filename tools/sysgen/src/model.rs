@@ -1,0 +1,290 @@
+//! The validated system: the second parsing stage's result.
+//!
+//! Everything here has been checked (see [`crate::validate`]): names are
+//! unique and resolved to indexes, regions are placed, aligned, inside board
+//! memory and non-overlapping, MPU budgets hold, durations are whole ticks
+//! and windows fit their major frame. Emitters can trust it without checking
+//! again.
+
+use bulkhead_kernel_core::tables::KERNEL_REGION_SLOTS;
+use bulkhead_mpu::{El1Access, El2Access, MemoryType, Region, Shareability};
+use std::path::PathBuf;
+
+/// A board.
+#[derive(Clone, Debug)]
+pub struct Board {
+    /// Name.
+    pub name: String,
+    /// Its `board.toml`.
+    pub file: PathBuf,
+    /// Cores.
+    pub cores: u32,
+    /// `CNTFRQ`.
+    pub timer_hz: u32,
+    /// EL2 MPU regions.
+    pub el2_mpu_regions: u32,
+    /// EL1 MPU regions.
+    pub el1_mpu_regions: u32,
+    /// D16-D31 present.
+    pub fpu_d32: bool,
+    /// Memories.
+    pub memories: Vec<Memory>,
+    /// Devices.
+    pub devices: Vec<Device>,
+    /// GIC frames.
+    pub gic: Gic,
+}
+
+/// A board memory.
+#[derive(Clone, Debug)]
+pub struct Memory {
+    /// Name.
+    pub name: String,
+    /// First byte.
+    pub base: u64,
+    /// Size.
+    pub size: u64,
+    /// Flash (code) or RAM.
+    pub flash: bool,
+}
+
+/// A board device.
+#[derive(Clone, Debug)]
+pub struct Device {
+    /// Name.
+    pub name: String,
+    /// Register frame.
+    pub base: u32,
+    /// Frame size.
+    pub size: u32,
+    /// Interrupt ids.
+    pub interrupts: Vec<u32>,
+    /// For people.
+    pub description: String,
+}
+
+/// GIC frames.
+#[derive(Clone, Debug)]
+pub struct Gic {
+    /// Distributor base.
+    pub distributor: u32,
+    /// First redistributor.
+    pub redistributor: u32,
+    /// Interrupt ids.
+    pub interrupts: u32,
+    /// First byte of the region covering all frames.
+    pub region_base: u32,
+    /// Size of that region.
+    pub region_size: u32,
+}
+
+/// The kernel's place.
+#[derive(Clone, Debug)]
+pub struct Kernel {
+    /// Code region.
+    pub code: Span,
+    /// Data region.
+    pub data: Span,
+    /// Stack per core.
+    pub stack_size: u32,
+    /// Console device index.
+    pub console: usize,
+    /// Interrupts it keeps.
+    pub interrupts: Vec<u32>,
+    /// The EL2 MPU regions it keeps, in slot order.
+    pub mpu_regions: [Region; KERNEL_REGION_SLOTS],
+}
+
+/// A placed address range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    /// First byte.
+    pub base: u32,
+    /// Size (non-zero, multiple of 64).
+    pub size: u32,
+}
+
+impl Span {
+    /// Last byte.
+    pub fn limit(&self) -> u32 {
+        self.base + (self.size - 1)
+    }
+
+    /// Whether the spans share a byte.
+    pub fn overlaps(&self, other: &Span) -> bool {
+        self.base <= other.limit() && other.base <= self.limit()
+    }
+
+    /// Whether `address` is inside.
+    pub fn contains(&self, address: u64) -> bool {
+        address >= self.base as u64 && address <= self.limit() as u64
+    }
+}
+
+/// What a partition may do in a region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Access {
+    /// May read.
+    pub read: bool,
+    /// May write.
+    pub write: bool,
+    /// May execute.
+    pub execute: bool,
+}
+
+impl Access {
+    /// Parses `r`, `rw`, `rx`, `rwx`.
+    pub fn parse(text: &str) -> Option<Access> {
+        Some(match text {
+            "r" => Access { read: true, write: false, execute: false },
+            "rw" => Access { read: true, write: true, execute: false },
+            "rx" => Access { read: true, write: false, execute: true },
+            "rwx" => Access { read: true, write: true, execute: true },
+            _ => return None,
+        })
+    }
+
+    /// As written.
+    pub fn name(&self) -> &'static str {
+        match (self.write, self.execute) {
+            (false, false) => "r",
+            (true, false) => "rw",
+            (false, true) => "rx",
+            (true, true) => "rwx",
+        }
+    }
+}
+
+/// Why a partition has a region.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RegionKind {
+    /// Its code and read-only data, and the load image of `.data`.
+    Code,
+    /// Its `.data`, `.bss` and stacks.
+    Data,
+    /// A further private region.
+    Private,
+    /// A `[[shared]]` region (index into [`System::shared`]).
+    Shared(usize),
+    /// A board device (index into [`Board::devices`]).
+    Device(usize),
+}
+
+/// One region of a partition.
+#[derive(Clone, Debug)]
+pub struct PartitionRegion {
+    /// Name (the device's or shared region's name for those).
+    pub name: String,
+    /// Why.
+    pub kind: RegionKind,
+    /// Where.
+    pub span: Span,
+    /// What the partition may do.
+    pub access: Access,
+    /// Memory type.
+    pub memory_type: MemoryType,
+}
+
+impl PartitionRegion {
+    /// The EL2 MPU region for it.
+    pub fn mpu_region(&self) -> Region {
+        Region {
+            base: self.span.base,
+            limit: self.span.limit(),
+            el1: if self.access.write { El1Access::ReadWrite } else { El1Access::ReadOnly },
+            el2: if self.access.write { El2Access::ReadWrite } else { El2Access::ReadOnly },
+            executable: self.access.execute,
+            memory: self.memory_type,
+            shareability: Shareability::NonShareable,
+        }
+    }
+}
+
+/// A partition.
+#[derive(Clone, Debug)]
+pub struct Partition {
+    /// Name.
+    pub name: String,
+    /// Image crate.
+    pub image: String,
+    /// Whether it restarts on a fault.
+    pub restart_on_fault: bool,
+    /// Main stack.
+    pub stack_size: u32,
+    /// Each exception-mode stack.
+    pub exception_stack_size: u32,
+    /// Regions, code first, data second.
+    pub regions: Vec<PartitionRegion>,
+    /// Interrupt ids (devices' and explicit).
+    pub interrupts: Vec<u32>,
+    /// Core.
+    pub core: u32,
+    /// EL2 MPU regions after merging adjacent compatible ones.
+    pub mpu_regions: Vec<Region>,
+}
+
+impl Partition {
+    /// The code region.
+    pub fn code(&self) -> &PartitionRegion {
+        &self.regions[0]
+    }
+
+    /// The data region.
+    pub fn data(&self) -> &PartitionRegion {
+        &self.regions[1]
+    }
+}
+
+/// A `[[shared]]` region.
+#[derive(Clone, Debug)]
+pub struct SharedRegion {
+    /// Name.
+    pub name: String,
+    /// Where.
+    pub span: Span,
+}
+
+/// One window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// Owner, `None` for idle.
+    pub partition: Option<usize>,
+    /// Start in ticks from the frame start.
+    pub offset: u64,
+    /// Length in ticks.
+    pub duration: u64,
+}
+
+/// A core's schedule.
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    /// Core.
+    pub core: u32,
+    /// Major frame in ticks.
+    pub major_frame: u64,
+    /// Windows tiling the frame (an idle window fills any rest).
+    pub windows: Vec<Window>,
+}
+
+/// A validated system.
+#[derive(Clone, Debug)]
+pub struct System {
+    /// The description file.
+    pub file: PathBuf,
+    /// Name.
+    pub name: String,
+    /// Board.
+    pub board: Board,
+    /// Kernel.
+    pub kernel: Kernel,
+    /// Partitions; index = id.
+    pub partitions: Vec<Partition>,
+    /// Shared regions.
+    pub shared: Vec<SharedRegion>,
+    /// Schedules, one per core used.
+    pub schedules: Vec<Schedule>,
+    /// Window tracing on.
+    pub trace_windows: bool,
+    /// Things that are allowed but worth saying.
+    pub warnings: Vec<String>,
+}

@@ -1,0 +1,286 @@
+//! The description files exactly as written: the first of two parsing stages.
+//!
+//! These types mirror the TOML, reject unknown keys, and keep the span of
+//! every value a later check might complain about. They say nothing about
+//! whether the description makes sense; [`crate::validate`] decides that and
+//! builds the model. `docs/system-description.md` documents every key.
+
+use crate::units::{Duration, Size};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+/// A system description (`*.toml` given to `bulkhead-sysgen`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemFile {
+    /// `[system]`.
+    pub system: SystemHeader,
+    /// `[kernel]`, optional.
+    #[serde(default)]
+    pub kernel: KernelOptions,
+    /// `[[partition]]`.
+    #[serde(default, rename = "partition")]
+    pub partitions: Vec<Spanned<Partition>>,
+    /// `[[shared]]`: memory several partitions map.
+    #[serde(default)]
+    pub shared: Vec<Spanned<Shared>>,
+    /// `[[schedule]]`: one per core.
+    #[serde(default)]
+    pub schedule: Vec<Spanned<Schedule>>,
+    /// `[[channel]]`: reserved for inter-partition ports (not supported yet).
+    #[serde(default)]
+    pub channel: Option<Spanned<toml::Value>>,
+    /// `[[virtio]]`: reserved for VIRTIO links (not supported yet).
+    #[serde(default)]
+    pub virtio: Option<Spanned<toml::Value>>,
+}
+
+/// `[system]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemHeader {
+    /// Name of the system.
+    pub name: Spanned<String>,
+    /// Board name, resolved to `boards/<board>/board.toml`.
+    pub board: Spanned<String>,
+}
+
+/// `[kernel]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KernelOptions {
+    /// What to trace: `"windows"`.
+    #[serde(default)]
+    pub trace: Vec<Spanned<String>>,
+    /// Overrides the board's kernel code region.
+    pub code: Option<Spanned<Placement>>,
+    /// Overrides the board's kernel data region.
+    pub data: Option<Spanned<Placement>>,
+    /// Overrides the board's kernel stack size.
+    pub stack_size: Option<Spanned<Size>>,
+}
+
+/// Where a region goes: a size, optionally a fixed base and a memory.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Placement {
+    /// Fixed first byte; placed automatically when absent.
+    pub base: Option<Spanned<u64>>,
+    /// Size in bytes.
+    pub size: Spanned<Size>,
+    /// Board memory to place it in; defaults per use.
+    pub memory: Option<Spanned<String>>,
+}
+
+/// Fault policies as written.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FaultPolicy {
+    /// Never run again.
+    Halt,
+    /// Restore and resume at the next window.
+    Restart,
+}
+
+/// `[[partition]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Partition {
+    /// Unique name.
+    pub name: Spanned<String>,
+    /// The image: a crate under `partitions/`.
+    pub image: Spanned<String>,
+    /// `halt` or `restart`.
+    pub fault_policy: Spanned<FaultPolicy>,
+    /// Main (System mode) stack.
+    pub stack_size: Option<Spanned<Size>>,
+    /// Stack for each exception mode (SVC, ABT, UND, IRQ).
+    pub exception_stack_size: Option<Spanned<Size>>,
+    /// Code and read-only data (flash).
+    pub code: Spanned<Placement>,
+    /// Data, bss and stacks (RAM).
+    pub data: Spanned<Placement>,
+    /// Further private regions.
+    #[serde(default)]
+    pub regions: Vec<Spanned<Region>>,
+    /// Board devices given to the partition.
+    #[serde(default)]
+    pub devices: Vec<Spanned<String>>,
+    /// Interrupt ids (INTIDs) given to the partition, beyond its devices'.
+    #[serde(default)]
+    pub interrupts: Vec<Spanned<u32>>,
+    /// Core the partition runs on.
+    pub core: Option<Spanned<u32>>,
+}
+
+/// A further region of a partition.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Region {
+    /// Name, unique within the partition.
+    pub name: Spanned<String>,
+    /// Fixed first byte.
+    pub base: Option<Spanned<u64>>,
+    /// Size.
+    pub size: Spanned<Size>,
+    /// Board memory.
+    pub memory: Option<Spanned<String>>,
+    /// `r`, `rw`, `rx` or `rwx`.
+    pub access: Spanned<String>,
+    /// `normal` (default) or `non-cacheable`.
+    pub memory_type: Option<Spanned<String>>,
+}
+
+/// `[[shared]]`: one region several partitions map.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shared {
+    /// Unique name.
+    pub name: Spanned<String>,
+    /// Fixed first byte.
+    pub base: Option<Spanned<u64>>,
+    /// Size.
+    pub size: Spanned<Size>,
+    /// Board memory.
+    pub memory: Option<Spanned<String>>,
+    /// `partition = "r" | "rw"` for each partition that maps it.
+    pub access: BTreeMap<Spanned<String>, Spanned<String>>,
+    /// `normal` (default) or `non-cacheable`.
+    pub memory_type: Option<Spanned<String>>,
+}
+
+/// `[[schedule]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// Core this schedule runs on (default 0).
+    pub core: Option<Spanned<u32>>,
+    /// Length of the major frame.
+    pub major_frame: Spanned<Duration>,
+    /// Windows in order.
+    pub windows: Vec<Spanned<Window>>,
+}
+
+/// One window.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    /// Partition that owns it.
+    pub partition: Spanned<String>,
+    /// Its length.
+    pub duration: Spanned<Duration>,
+}
+
+/// A board description (`boards/<name>/board.toml`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoardFile {
+    /// `[board]`.
+    pub board: BoardHeader,
+    /// `[[memory]]`.
+    pub memory: Vec<Spanned<Memory>>,
+    /// `[kernel]`.
+    pub kernel: BoardKernel,
+    /// `[gic]`.
+    pub gic: Gic,
+    /// `[[device]]`.
+    #[serde(default)]
+    pub device: Vec<Spanned<Device>>,
+}
+
+/// `[board]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoardHeader {
+    /// Board name.
+    pub name: Spanned<String>,
+    /// One line for people.
+    pub description: String,
+    /// Number of Cortex-R52 cores.
+    pub cores: Spanned<u32>,
+    /// `CNTFRQ` in Hz.
+    pub timer_hz: Spanned<u32>,
+    /// EL2 MPU regions (`HMPUIR`).
+    pub el2_mpu_regions: Spanned<u32>,
+    /// EL1 MPU regions (`MPUIR`).
+    pub el1_mpu_regions: Spanned<u32>,
+    /// `true` when D16-D31 exist (MVFR0.SIMDReg = 2).
+    pub fpu_d32: bool,
+}
+
+/// Memory kinds.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MemoryKind {
+    /// Non-volatile, executable, read-only at run time.
+    Flash,
+    /// Read/write memory.
+    Ram,
+}
+
+/// `[[memory]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Memory {
+    /// Name partitions refer to.
+    pub name: Spanned<String>,
+    /// First byte.
+    pub base: Spanned<u64>,
+    /// Size.
+    pub size: Spanned<Size>,
+    /// `flash` or `ram`.
+    pub kind: MemoryKind,
+}
+
+/// The board's `[kernel]`: where the kernel lives and what it keeps.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoardKernel {
+    /// Kernel code region.
+    pub code: Spanned<Placement>,
+    /// Kernel data region (data, bss, stack).
+    pub data: Spanned<Placement>,
+    /// Kernel stack per core.
+    pub stack_size: Spanned<Size>,
+    /// Device the kernel logs on.
+    pub console: Spanned<String>,
+    /// Interrupt ids the kernel keeps.
+    pub interrupts: Vec<Spanned<u32>>,
+}
+
+/// `[gic]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gic {
+    /// Distributor base.
+    pub distributor: Spanned<u64>,
+    /// Distributor frame size.
+    pub distributor_size: Spanned<Size>,
+    /// First redistributor base.
+    pub redistributor: Spanned<u64>,
+    /// Distance between redistributors.
+    pub redistributor_stride: Spanned<Size>,
+    /// Number of interrupt ids (SGI + PPI + SPI).
+    pub interrupts: Spanned<u32>,
+}
+
+/// `[[device]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Device {
+    /// Name partitions refer to.
+    pub name: Spanned<String>,
+    /// Register frame base.
+    pub base: Spanned<u64>,
+    /// Register frame size.
+    pub size: Spanned<Size>,
+    /// Interrupt ids it raises.
+    #[serde(default)]
+    pub interrupts: Vec<u32>,
+    /// One line for people.
+    pub description: String,
+    /// `true` for per-core devices (each core sees its own at this address).
+    #[serde(default)]
+    pub per_core: bool,
+}

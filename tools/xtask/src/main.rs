@@ -1,0 +1,123 @@
+//! `cargo xtask`: the one entry point for building, running, testing and
+//! benchmarking Bulkhead.
+//!
+//! ```text
+//! cargo xtask run [--system FILE] [--frames N]   build and boot a system in QEMU (default: the demo)
+//! cargo xtask test                               every host and QEMU test
+//! cargo xtask bench                              instruction counts and sizes, target/bench/summary.json
+//! cargo xtask build [--system FILE | --all]      build without running
+//! cargo xtask check FILE                         validate a system description
+//! cargo xtask setup                              install what the above need
+//! ```
+//!
+//! Every command does its own set-up first (see `setup`).
+
+mod bench;
+mod checks;
+mod setup;
+mod system;
+mod test;
+
+use anyhow::{Result, bail};
+use bulkhead_system_tests::qemu::Run;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(about = "Build, run, test and benchmark Bulkhead")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install and check what building and running need.
+    Setup,
+    /// Build a system (kernel, partitions, tables).
+    Build {
+        /// System description (default: partitions/systems/demo.toml).
+        #[arg(long)]
+        system: Option<PathBuf>,
+        /// Build the demo and every test system.
+        #[arg(long, conflicts_with = "system")]
+        all: bool,
+    },
+    /// Build a system and boot it in QEMU (Ctrl-C to stop).
+    Run {
+        /// System description (default: partitions/systems/demo.toml).
+        #[arg(long)]
+        system: Option<PathBuf>,
+        /// Stop after this many major frames and exit with status 0.
+        #[arg(long)]
+        frames: Option<u32>,
+    },
+    /// Run every host and QEMU test.
+    Test {
+        /// Only the system tests whose name contains this.
+        filter: Option<String>,
+    },
+    /// Measure instruction counts and sizes; write target/bench/summary.json.
+    Bench,
+    /// Validate a system description and print its memory map.
+    Check {
+        /// The description.
+        system: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let root = system::root();
+    let description = |path: Option<PathBuf>| path.unwrap_or_else(|| root.join("partitions/systems/demo.toml"));
+    match cli.command {
+        Command::Setup => {
+            setup::toolchain(&root)?;
+            setup::qemu()?;
+            eprintln!("setup: ready");
+            Ok(())
+        }
+        Command::Check { system } => {
+            let system = system::load(&root, &system)?;
+            print!("{}", bulkhead_sysgen::emit::memory_map(&system));
+            Ok(())
+        }
+        Command::Build { system, all } => {
+            let toolchain = setup::toolchain(&root)?;
+            let descriptions = if all { system::all_descriptions(&root)? } else { vec![description(system)] };
+            for path in descriptions {
+                let built = system::build(&root, &toolchain, &path)?;
+                eprintln!("built {} -> {}", built.system.name, built.kernel.display());
+            }
+            Ok(())
+        }
+        Command::Run { system, frames } => {
+            let toolchain = setup::toolchain(&root)?;
+            setup::qemu()?;
+            let built = system::build(&root, &toolchain, &description(system))?;
+            print!("{}", bulkhead_sysgen::emit::memory_map(&built.system));
+            let mut run = Run::new(&built.kernel).timeout(std::time::Duration::from_secs(u64::MAX / 4));
+            if let Some(frames) = frames {
+                run = run.frames(frames);
+            }
+            let mut echo = |line: &str| println!("{line}");
+            let output = run.run_with(Some(&mut echo))?;
+            match (frames, output.status) {
+                (Some(_), Some(0)) | (None, _) => Ok(()),
+                (Some(frames), status) => bail!("the run did not complete {frames} frames (QEMU status {status:?})"),
+            }
+        }
+        Command::Test { filter } => test::all(&root, filter.as_deref()),
+        Command::Bench => bench::run(&root),
+    }
+}

@@ -1,0 +1,105 @@
+//! Making a fresh machine able to build and run Bulkhead.
+//!
+//! What it needs, and how each is obtained:
+//! - the pinned Rust toolchain with `rust-src` (named in `rust-toolchain.toml`,
+//!   so rustup installs both on first use; checked and added here anyway);
+//! - `core` for `armv8r-none-eabihf`: the prebuilt one when rustup serves it,
+//!   otherwise built from source (`-Zbuild-std=core`);
+//! - `qemu-system-arm` 9.0 or newer (for `-M mps3-an536`): installed from
+//!   Debian bookworm-backports when missing on a Debian machine where we are
+//!   root or have sudo; otherwise a message says what to install.
+
+use anyhow::{Context, Result, bail};
+use std::path::Path;
+use std::process::Command;
+
+/// The target of the kernel and partitions.
+pub const TARGET: &str = "armv8r-none-eabihf";
+
+/// What the environment offers.
+#[derive(Clone, Debug)]
+pub struct Toolchain {
+    /// `core` must be built from source.
+    pub build_std: bool,
+}
+
+fn output(program: &str, args: &[&str]) -> Option<String> {
+    let output = Command::new(program).args(args).output().ok()?;
+    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Checks and, where it can, installs what the build needs.
+pub fn toolchain(root: &Path) -> Result<Toolchain> {
+    let rustup = |args: &[&str]| Command::new("rustup").args(args).current_dir(root).output();
+    let installed = rustup(&["component", "list", "--installed"]).context("rustup is needed")?;
+    if !String::from_utf8_lossy(&installed.stdout).lines().any(|line| line.starts_with("rust-src")) {
+        eprintln!("setup: adding rust-src");
+        let status = Command::new("rustup").args(["component", "add", "rust-src"]).current_dir(root).status()?;
+        if !status.success() {
+            bail!("`rustup component add rust-src` failed");
+        }
+    }
+    let sysroot = Command::new("rustc").args(["--print", "sysroot"]).current_dir(root).output()?;
+    let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_owned();
+    let prebuilt = Path::new(&sysroot).join("lib/rustlib").join(TARGET).join("lib");
+    if prebuilt.exists() {
+        return Ok(Toolchain { build_std: false });
+    }
+    // Try once for a prebuilt standard library; rustup does not serve one for
+    // this target today, so fall back to building `core`.
+    let added = rustup(&["target", "add", TARGET]).map(|o| o.status.success()).unwrap_or(false);
+    Ok(Toolchain { build_std: !(added && prebuilt.exists()) })
+}
+
+/// QEMU's version as (major, minor), if it runs.
+pub fn qemu_version(qemu: &str) -> Option<(u32, u32)> {
+    let text = output(qemu, &["--version"])?;
+    let version = text.split("version ").nth(1)?.split_whitespace().next()?;
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
+    Some((parts.next()??, parts.next()??))
+}
+
+/// Makes sure `qemu-system-arm` >= 9.0 is on the path.
+pub fn qemu() -> Result<()> {
+    if let Some((major, minor)) = qemu_version("qemu-system-arm") {
+        if major >= 9 {
+            return Ok(());
+        }
+        eprintln!("setup: qemu-system-arm {major}.{minor} is too old for -M mps3-an536 (need 9.0 or newer)");
+    } else {
+        eprintln!("setup: qemu-system-arm not found");
+    }
+    let os = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+    let bookworm = os.contains("VERSION_CODENAME=bookworm");
+    let root = output("id", &["-u"]).is_some_and(|uid| uid.trim() == "0");
+    let sudo = !root && output("sudo", &["-n", "true"]).is_some();
+    if !bookworm || !(root || sudo) {
+        bail!(
+            "install QEMU 9.0 or newer with qemu-system-arm (for example, on Debian 12: enable bookworm-backports \
+             and `apt-get install -t bookworm-backports qemu-system-arm`; on Ubuntu 24.10+ or Fedora 40+ the \
+             distribution's package is recent enough), then rerun"
+        );
+    }
+    eprintln!("setup: installing qemu-system-arm from Debian bookworm-backports");
+    let sources = "/etc/apt/sources.list.d/bulkhead-backports.sources";
+    let script = format!(
+        "set -e\n\
+         if ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d; then\n\
+           printf 'Types: deb\\nURIs: http://deb.debian.org/debian\\nSuites: bookworm-backports\\nComponents: main\\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\\n' > {sources}\n\
+         fi\n\
+         apt-get update -qq\n\
+         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports qemu-system-arm >/dev/null\n"
+    );
+    let mut command = if root { Command::new("sh") } else { Command::new("sudo") };
+    if !root {
+        command.arg("sh");
+    }
+    let status = command.args(["-c", &script]).status()?;
+    if !status.success() {
+        bail!("installing qemu-system-arm from bookworm-backports failed");
+    }
+    match qemu_version("qemu-system-arm") {
+        Some((major, _)) if major >= 9 => Ok(()),
+        _ => bail!("qemu-system-arm is still missing or too old after installing it"),
+    }
+}

@@ -1,0 +1,120 @@
+//! Building one system: description -> partition images -> kernel image.
+//!
+//! Output goes to `target/bulkhead/<system>/`:
+//!
+//! ```text
+//! partitions/<name>/memory.x, layout.rs   generated, per partition
+//! partitions/<name>.elf                   each partition, linked
+//! kernel/memory.x, tables.rs, images/     generated for the kernel
+//! bulkhead.elf                            the kernel with every image: what QEMU or a probe loads
+//! ```
+//!
+//! Partitions build in `target/partitions` with `-Ctarget-cpu=cortex-r52`; the
+//! kernel builds in `target/kernel` for the plain target, which has no
+//! Advanced SIMD, so the compiler can never put kernel data in a partition's
+//! NEON registers (`checks::kernel_uses_no_fpu` verifies it).
+
+use crate::setup::{TARGET, Toolchain};
+use anyhow::{Context, Result, bail};
+use bulkhead_sysgen::{System, emit, image};
+use miette::Report;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A built system.
+pub struct Built {
+    /// The validated description.
+    pub system: System,
+    /// The loadable kernel image.
+    pub kernel: PathBuf,
+}
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+}
+
+/// Loads and validates a description, printing problems the way the
+/// generator's CLI does.
+pub fn load(root: &Path, description: &Path) -> Result<System> {
+    match bulkhead_sysgen::load(description, &root.join("boards")) {
+        Ok(system) => {
+            for warning in &system.warnings {
+                eprintln!("warning: {}: {warning}", description.display());
+            }
+            Ok(system)
+        }
+        Err(problems) => {
+            let count = problems.0.len();
+            for problem in problems.0 {
+                eprintln!("{:?}", Report::new(problem));
+            }
+            bail!("{} has {count} problem(s)", description.display())
+        }
+    }
+}
+
+fn cargo_build(root: &Path, toolchain: &Toolchain, package: &str, target_dir: &str, envs: &[(&str, &Path)], rustflags: &str) -> Result<PathBuf> {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.current_dir(root).args(["build", "--release", "--quiet", "-p", package, "--target", TARGET]);
+    command.args(["--target-dir", target_dir]);
+    if toolchain.build_std {
+        command.args(["-Zbuild-std=core"]).env("RUSTC_BOOTSTRAP", "1");
+    }
+    if !rustflags.is_empty() {
+        command.env("CARGO_TARGET_ARMV8R_NONE_EABIHF_RUSTFLAGS", rustflags);
+    }
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    let status = command.status().with_context(|| format!("running cargo for {package}"))?;
+    if !status.success() {
+        bail!("building {package} failed");
+    }
+    Ok(root.join(target_dir).join(TARGET).join("release"))
+}
+
+/// Builds the system described by `description`.
+pub fn build(root: &Path, toolchain: &Toolchain, description: &Path) -> Result<Built> {
+    let system = load(root, description)?;
+    let dir = root.join("target/bulkhead").join(&system.name);
+    let partitions_dir = dir.join("partitions");
+    let mut images = Vec::new();
+    for (index, partition) in system.partitions.iter().enumerate() {
+        let generated = partitions_dir.join(&partition.name);
+        emit::write_partition(&system, index, &generated)?;
+        let out = cargo_build(
+            root,
+            toolchain,
+            &partition.image,
+            "target/partitions",
+            &[("BULKHEAD_PARTITION_DIR", &generated)],
+            "-Ctarget-cpu=cortex-r52",
+        )
+        .with_context(|| format!("partition `{}` (image `{}`)", partition.name, partition.image))?;
+        let elf = partitions_dir.join(format!("{}.elf", partition.name));
+        std::fs::copy(out.join(&partition.image), &elf)
+            .with_context(|| format!("no image `{}`: is it a binary crate in the workspace?", partition.image))?;
+        let bytes = std::fs::read(&elf)?;
+        let linked = image::inspect(&elf, &bytes, partition).map_err(|problem| anyhow::anyhow!("{problem}"))?;
+        images.push(linked);
+    }
+    let kernel_dir = dir.join("kernel");
+    emit::write_kernel(&system, &images, &kernel_dir)?;
+    let out = cargo_build(root, toolchain, "bulkhead-kernel", "target/kernel", &[("BULKHEAD_GEN_DIR", &kernel_dir)], "")?;
+    let kernel = dir.join("bulkhead.elf");
+    std::fs::copy(out.join("bulkhead"), &kernel)?;
+    Ok(Built { system, kernel })
+}
+
+/// Every system the tests use, and the demo.
+pub fn all_descriptions(root: &Path) -> Result<Vec<PathBuf>> {
+    let mut descriptions = vec![root.join("partitions/systems/demo.toml")];
+    let mut tests: Vec<PathBuf> = std::fs::read_dir(root.join("tests/systems"))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    tests.sort();
+    descriptions.extend(tests);
+    Ok(descriptions)
+}

@@ -1,0 +1,50 @@
+//! `cargo xtask test`: host tests, then every system in QEMU.
+
+use crate::{checks, setup, system};
+use anyhow::{Result, bail};
+use std::path::Path;
+use std::process::Command;
+
+fn cargo(root: &Path) -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.current_dir(root);
+    command
+}
+
+/// Runs everything.
+pub fn all(root: &Path, filter: Option<&str>) -> Result<()> {
+    let toolchain = setup::toolchain(root)?;
+    setup::qemu()?;
+
+    eprintln!("== host tests (generator, kernel core, MPU encoding, ABI, tools)");
+    if !cargo(root).args(["test", "--quiet"]).status()?.success() {
+        bail!("host tests failed");
+    }
+
+    eprintln!("== building every system");
+    let mut kernels = Vec::new();
+    for description in system::all_descriptions(root)? {
+        let built = system::build(root, &toolchain, &description)?;
+        kernels.push(built.kernel);
+    }
+
+    eprintln!("== kernel image checks");
+    for kernel in &kernels {
+        checks::kernel_uses_no_fpu(kernel)?;
+    }
+    eprintln!("   no FP/SIMD instruction outside the context switch in {} kernel images", kernels.len());
+
+    eprintln!("== system tests in QEMU (-icount shift=0)");
+    let mut command = cargo(root);
+    command.args(["test", "--quiet", "-p", "bulkhead-system-tests", "--tests", "--"]);
+    command.args(["--test-threads", "2"]);
+    if let Some(filter) = filter {
+        command.arg(filter);
+    }
+    command.env("BULKHEAD_ARTIFACTS", root.join("target/bulkhead"));
+    if !command.status()?.success() {
+        bail!("system tests failed");
+    }
+    eprintln!("== all tests passed");
+    Ok(())
+}
