@@ -333,6 +333,7 @@ impl Kernel {
             Some(Call::PartitionId) => {
                 frame.r[1] = id as u32;
                 frame.r[2] = SYSTEM.partitions.len() as u32;
+                frame.r[3] = partition.restarts;
                 Ok(())
             }
             Some(Call::ConsoleWrite) => {

@@ -38,7 +38,8 @@ pub enum Call {
     /// frequency in Hz.
     PartitionTime = 1,
     /// Read the caller's identity. Results: `r1` partition id (index in the
-    /// system description), `r2` number of partitions in the system.
+    /// system description), `r2` number of partitions in the system, `r3` how
+    /// many times the kernel has restarted the caller (0 at first boot).
     PartitionId = 2,
     /// Write bytes to the console. Arguments: `r1` address, `r2` length (at most
     /// [`CONSOLE_WRITE_MAX`]). The whole range must lie in memory the caller

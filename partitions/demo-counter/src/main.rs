@@ -16,8 +16,8 @@ fn is_prime(n: u32) -> bool {
 
 #[entry]
 fn main() -> ! {
-    let (id, count) = hypercall::partition_id();
-    println!("counter: partition {id} of {count}, counting primes");
+    let me = hypercall::identity();
+    println!("counter: partition {} of {}, counting primes", me.id, me.partitions);
     let mut primes = 0u32;
     let mut candidate = 1u32;
     let mut next_report = hypercall::partition_time().ticks;

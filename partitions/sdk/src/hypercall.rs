@@ -61,10 +61,21 @@ pub fn partition_time() -> PartitionTime {
     PartitionTime { ticks: (high as u64) << 32 | low as u64, hz }
 }
 
-/// This partition's id and the number of partitions in the system.
-pub fn partition_id() -> (u8, u8) {
-    let [_, id, count, _] = raw(Call::PartitionId as u32, [0; 3]);
-    (id as u8, count as u8)
+/// Who the caller is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// Partition id (its index in the system description).
+    pub id: u8,
+    /// Number of partitions in the system.
+    pub partitions: u8,
+    /// How many times the kernel has restarted this partition.
+    pub restarts: u32,
+}
+
+/// Reads the caller's identity.
+pub fn identity() -> Identity {
+    let [_, id, partitions, restarts] = raw(Call::PartitionId as u32, [0; 3]);
+    Identity { id: id as u8, partitions: partitions as u8, restarts }
 }
 
 /// Writes at most [`bulkhead_abi::CONSOLE_WRITE_MAX`] bytes to the console.

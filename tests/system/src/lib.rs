@@ -11,13 +11,18 @@
 pub mod log;
 pub mod qemu;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
 
 /// Where `cargo xtask build` puts built systems: `target/bulkhead/<system>/`.
 pub fn artifacts_dir() -> PathBuf {
     match std::env::var_os("BULKHEAD_ARTIFACTS") {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bulkhead"),
+        None => workspace().join("target/bulkhead"),
     }
 }
 
