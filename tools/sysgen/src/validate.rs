@@ -69,7 +69,7 @@ impl Checker {
         match toml::from_str::<T>(text) {
             Ok(value) => Some(value),
             Err(error) => {
-                let key = error_key(error.message());
+                let key = error_key(text, &error);
                 self.problem(key, error.message().trim().to_owned(), error.span());
                 None
             }
@@ -77,16 +77,70 @@ impl Checker {
     }
 }
 
-/// The key a serde error is about, as best it can be told from the message.
-fn error_key(message: &str) -> String {
-    for (prefix, suffix) in [("unknown field `", '`'), ("missing field `", '`')] {
-        if let Some(rest) = message.split(prefix).nth(1) {
-            if let Some(name) = rest.split(suffix).next() {
-                return name.to_owned();
-            }
-        }
+/// The key a serde error is about: the dotted key at the error's position
+/// (written as the checks write keys), plus the field for a missing one;
+/// `(syntax)` when the text is not TOML at all.
+fn error_key(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message();
+    let field = |prefix: &str| message.split(prefix).nth(1).and_then(|rest| rest.split('`').next());
+    let at = error.span().and_then(|span| key_at(text, span.start));
+    if let Some(missing) = field("missing field `") {
+        return match at {
+            Some(parent) => format!("{parent}.{missing}"),
+            None => missing.to_owned(),
+        };
     }
-    "(syntax)".to_owned()
+    at.or_else(|| field("unknown field `").map(str::to_owned)).unwrap_or_else(|| "(syntax)".to_owned())
+}
+
+/// The dotted key whose key or value covers byte `at` of `text`. Array
+/// elements are named by their `name` when they have one
+/// (`partition.counter.code`), by index otherwise (`schedule[0].windows[1]`),
+/// as the checks name them.
+fn key_at(text: &str, at: usize) -> Option<String> {
+    let document = toml::de::DeTable::parse(text).ok()?;
+    let mut path = String::new();
+    key_in_table(document.get_ref(), at, &mut path).then_some(path)
+}
+
+fn key_in_table(table: &toml::de::DeTable<'_>, at: usize, path: &mut String) -> bool {
+    for (key, value) in table.iter() {
+        let length = path.len();
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(key.get_ref());
+        if key_in_value(value, at, path) || key.span().contains(&at) {
+            return true;
+        }
+        path.truncate(length);
+    }
+    false
+}
+
+fn key_in_value(value: &Spanned<toml::de::DeValue<'_>>, at: usize, path: &mut String) -> bool {
+    match value.get_ref() {
+        toml::de::DeValue::Table(table) => key_in_table(table, at, path) || value.span().contains(&at),
+        toml::de::DeValue::Array(array) => {
+            for (index, element) in array.iter().enumerate() {
+                let length = path.len();
+                let name = element.get_ref().as_table().and_then(|table| table.get("name")).and_then(|name| name.get_ref().as_str());
+                match name {
+                    Some(name) => {
+                        path.push('.');
+                        path.push_str(name);
+                    }
+                    None => path.push_str(&format!("[{index}]")),
+                }
+                if key_in_value(element, at, path) {
+                    return true;
+                }
+                path.truncate(length);
+            }
+            value.span().contains(&at)
+        }
+        _ => value.span().contains(&at),
+    }
 }
 
 /// Suggests the closest of `candidates` to `name`, if close enough.
@@ -343,6 +397,32 @@ fn build(
             checker.problem(key, "the kernel's regions must be non-empty and 64-byte aligned", None);
         }
     }
+    // `[kernel]` overrides go where partition regions may: inside one board
+    // memory (the named one, when named), code in flash, data in RAM.
+    for (key, placement, span, flash) in [
+        ("kernel.code", &file.kernel.code, kernel_code, true),
+        ("kernel.data", &file.kernel.data, kernel_data, false),
+    ] {
+        let Some(placement) = placement else { continue };
+        let (start, end) = (span.base as u64, span.base as u64 + span.size as u64);
+        let named = placement.get_ref().memory.as_ref().map(|name| name.get_ref().as_str());
+        match board.memories.iter().find(|m| m.base <= start && end <= m.base + m.size) {
+            Some(memory) if named.is_none_or(|name| name == memory.name) => {
+                if memory.flash != flash {
+                    let (what, kind) = if flash { ("code", "flash") } else { ("data", "RAM") };
+                    let is = if memory.flash { "flash" } else { "RAM" };
+                    checker.at(format!("{key}.memory"), placement, format!("the kernel's {what} must be in {kind}, and `{}` is {is}", memory.name));
+                }
+            }
+            _ => {
+                let inside = match named {
+                    Some(name) => format!("memory `{name}`"),
+                    None => format!("any memory of board `{}`", board.name),
+                };
+                checker.at(format!("{key}.base"), placement, format!("{start:#010x}..{end:#010x} is not inside {inside}"));
+            }
+        }
+    }
     let console = &board.devices[board_kernel.console];
     let kernel_region = |span: Span, el2: El2Access, executable: bool, memory: MemoryType| Region {
         base: span.base,
@@ -496,6 +576,10 @@ fn build(
         }
         for (partition, access) in &s.access {
             let Some(&index) = names.get(partition.get_ref()) else {
+                // A partition declared with a rejected name was reported at its name.
+                if partition_names.contains(partition.get_ref()) {
+                    continue;
+                }
                 let reason = format!(
                     "no partition `{}`{}",
                     partition.get_ref(),
@@ -645,14 +729,16 @@ fn build(
                 ),
             );
         }
-        // Overlaps inside the partition's own set (e.g. a device frame on top of a fixed region).
+        // Overlaps inside the partition's own set between device frames. Overlaps
+        // involving memory regions are reported once already: among placed
+        // regions by `place`, with device frames by the device check below.
         for (a, first) in regions.iter().enumerate() {
             for second in &regions[a + 1..] {
-                if first.span.overlaps(&second.span) && !matches!((&first.kind, &second.kind), (RegionKind::Shared(x), RegionKind::Shared(y)) if x == y) {
+                if first.span.overlaps(&second.span) && matches!((&first.kind, &second.kind), (RegionKind::Device(_), RegionKind::Device(_))) {
                     checker.at(
-                        format!("partition.{pname}.{}", second.name),
+                        format!("partition.{pname}.devices"),
                         &raw.name,
-                        format!("region `{}` overlaps its own region `{}`", second.name, first.name),
+                        format!("device `{}` overlaps its own device `{}`", second.name, first.name),
                     );
                 }
             }
@@ -889,7 +975,8 @@ fn build_schedules(
     let hz = board.timer_hz;
     let mut schedules = Vec::new();
     let mut has_window = vec![false; file.partitions.len()];
-    if file.schedule.is_empty() {
+    // Without partitions there is nothing to schedule; that was reported.
+    if file.schedule.is_empty() && !file.partitions.is_empty() {
         checker.problem("schedule", "the system has no [[schedule]]", None);
     }
     for (number, schedule) in file.schedule.iter().enumerate() {
@@ -913,6 +1000,12 @@ fn build_schedules(
                 &raw.major_frame,
                 format!("{frame_nanos} ns is not a whole, non-zero number of timer ticks at {hz} Hz"),
             );
+            // Its windows still give their partitions a window.
+            for window in &raw.windows {
+                if let Some(&index) = names.get(window.get_ref().partition.get_ref()) {
+                    has_window[index] = true;
+                }
+            }
             continue;
         };
         if raw.windows.is_empty() {
@@ -924,13 +1017,15 @@ fn build_schedules(
             let wkey = format!("{key}.windows[{w}]");
             let owner = window.get_ref().partition.get_ref();
             let partition = names.get(owner).copied();
-            if partition.is_none() {
+            // A partition declared with a rejected name was reported at its name.
+            if partition.is_none() && !partition_names.contains(owner) {
                 let reason = format!("no partition `{owner}`{}", suggest(owner, partition_names.iter().map(String::as_str)));
                 checker.at(format!("{wkey}.partition"), &window.get_ref().partition, reason);
             }
             if let Some(index) = partition {
                 has_window[index] = true;
-                if partitions.get(index).is_some_and(|p| p.core != core) {
+                // Only between cores that are both accepted: a rejected core was reported already.
+                if core_in_use(core, board) && partitions.get(index).is_some_and(|p| core_in_use(p.core, board) && p.core != core) {
                     checker.at(format!("{wkey}.partition"), &window.get_ref().partition, format!("partition `{owner}` runs on another core"));
                 }
             }
@@ -964,12 +1059,19 @@ fn build_schedules(
         schedules.push(Schedule { core, major_frame, windows });
     }
     for (index, partition) in file.partitions.iter().enumerate() {
-        if !has_window[index] && !file.schedule.is_empty() {
-            let name = partition.get_ref().name.get_ref();
+        let name = partition.get_ref().name.get_ref();
+        // Partitions with a rejected or duplicate name were reported at their name.
+        if !has_window[index] && !file.schedule.is_empty() && names.get(name) == Some(&index) {
             checker.at(format!("partition.{name}"), &partition.get_ref().name, format!("partition `{name}` has no window in any schedule"));
         }
     }
     schedules
+}
+
+/// Whether partitions and schedules may use `core` so far: one the board has,
+/// and only core 0 yet (the checks above say which).
+fn core_in_use(core: u32, board: &Board) -> bool {
+    core < board.cores && core == 0
 }
 
 fn format_nanos(nanos: u64) -> String {
