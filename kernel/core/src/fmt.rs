@@ -23,20 +23,16 @@ pub trait ByteSink {
 
     /// Writes `value` in decimal.
     fn put_dec(&mut self, value: u64) {
-        let mut digits = [0u8; 20];
-        let mut count = 0;
-        let mut rest = value;
-        loop {
-            digits[count] = b'0' + (rest % 10) as u8;
-            count += 1;
-            rest /= 10;
-            if rest == 0 {
-                break;
+        // u64::MAX has 20 digits; divide by the largest power of ten first.
+        let mut divisor = 10_000_000_000_000_000_000u64;
+        let mut started = false;
+        while divisor > 0 {
+            let digit = (value / divisor % 10) as u8;
+            started |= digit != 0 || divisor == 1;
+            if started {
+                self.put(b'0' + digit);
             }
-        }
-        while count > 0 {
-            count -= 1;
-            self.put(digits[count]);
+            divisor /= 10;
         }
     }
 
@@ -66,7 +62,7 @@ impl<const N: usize> FixedBuffer<N> {
 
     /// The bytes written so far.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len]
+        self.bytes.get(..self.len).unwrap_or(&[])
     }
 }
 

@@ -42,19 +42,23 @@ impl LineBuffer {
         match byte {
             b'\n' => Push::LineComplete,
             b'\r' => Push::Stored,
-            _ if self.len == LINE_CAPACITY => Push::Full,
             _ => {
                 let printable = if byte == b'\t' || (0x20..0x7F).contains(&byte) { byte } else { b'?' };
-                self.bytes[self.len] = printable;
-                self.len += 1;
-                Push::Stored
+                match self.bytes.get_mut(self.len) {
+                    Some(slot) => {
+                        *slot = printable;
+                        self.len += 1;
+                        Push::Stored
+                    }
+                    None => Push::Full,
+                }
             }
         }
     }
 
     /// The line so far.
     pub fn pending(&self) -> &[u8] {
-        &self.bytes[..self.len]
+        self.bytes.get(..self.len).unwrap_or(&[])
     }
 
     /// Forgets the line.

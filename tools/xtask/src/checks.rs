@@ -58,6 +58,81 @@ pub fn kernel_uses_no_fpu(kernel: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Kernel functions reached from EL1: the two exception entry points.
+const PARTITION_ENTRIES: [&str; 2] = ["bulkhead_trap_from_el1", "bulkhead_irq_from_el1"];
+
+/// The target of an A32 `b`, `bl` or `blx <imm>` at `address`, if `word` is one.
+pub fn branch_target(word: u32, address: u64) -> Option<u64> {
+    let offset = (((word & 0x00FF_FFFF) << 8) as i32 >> 6) as i64;
+    let cond = word >> 28;
+    let target = if cond != 0xF && (word >> 25) & 0b111 == 0b101 {
+        address as i64 + 8 + offset
+    } else if cond == 0xF && (word >> 25) & 0b111 == 0b101 {
+        address as i64 + 8 + offset + (((word >> 24) & 1) << 1) as i64
+    } else {
+        return None;
+    };
+    u64::try_from(target).ok()
+}
+
+/// Fails if a Rust panic is reachable from the kernel's exception entry points
+/// through direct calls and branches: nothing a partition does may panic the
+/// kernel. (Indirect calls are not followed; the kernel makes none on these
+/// paths. A literal-pool word that happens to decode as a branch only adds
+/// edges, so the check can err only towards refusing.)
+pub fn no_panic_reachable_from_partitions(kernel: &Path) -> Result<()> {
+    let bytes = std::fs::read(kernel).with_context(|| format!("reading {}", kernel.display()))?;
+    let file = object::File::parse(&*bytes)?;
+    let text = file.section_by_name(".text").context("kernel has no .text")?;
+    let data = text.data()?;
+    let mut functions: Vec<(u64, u64, String)> = file
+        .symbols()
+        .filter(|s| s.kind() == SymbolKind::Text && s.size() > 0)
+        .map(|s| (s.address() & !1, s.size(), s.name().unwrap_or("?").to_owned()))
+        .filter(|(address, size, _)| *address >= text.address() && address + size <= text.address() + text.size())
+        .collect();
+    functions.sort();
+    functions.dedup_by_key(|f| f.0);
+    let containing = |address: u64| functions.iter().position(|(start, size, _)| (*start..start + size).contains(&address));
+    let mut parent: Vec<Option<usize>> = vec![None; functions.len()];
+    let mut seen = vec![false; functions.len()];
+    let mut queue: std::collections::VecDeque<usize> = std::collections::VecDeque::new();
+    for entry in PARTITION_ENTRIES {
+        let index = functions.iter().position(|f| f.2 == entry).with_context(|| format!("no function {entry}"))?;
+        seen[index] = true;
+        queue.push_back(index);
+    }
+    while let Some(index) = queue.pop_front() {
+        let (start, size, name) = &functions[index];
+        if name.contains("panicking") {
+            let mut chain = vec![name.clone()];
+            let mut at = index;
+            while let Some(up) = parent[at] {
+                chain.push(functions[up].2.clone());
+                at = up;
+            }
+            chain.reverse();
+            bail!("a panic is reachable from a partition: {}", chain.join(" -> "));
+        }
+        let body = &data[(start - text.address()) as usize..(start - text.address() + size) as usize];
+        for (offset, word) in body.chunks_exact(4).enumerate() {
+            let word = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
+            let Some(target) = branch_target(word, start + offset as u64 * 4) else { continue };
+            if (*start..start + size).contains(&target) {
+                continue;
+            }
+            if let Some(callee) = containing(target) {
+                if !seen[callee] {
+                    seen[callee] = true;
+                    parent[callee] = Some(index);
+                    queue.push_back(callee);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +148,18 @@ mod tests {
         assert!(!is_fpu_instruction(0xee1c_0f30)); // mrc p15, 0, r0, c12, c0, 1
         assert!(!is_fpu_instruction(0xec51_0f0e)); // mrrc p15, 0, r0, r1, c14
         assert!(!is_fpu_instruction(0xe320_f003)); // wfi
+    }
+
+    #[test]
+    fn decodes_branches() {
+        // 800045c: eb0007d2  bl 80023ac
+        assert_eq!(branch_target(0xeb00_07d2, 0x0800_045c), Some(0x0800_23ac));
+        // 8002390: ebffffff  bl 8002394
+        assert_eq!(branch_target(0xebff_ffff, 0x0800_2390), Some(0x0800_2394));
+        // b . (0xeafffffe) branches to itself
+        assert_eq!(branch_target(0xeaff_fffe, 0x1000), Some(0x1000));
+        // blx with H set
+        assert_eq!(branch_target(0xfb00_0000, 0x1000), Some(0x100a));
+        assert_eq!(branch_target(0xe12f_ff1e, 0x1000), None); // bx lr
     }
 }

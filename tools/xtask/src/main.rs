@@ -7,6 +7,7 @@
 //! cargo xtask bench                              instruction counts and sizes, target/bench/summary.json
 //! cargo xtask build [--system FILE | --all]      build without running
 //! cargo xtask check FILE                         validate a system description
+//! cargo xtask audit KERNEL.elf                   check a built kernel image
 //! cargo xtask setup                              install what the above need
 //! ```
 //!
@@ -65,6 +66,12 @@ enum Command {
         /// The description.
         system: PathBuf,
     },
+    /// Check a built kernel image: no FP/SIMD use outside the context
+    /// switch, no panic reachable from a partition.
+    Audit {
+        /// The kernel ELF (target/bulkhead/<system>/bulkhead.elf).
+        kernel: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -116,6 +123,12 @@ fn run(cli: Cli) -> Result<()> {
                 (Some(_), Some(0)) | (None, _) => Ok(()),
                 (Some(frames), status) => bail!("the run did not complete {frames} frames (QEMU status {status:?})"),
             }
+        }
+        Command::Audit { kernel } => {
+            checks::kernel_uses_no_fpu(&kernel)?;
+            checks::no_panic_reachable_from_partitions(&kernel)?;
+            eprintln!("{}: no FP/SIMD outside the context switch, no panic reachable from EL1", kernel.display());
+            Ok(())
         }
         Command::Test { filter } => test::all(&root, filter.as_deref()),
         Command::Bench => bench::run(&root),
