@@ -265,8 +265,7 @@ impl Kernel {
             return;
         };
         partition_memory::restore_image(&desc.init);
-        partition.context =
-            El1Context::at_entry(desc.entry, desc.initial_sp, self.reset_sctlr, id, partition.restarts);
+        partition.context = El1Context::at_entry(desc.entry, desc.initial_sp, self.reset_sctlr, id, partition.restarts);
         partition.line.clear();
         partition.status = Status::Ready;
     }

@@ -26,7 +26,13 @@ pub fn stop_with(reason: &str, pc: u32, hsr: u32, address: u32) -> ! {
     // SAFETY: the kernel is stopping; this is the last writer of the UART.
     let mut console = unsafe { Console::new(SYSTEM.board.console_base) };
     console.end();
-    console.record(kind::KERNEL_PANIC).text("reason", reason).hex("pc", pc).hex("hsr", hsr).hex("address", address).end();
+    console
+        .record(kind::KERNEL_PANIC)
+        .text("reason", reason)
+        .hex("pc", pc)
+        .hex("hsr", hsr)
+        .hex("address", address)
+        .end();
     stop(boot_params::read(), false)
 }
 

@@ -57,14 +57,8 @@ pub enum Call {
 
 impl Call {
     /// All calls, in number order.
-    pub const ALL: [Call; 6] = [
-        Call::Yield,
-        Call::PartitionTime,
-        Call::PartitionId,
-        Call::ConsoleWrite,
-        Call::StopSelf,
-        Call::ReportFault,
-    ];
+    pub const ALL: [Call; 6] =
+        [Call::Yield, Call::PartitionTime, Call::PartitionId, Call::ConsoleWrite, Call::StopSelf, Call::ReportFault];
 
     /// Decodes a call number from `r0`.
     pub const fn from_number(number: u32) -> Option<Call> {

@@ -30,10 +30,8 @@ pub fn check(grants: &[MemoryGrant], address: u32, length: u32, need: Need) -> R
     // Each pass moves `cursor` past one grant, so the loop runs at most
     // `grants.len()` times.
     for _ in 0..grants.len() {
-        let grant = grants
-            .iter()
-            .find(|grant| grant.base <= cursor && cursor <= grant.limit)
-            .ok_or(Error::BadAddress)?;
+        let grant =
+            grants.iter().find(|grant| grant.base <= cursor && cursor <= grant.limit).ok_or(Error::BadAddress)?;
         let allowed = match need {
             Need::Read => grant.read,
             Need::Write => grant.write,

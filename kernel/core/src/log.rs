@@ -95,7 +95,8 @@ mod tests {
 
     #[test]
     fn parses_records_with_and_without_subject() {
-        let fault = Record::parse("@fault attacker class=stage2-data-abort hsr=0x93c0804f address=0x10010000\r").unwrap();
+        let fault =
+            Record::parse("@fault attacker class=stage2-data-abort hsr=0x93c0804f address=0x10010000\r").unwrap();
         assert_eq!(fault.kind, kind::FAULT);
         assert_eq!(fault.subject, Some("attacker"));
         assert_eq!(fault.field("class"), Some("stage2-data-abort"));

@@ -386,8 +386,30 @@ mod tests {
         assert_eq!(r.encode(), Err(EncodeError::UnalignedLimit));
         let r = Region { executable: true, memory: MemoryType::Device, ..region(0xE000_0000, 0x1000) };
         assert_eq!(r.encode(), Err(EncodeError::ExecutableDevice));
-        assert!(Region::from_base_size(0xFFFF_FFC0, 0x80, El1Access::None, El2Access::ReadOnly, false, MemoryType::Normal, Shareability::NonShareable).is_none());
-        assert!(Region::from_base_size(0x1000, 0, El1Access::None, El2Access::ReadOnly, false, MemoryType::Normal, Shareability::NonShareable).is_none());
+        assert!(
+            Region::from_base_size(
+                0xFFFF_FFC0,
+                0x80,
+                El1Access::None,
+                El2Access::ReadOnly,
+                false,
+                MemoryType::Normal,
+                Shareability::NonShareable
+            )
+            .is_none()
+        );
+        assert!(
+            Region::from_base_size(
+                0x1000,
+                0,
+                El1Access::None,
+                El2Access::ReadOnly,
+                false,
+                MemoryType::Normal,
+                Shareability::NonShareable
+            )
+            .is_none()
+        );
     }
 
     #[test]
@@ -414,7 +436,11 @@ mod tests {
             arb_access(),
             any::<bool>(),
             prop_oneof![Just(MemoryType::Normal), Just(MemoryType::NormalNonCacheable), Just(MemoryType::Device)],
-            prop_oneof![Just(Shareability::NonShareable), Just(Shareability::OuterShareable), Just(Shareability::InnerShareable)],
+            prop_oneof![
+                Just(Shareability::NonShareable),
+                Just(Shareability::OuterShareable),
+                Just(Shareability::InnerShareable)
+            ],
         )
             .prop_filter_map("fits in 4 GiB", |(granule, granules, (el1, el2), exec, memory, shareability)| {
                 let base = granule.checked_mul(GRANULE)?;

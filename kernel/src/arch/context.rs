@@ -18,9 +18,8 @@
 //! A partition touching them takes its fault policy.
 
 use aarch32_cpu::register::{
-    self as reg, Adfsr, Aifsr, Cntkctl, CntvCtl, CntvCval, Contextidr, Cpacr, Csselr, Dfar, Dfsr,
-    Ifar, Ifsr, Mair0, Mair1, Prselr, Sctlr, SysRegRead, SysRegRead64, SysRegWrite, SysRegWrite64,
-    Tpidrprw, Tpidruro, Tpidrurw, Vbar,
+    self as reg, Adfsr, Aifsr, Cntkctl, CntvCtl, CntvCval, Contextidr, Cpacr, Csselr, Dfar, Dfsr, Ifar, Ifsr, Mair0,
+    Mair1, Prselr, Sctlr, SysRegRead, SysRegRead64, SysRegWrite, SysRegWrite64, Tpidrprw, Tpidruro, Tpidrurw, Vbar,
 };
 
 /// Number of EL1 MPU regions saved per partition (the Cortex-R52 maximum with
@@ -337,12 +336,7 @@ pub fn save(context: &mut El1Context) {
     system.vbar = Vbar::read_raw();
     system.fault_status = [Dfsr::read_raw(), Ifsr::read_raw(), Adfsr::read_raw(), Aifsr::read_raw()];
     system.fault_address = [Dfar::read_raw(), Ifar::read_raw()];
-    system.thread_ids = [
-        Contextidr::read_raw(),
-        Tpidrurw::read_raw(),
-        Tpidruro::read_raw(),
-        Tpidrprw::read_raw(),
-    ];
+    system.thread_ids = [Contextidr::read_raw(), Tpidrurw::read_raw(), Tpidruro::read_raw(), Tpidrprw::read_raw()];
     system.cntkctl = Cntkctl::read_raw();
     system.cntv_ctl = CntvCtl::read_raw();
     system.cntv_cval = <CntvCval as SysRegRead64>::read_raw();

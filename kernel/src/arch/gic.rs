@@ -28,8 +28,7 @@ pub fn init(gicd: usize, gicr: usize) -> bool {
     const CORE: usize = 0;
     GicCpuInterface::enable_system_register_el2(true);
     GicCpuInterface::disable_legacy_interrupt_bypass_el2(true);
-    let (Some(gicd), Some(gicr)) = (NonNull::new(gicd as *mut Gicd), NonNull::new(gicr as *mut GicrSgi))
-    else {
+    let (Some(gicd), Some(gicr)) = (NonNull::new(gicd as *mut Gicd), NonNull::new(gicr as *mut GicrSgi)) else {
         return false;
     };
     // SAFETY: the addresses are the board's GIC frames from the generated

@@ -64,9 +64,7 @@ pub fn init() {
         Hactlr::write_raw(0);
         Hstr::write_raw(0);
         Hdcr::write_raw(Hdcr::read_raw() | HDCR_TDRA | HDCR_TDOSA | HDCR_TDA | HDCR_TPM | HDCR_TPMCR);
-        Hcptr::write_raw(
-            (Hcptr::read_raw() & !(HCPTR_TCP10 | HCPTR_TCP11 | HCPTR_TASE | HCPTR_TCPAC)) | HCPTR_TTA,
-        );
+        Hcptr::write_raw((Hcptr::read_raw() & !(HCPTR_TCP10 | HCPTR_TCP11 | HCPTR_TASE | HCPTR_TCPAC)) | HCPTR_TTA);
         Cnthctl::write_raw(Cnthctl::read_raw() & !(CNTHCTL_PL1PCTEN | CNTHCTL_PL1PCEN | CNTHCTL_EVNTEN));
         Hcr::write_raw(HCR);
         core::arch::asm!("isb", options(nomem, nostack, preserves_flags));

@@ -9,7 +9,7 @@
 #![no_std]
 #![no_main]
 
-use aarch32_cpu::register::{Mair0, Prselr, Prbar, Prlar, Sctlr, SysRegRead, SysRegWrite};
+use aarch32_cpu::register::{Mair0, Prbar, Prlar, Prselr, Sctlr, SysRegRead, SysRegWrite};
 use bulkhead_sdk::layout;
 use bulkhead_sdk::{entry, println};
 
@@ -74,7 +74,10 @@ fn fill_el1_mpu() {
 #[entry]
 fn main() -> ! {
     fill_el1_mpu();
-    println!("bench-probe: {} regions, EL1 MPU full, looping on the minimal hypercall", layout::REGIONS.len() + layout::DEVICES.len());
+    println!(
+        "bench-probe: {} regions, EL1 MPU full, looping on the minimal hypercall",
+        layout::REGIONS.len() + layout::DEVICES.len()
+    );
     loop {
         // SAFETY: the probe only issues `hvc #0` with r0 = PartitionId; the
         // kernel preserves every register the AAPCS asks a callee to.

@@ -72,8 +72,16 @@ fn memory_targets(mut visit: impl FnMut(&str, &str, u32, u32)) {
 
 /// Instructions that must trap to EL2 (or, for EL2-only registers, be
 /// undefined at EL1), with what each touches.
-const INSTRUCTIONS: [&str; 8] =
-    ["cntpct-read", "cntp-ctl-write", "actlr-write", "atcm-region-write", "pmcr-read", "dbgdscr-read", "smc", "hcr-read"];
+const INSTRUCTIONS: [&str; 8] = [
+    "cntpct-read",
+    "cntp-ctl-write",
+    "actlr-write",
+    "atcm-region-write",
+    "pmcr-read",
+    "dbgdscr-read",
+    "smc",
+    "hcr-read",
+];
 
 fn run_instruction(name: &str) {
     // SAFETY: each of these instructions either traps (the point of the test)

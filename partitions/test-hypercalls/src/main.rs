@@ -65,7 +65,11 @@ fn main() -> ! {
     let literal = "ok-rodata\n";
     check("own-rodata", "ok", describe(console_write_raw(literal.as_ptr() as u32, literal.len() as u32)));
     check("zero-length-anywhere", "ok", describe(console_write_raw(0xDEAD_BEEF, 0)));
-    check("longer-than-limit", "too-long", describe(console_write_raw(own_base, bulkhead_sdk::abi::CONSOLE_WRITE_MAX + 1)));
+    check(
+        "longer-than-limit",
+        "too-long",
+        describe(console_write_raw(own_base, bulkhead_sdk::abi::CONSOLE_WRITE_MAX + 1)),
+    );
     check("neighbour-data", "bad-address", describe(console_write_raw(neighbour_base + neighbour_size / 2, 16)));
     check("neighbour-vault", "bad-address", describe(console_write_raw(vault_base, 16)));
     check("kernel-data", "bad-address", describe(console_write_raw(kernel_data, 16)));
@@ -88,7 +92,11 @@ fn main() -> ! {
     check("foreign-hvc-immediate", "unknown-call", describe(Error::from_status(status).map_or(Ok(0), Err)));
 
     let identity = hypercall::identity();
-    check("identity", "ok", if identity.id as usize == layout::ID as usize && identity.partitions == 2 { "ok" } else { "wrong" });
+    check(
+        "identity",
+        "ok",
+        if identity.id as usize == layout::ID as usize && identity.partitions == 2 { "ok" } else { "wrong" },
+    );
     let time = hypercall::partition_time();
     check("time", "ok", if time.hz == 62_500_000 && time.ticks > 0 { "ok" } else { "wrong" });
 

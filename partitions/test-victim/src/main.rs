@@ -45,7 +45,9 @@ fn main() -> ! {
         let canary_value = unsafe { read_volatile(canary as *const u32) };
         match bad_vault {
             Some(word) => println!("CORRUPTED vault address={:#010x}", vault.base + word * 4),
-            None if canary_value != CANARY => println!("CORRUPTED canary address={canary:#010x} value={canary_value:#010x}"),
+            None if canary_value != CANARY => {
+                println!("CORRUPTED canary address={canary:#010x} value={canary_value:#010x}")
+            }
             None => println!("canaries ok window={window}"),
         }
         window += 1;

@@ -47,7 +47,12 @@ fn expected_targets(system: &bulkhead_sysgen::System, attacker: &str) -> BTreeSe
     let mut targets = BTreeSet::new();
     for (owner, region, base, size) in regions {
         for op in ["read", "write", "execute"] {
-            targets.insert(Target { op: op.into(), owner: owner.clone(), region: region.clone(), address: probe(base, size) });
+            targets.insert(Target {
+                op: op.into(),
+                owner: owner.clone(),
+                region: region.clone(),
+                address: probe(base, size),
+            });
         }
     }
     targets
@@ -110,7 +115,8 @@ fn every_access_outside_a_partition_traps_and_leaves_victims_unchanged() {
                 op: op.into(),
                 owner: field(text, "owner").expect("owner").into(),
                 region: field(text, "region").expect("region").into(),
-                address: u64::from_str_radix(field(text, "address").expect("address").trim_start_matches("0x"), 16).unwrap(),
+                address: u64::from_str_radix(field(text, "address").expect("address").trim_start_matches("0x"), 16)
+                    .unwrap(),
             };
             assert_eq!(fault.number("address"), Some(target.address), "{attacker}: fault address for {target:?}");
             let hsr = fault.number("hsr").expect("hsr") as u32;
@@ -128,14 +134,16 @@ fn every_access_outside_a_partition_traps_and_leaves_victims_unchanged() {
         assert!(missing.is_empty(), "{attacker} never tried: {missing:#?}");
         assert!(unexpected.is_empty(), "{attacker} tried targets the description does not explain: {unexpected:#?}");
         assert_eq!(instructions.len(), INSTRUCTIONS.len(), "{attacker}: instructions tried: {instructions:?}");
-        let own: Vec<&str> = lines.iter().filter_map(|l| partition_line(l)).filter(|(w, _)| *w == attacker).map(|(_, t)| t).collect();
+        let own: Vec<&str> =
+            lines.iter().filter_map(|l| partition_line(l)).filter(|(w, _)| *w == attacker).map(|(_, t)| t).collect();
         assert!(own.contains(&"own-access ok"), "{attacker}: its own memory and device must stay usable");
         let total = expected.len() + INSTRUCTIONS.len();
         assert!(own.contains(&format!("done attempts={total}").as_str()), "{attacker}: expected {total} attempts");
     }
 
     // The victim checked its canaries in every window and never saw a change.
-    let victim: Vec<&str> = lines.iter().filter_map(|l| partition_line(l)).filter(|(w, _)| *w == "victim").map(|(_, t)| t).collect();
+    let victim: Vec<&str> =
+        lines.iter().filter_map(|l| partition_line(l)).filter(|(w, _)| *w == "victim").map(|(_, t)| t).collect();
     assert!(victim.iter().all(|t| t.starts_with("canaries ok")), "victim: {victim:?}");
     assert!(victim.len() >= 59, "the victim ran in every frame: {} checks", victim.len());
 }

@@ -15,17 +15,27 @@ fn a_partition_faulting_on_every_activation_restarts_and_makes_progress() {
 
     // One activation per frame, in order, each complete: checked its memory,
     // did all its work, then faulted.
-    let activations: Vec<u64> =
-        faulter.iter().filter(|t| t.starts_with("activation=")).map(|t| field(t, "activation").unwrap().parse().unwrap()).collect();
+    let activations: Vec<u64> = faulter
+        .iter()
+        .filter(|t| t.starts_with("activation="))
+        .map(|t| field(t, "activation").unwrap().parse().unwrap())
+        .collect();
     assert_eq!(activations, (0..frames as u64).collect::<Vec<_>>());
     for activation in &activations {
-        let own: Vec<&&str> = faulter.iter().filter(|t| field(t, "activation") == Some(&activation.to_string())).collect();
+        let own: Vec<&&str> =
+            faulter.iter().filter(|t| field(t, "activation") == Some(&activation.to_string())).collect();
         assert_eq!(
             own.iter().map(|t| t.split(' ').next().unwrap()).collect::<Vec<_>>(),
-            ["activation=".to_owned() + &activation.to_string(), "progress".into(), "progress".into(), "progress".into(), "faulting".into()]
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>(),
+            [
+                "activation=".to_owned() + &activation.to_string(),
+                "progress".into(),
+                "progress".into(),
+                "progress".into(),
+                "faulting".into()
+            ]
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
             "activation {activation}: {own:?}"
         );
         assert!(own[0].ends_with("data=pristine bss=zero"), "activation {activation}: {}", own[0]);
@@ -36,8 +46,10 @@ fn a_partition_faulting_on_every_activation_restarts_and_makes_progress() {
     let faults: Vec<Record> = records(lines, kind::FAULT).filter(|r| r.subject == Some("faulter")).collect();
     assert_eq!(faults.len(), frames as usize);
     assert!(faults.iter().all(|r| r.field("class") == Some("stage2-data-abort") && r.number("address") == Some(0x100)));
-    let restarts: Vec<u64> =
-        records(lines, kind::RESTART).filter(|r| r.subject == Some("faulter")).map(|r| r.number("count").unwrap()).collect();
+    let restarts: Vec<u64> = records(lines, kind::RESTART)
+        .filter(|r| r.subject == Some("faulter"))
+        .map(|r| r.number("count").unwrap())
+        .collect();
     assert_eq!(restarts, (1..frames as u64).collect::<Vec<_>>());
 }
 

@@ -57,7 +57,9 @@ fn misbehaving_partitions_do_not_disturb_the_others() {
         let Some(record) = Record::parse(line) else { continue };
         match record.kind {
             kind::WINDOW => current_owner = record.field("owner").unwrap_or_default().to_owned(),
-            kind::FAULT => assert_eq!(record.subject, Some(current_owner.as_str()), "fault outside the owner's window: {line}"),
+            kind::FAULT => {
+                assert_eq!(record.subject, Some(current_owner.as_str()), "fault outside the owner's window: {line}")
+            }
             _ => {}
         }
     }
@@ -77,7 +79,10 @@ fn misbehaving_partitions_do_not_disturb_the_others() {
     assert!(reports.len() > 50, "timekeeper reported {} times", reports.len());
     for (ticks, max_step, hvc_ticks) in &reports {
         assert!(*max_step < 512, "virtual time jumped by {max_step} ticks across a switch");
-        assert!(hvc_ticks >= ticks && hvc_ticks - ticks < 64, "hypercall time {hvc_ticks} disagrees with CNTVCT {ticks}");
+        assert!(
+            hvc_ticks >= ticks && hvc_ticks - ticks < 64,
+            "hypercall time {hvc_ticks} disagrees with CNTVCT {ticks}"
+        );
     }
     let window_ticks = 15_625u64;
     let last = reports.last().unwrap().0;

@@ -129,9 +129,7 @@ impl Event {
     /// Instructions executed before this event's instruction.
     pub fn count(&self) -> u64 {
         match *self {
-            Event::Pc { count, .. } | Event::Enter { count, .. } | Event::Leave { count, .. } => {
-                count
-            }
+            Event::Pc { count, .. } | Event::Enter { count, .. } | Event::Leave { count, .. } => count,
         }
     }
 
@@ -167,9 +165,7 @@ pub fn parse_events(text: &str) -> Result<Vec<Event>, String> {
     while !rest.is_empty() {
         number += 1;
         let Some((line, tail)) = rest.split_once('\n') else {
-            return Err(format!(
-                "line {number}: `{rest}` has no line end: the output was cut short"
-            ));
+            return Err(format!("line {number}: `{rest}` has no line end: the output was cut short"));
         };
         rest = tail;
         if line.is_empty() {
@@ -190,10 +186,7 @@ fn parse_line(line: &str) -> Result<Event, String> {
             .ok_or_else(|| format!("`{s}` is not a decimal instruction count"))
     };
     match fields.as_slice() {
-        ["pc", c, a] => Ok(Event::Pc {
-            count: count(c)?,
-            addr: parse_addr(a)?,
-        }),
+        ["pc", c, a] => Ok(Event::Pc { count: count(c)?, addr: parse_addr(a)? }),
         [kind @ ("enter" | "leave"), c, a, r] => {
             let count = count(c)?;
             let addr = parse_addr(a)?;
@@ -203,11 +196,7 @@ fn parse_line(line: &str) -> Result<Event, String> {
                 .then(|| r.parse::<usize>().ok())
                 .flatten()
                 .ok_or_else(|| format!("`{r}` is not a decimal range index"))?;
-            Ok(if *kind == "enter" {
-                Event::Enter { count, addr, range }
-            } else {
-                Event::Leave { count, addr, range }
-            })
+            Ok(if *kind == "enter" { Event::Enter { count, addr, range } } else { Event::Leave { count, addr, range } })
         }
         ["pc", ..] => Err("expected `pc <count> <addr>`".into()),
         ["enter" | "leave", ..] => Err("expected `enter|leave <count> <addr> <range>`".into()),
@@ -218,9 +207,7 @@ fn parse_line(line: &str) -> Result<Event, String> {
 
 /// Parses `0x` followed by one to eight hex digits.
 fn parse_addr(s: &str) -> Result<u32, String> {
-    let digits = s
-        .strip_prefix("0x")
-        .ok_or_else(|| format!("address `{s}` must start with 0x"))?;
+    let digits = s.strip_prefix("0x").ok_or_else(|| format!("address `{s}` must start with 0x"))?;
     if digits.is_empty() || digits.starts_with('+') {
         return Err(format!("`{s}` is not a hex address"));
     }
@@ -249,9 +236,7 @@ impl Config {
         let mut pcs = Vec::new();
         let mut ranges = Vec::new();
         for arg in args {
-            let (key, value) = arg
-                .split_once('=')
-                .ok_or_else(|| format!("argument `{arg}` is not key=value"))?;
+            let (key, value) = arg.split_once('=').ok_or_else(|| format!("argument `{arg}` is not key=value"))?;
             match key {
                 "out" => {
                     if value.is_empty() {
@@ -263,9 +248,7 @@ impl Config {
                 }
                 "pc" => pcs.push(parse_addr(value).map_err(|e| format!("pc={value}: {e}"))?),
                 "range" => {
-                    let (lo, hi) = value
-                        .split_once('-')
-                        .ok_or_else(|| format!("range={value}: expected 0xLO-0xHI"))?;
+                    let (lo, hi) = value.split_once('-').ok_or_else(|| format!("range={value}: expected 0xLO-0xHI"))?;
                     let lo = parse_addr(lo).map_err(|e| format!("range={value}: {e}"))?;
                     let hi = parse_addr(hi).map_err(|e| format!("range={value}: {e}"))?;
                     if lo >= hi {
@@ -274,17 +257,12 @@ impl Config {
                     ranges.push(lo..hi);
                 }
                 _ => {
-                    return Err(format!(
-                        "unknown argument `{key}` (expected out, pc or range)"
-                    ));
+                    return Err(format!("unknown argument `{key}` (expected out, pc or range)"));
                 }
             }
         }
         if ranges.len() > MAX_RANGES {
-            return Err(format!(
-                "{} ranges given, at most {MAX_RANGES} are supported",
-                ranges.len()
-            ));
+            return Err(format!("{} ranges given, at most {MAX_RANGES} are supported", ranges.len()));
         }
         let out = out.ok_or("missing out=PATH")?;
         Ok(Config { out, pcs, ranges })
@@ -308,25 +286,14 @@ impl Config {
 
     /// Bitmask of the ranges containing `addr` (bit `i` for range `i`).
     fn range_mask(&self, addr: u32) -> u32 {
-        self.ranges
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.contains(&addr))
-            .fold(0, |mask, (i, _)| mask | 1 << i)
+        self.ranges.iter().enumerate().filter(|(_, r)| r.contains(&addr)).fold(0, |mask, (i, _)| mask | 1 << i)
     }
 }
 
 /// The events for the instruction at `addr`, about to execute after `count`
 /// others, given the range bitmasks of the previous instruction (`before`) and
 /// this one (`now`), in output order.
-fn events_at(
-    count: u64,
-    addr: u32,
-    before: u32,
-    now: u32,
-    watched: bool,
-    mut emit: impl FnMut(Event),
-) {
+fn events_at(count: u64, addr: u32, before: u32, now: u32, watched: bool, mut emit: impl FnMut(Event)) {
     let left = before & !now;
     let entered = now & !before;
     for range in bits(left) {
@@ -362,20 +329,9 @@ mod tests {
         assert_eq!(
             parse_events(text).unwrap(),
             vec![
-                Event::Enter {
-                    count: 0,
-                    addr: 0x0800_0000,
-                    range: 0
-                },
-                Event::Pc {
-                    count: 12,
-                    addr: 0x0800_2138
-                },
-                Event::Leave {
-                    count: 40,
-                    addr: 0x0802_0010,
-                    range: 0
-                },
+                Event::Enter { count: 0, addr: 0x0800_0000, range: 0 },
+                Event::Pc { count: 12, addr: 0x0800_2138 },
+                Event::Leave { count: 40, addr: 0x0802_0010, range: 0 },
             ]
         );
     }
@@ -389,26 +345,12 @@ mod tests {
     #[test]
     fn display_round_trips() {
         let events = [
-            Event::Pc {
-                count: u64::MAX,
-                addr: u32::MAX,
-            },
-            Event::Enter {
-                count: 7,
-                addr: 0x10,
-                range: 30,
-            },
-            Event::Leave {
-                count: 8,
-                addr: 0,
-                range: 0,
-            },
+            Event::Pc { count: u64::MAX, addr: u32::MAX },
+            Event::Enter { count: 7, addr: 0x10, range: 30 },
+            Event::Leave { count: 8, addr: 0, range: 0 },
         ];
         let text: String = events.iter().map(|e| format!("{e}\n")).collect();
-        assert_eq!(
-            text,
-            "pc 18446744073709551615 0xffffffff\nenter 7 0x00000010 30\nleave 8 0x00000000 0\n"
-        );
+        assert_eq!(text, "pc 18446744073709551615 0xffffffff\nenter 7 0x00000010 30\nleave 8 0x00000000 0\n");
         assert_eq!(parse_events(&text).unwrap(), events);
     }
 
@@ -445,11 +387,7 @@ mod tests {
 
     #[test]
     fn accessors() {
-        let e = Event::Leave {
-            count: 5,
-            addr: 0x20,
-            range: 1,
-        };
+        let e = Event::Leave { count: 5, addr: 0x20, range: 1 };
         assert_eq!((e.count(), e.addr()), (5, 0x20));
     }
 
@@ -465,10 +403,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.out, PathBuf::from("/tmp/ev.txt"));
         assert_eq!(c.pcs, vec![0x0800_2138, 0x0800_01a8]);
-        assert_eq!(
-            c.ranges,
-            vec![0x0800_0000..0x0802_0000, 0x0800_0184..0x0800_01a8]
-        );
+        assert_eq!(c.ranges, vec![0x0800_0000..0x0802_0000, 0x0800_0184..0x0800_01a8]);
         assert_eq!(c.range_mask(0x0800_0184), 0b11);
         assert_eq!(c.range_mask(0x0800_01a8), 0b01);
         assert_eq!(c.range_mask(0x0802_0000), 0);
@@ -490,9 +425,7 @@ mod tests {
         ] {
             assert!(Config::parse(bad.iter().copied()).is_err(), "{bad:?}");
         }
-        let many: Vec<String> = (0..=MAX_RANGES)
-            .map(|i| format!("range={:#x}-{:#x}", i * 4, i * 4 + 4))
-            .collect();
+        let many: Vec<String> = (0..=MAX_RANGES).map(|i| format!("range={:#x}-{:#x}", i * 4, i * 4 + 4)).collect();
         let args = std::iter::once("out=a").chain(many.iter().map(String::as_str));
         assert!(Config::parse(args).is_err());
     }
@@ -511,12 +444,7 @@ mod tests {
              range=0x08000000-0x08020000,range=0x08000184-0x080001a8"
         );
         // QEMU splits on single commas and turns ",," back into ",".
-        let parts: Vec<String> = arg
-            .replace(",,", "\0")
-            .split(',')
-            .skip(1)
-            .map(|p| p.replace('\0', ","))
-            .collect();
+        let parts: Vec<String> = arg.replace(",,", "\0").split(',').skip(1).map(|p| p.replace('\0', ",")).collect();
         assert_eq!(Config::parse(parts.iter().map(String::as_str)).unwrap(), c);
     }
 
@@ -532,20 +460,9 @@ mod tests {
         assert_eq!(
             collect(0b011, 0b110, true),
             vec![
-                Event::Leave {
-                    count: 9,
-                    addr: 0x40,
-                    range: 0
-                },
-                Event::Enter {
-                    count: 9,
-                    addr: 0x40,
-                    range: 2
-                },
-                Event::Pc {
-                    count: 9,
-                    addr: 0x40
-                },
+                Event::Leave { count: 9, addr: 0x40, range: 0 },
+                Event::Enter { count: 9, addr: 0x40, range: 2 },
+                Event::Pc { count: 9, addr: 0x40 },
             ]
         );
         assert_eq!(bits(1 << 30 | 0b101).collect::<Vec<_>>(), vec![0, 2, 30]);

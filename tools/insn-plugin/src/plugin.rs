@@ -147,20 +147,12 @@ pub unsafe extern "C" fn qemu_plugin_install(
     }
 }
 
-fn install(
-    id: qemu::PluginId,
-    info: *const qemu::Info,
-    argc: c_int,
-    argv: *const *const c_char,
-) -> Result<(), String> {
+fn install(id: qemu::PluginId, info: *const qemu::Info, argc: c_int, argv: *const *const c_char) -> Result<(), String> {
     // SAFETY: QEMU passes a `qemu_info_t` valid for the duration of the
     // install call, and `target_name` is a C string within it.
     let target = unsafe { CStr::from_ptr((*info).target_name) };
     if target.to_bytes() != b"arm" {
-        return Err(format!(
-            "supports the 32-bit arm target only, not {}",
-            target.to_string_lossy()
-        ));
+        return Err(format!("supports the 32-bit arm target only, not {}", target.to_string_lossy()));
     }
     let argc = usize::try_from(argc).map_err(|_| "negative argc")?;
     let args = (0..argc)
@@ -168,25 +160,17 @@ fn install(
             // SAFETY: QEMU passes `argc` valid C strings in `argv`, which
             // stay valid for the plugin's lifetime.
             let arg = unsafe { CStr::from_ptr(*argv.add(i)) };
-            arg.to_str()
-                .map_err(|_| format!("argument {} is not UTF-8", arg.to_string_lossy()))
+            arg.to_str().map_err(|_| format!("argument {} is not UTF-8", arg.to_string_lossy()))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let config = Config::parse(args)?;
-    let file = File::create(&config.out)
-        .map_err(|e| format!("cannot create {}: {e}", config.out.display()))?;
+    let file = File::create(&config.out).map_err(|e| format!("cannot create {}: {e}", config.out.display()))?;
     let plugin = Plugin {
         pcs: config.pcs.iter().copied().collect(),
         config,
-        out: Mutex::new(Output {
-            writer: BufWriter::with_capacity(1 << 16, file),
-            events: 0,
-            error: None,
-        }),
+        out: Mutex::new(Output { writer: BufWriter::with_capacity(1 << 16, file), events: 0, error: None }),
     };
-    PLUGIN
-        .set(plugin)
-        .map_err(|_| "loaded twice in one QEMU; load it once")?;
+    PLUGIN.set(plugin).map_err(|_| "loaded twice in one QEMU; load it once")?;
     // SAFETY: `id` is the id QEMU gave this plugin; the callbacks have the
     // C signatures QEMU expects and live as long as the library.
     unsafe {
@@ -209,11 +193,7 @@ extern "C" fn on_translate(_id: qemu::PluginId, tb: *mut qemu::Tb) {
         let vaddr = unsafe { qemu::qemu_plugin_insn_vaddr(insn) };
         // The target is 32-bit arm (checked at install): addresses fit.
         let addr = vaddr as u32;
-        let data = tag(
-            addr,
-            plugin.pcs.contains(&addr),
-            plugin.config.range_mask(addr),
-        );
+        let data = tag(addr, plugin.pcs.contains(&addr), plugin.config.range_mask(addr));
         // SAFETY: `insn` is a live handle; `on_insn` has the C signature of
         // `qemu_plugin_vcpu_udata_cb_t`, reads no registers and treats the
         // user data as a plain integer.

@@ -90,7 +90,8 @@ impl Problems {
         if self.0.is_empty() {
             return Ok(());
         }
-        self.0.sort_by_key(|problem| (problem.file.clone(), problem.span.as_ref().map_or(usize::MAX, |span| span.start)));
+        self.0
+            .sort_by_key(|problem| (problem.file.clone(), problem.span.as_ref().map_or(usize::MAX, |span| span.start)));
         Err(self)
     }
 }

@@ -97,17 +97,28 @@ pub fn partition_layout_rs(system: &System, index: usize) -> String {
         let mut text = String::from("&[");
         for region in &p.regions {
             if let RegionKind::Device(_) = region.kind {
-                let _ = write!(text, "Device {{ name: {:?}, base: {:#010x}, size: {:#x} }}, ", region.name, region.span.base, region.span.size);
+                let _ = write!(
+                    text,
+                    "Device {{ name: {:?}, base: {:#010x}, size: {:#x} }}, ",
+                    region.name, region.span.base, region.span.size
+                );
             }
         }
         text.push(']');
         text
     };
-    let _ = writeln!(out, "/// This partition's memory regions.\npub const REGIONS: &[Region] = {};", regions(partition));
+    let _ =
+        writeln!(out, "/// This partition's memory regions.\npub const REGIONS: &[Region] = {};", regions(partition));
     let _ = writeln!(out, "/// This partition's devices.\npub const DEVICES: &[Device] = {};", devices(partition));
     out.push_str("/// Every partition's memory and devices.\npub const PARTITIONS: &[PartitionMap] = &[\n");
     for p in &system.partitions {
-        let _ = writeln!(out, "    PartitionMap {{ name: {:?}, regions: {}, devices: {} }},", p.name, regions(p), devices(p));
+        let _ = writeln!(
+            out,
+            "    PartitionMap {{ name: {:?}, regions: {}, devices: {} }},",
+            p.name,
+            regions(p),
+            devices(p)
+        );
     }
     out.push_str("];\n");
     let kernel = &system.kernel;
@@ -120,15 +131,26 @@ pub fn partition_layout_rs(system: &System, index: usize) -> String {
          Region {{ name: \"kernel-data\", base: {:#010x}, size: {:#x}, access: Access::None }},\n    \
          Region {{ name: {:?}, base: {:#010x}, size: {:#x}, access: Access::None }},\n    \
          Region {{ name: \"gic\", base: {:#010x}, size: {:#x}, access: Access::None }},\n];",
-        kernel.code.base, kernel.code.size, kernel.data.base, kernel.data.size, console.name, console.base, console.size,
-        gic.region_base, gic.region_size
+        kernel.code.base,
+        kernel.code.size,
+        kernel.data.base,
+        kernel.data.size,
+        console.name,
+        console.base,
+        console.size,
+        gic.region_base,
+        gic.region_size
     );
     out.push_str("/// Board devices no partition was given.\npub const UNASSIGNED_DEVICES: &[Device] = &[\n");
     for (device_index, device) in system.board.devices.iter().enumerate() {
         let owned = device_index == kernel.console
             || system.partitions.iter().any(|p| p.regions.iter().any(|r| r.kind == RegionKind::Device(device_index)));
         if !owned {
-            let _ = writeln!(out, "    Device {{ name: {:?}, base: {:#010x}, size: {:#x} }},", device.name, device.base, device.size);
+            let _ = writeln!(
+                out,
+                "    Device {{ name: {:?}, base: {:#010x}, size: {:#x} }},",
+                device.name, device.base, device.size
+            );
         }
     }
     out.push_str("];\n");
@@ -210,7 +232,8 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
     let _ = writeln!(out, "// {}\n", header(system, "kernel tables"));
     out.push_str("use bulkhead_kernel_core::tables::*;\n");
     out.push_str("use bulkhead_mpu::{El1Access, El2Access, EncodedRegion, MemoryType, Region, Shareability};\n\n");
-    let _ = writeln!(out, "/// Number of partitions.\npub const PARTITION_COUNT: usize = {};\n", system.partitions.len());
+    let _ =
+        writeln!(out, "/// Number of partitions.\npub const PARTITION_COUNT: usize = {};\n", system.partitions.len());
     for (index, (partition, image)) in system.partitions.iter().zip(images).enumerate() {
         let id = identifier(&partition.name);
         let _ = writeln!(out, "// Partition {index}: `{}` (image `{}`).", partition.name, partition.image);
@@ -296,7 +319,13 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
         out,
         "/// The system.\npub static SYSTEM: SystemDesc = SystemDesc {{\n    name: {:?},\n    board: BoardDesc {{ name: {:?}, console_base: {:#010x}, \
          gicd_base: {:#010x}, gicr_base: {:#010x}, cores: {} }},\n    timer_hz: {},\n    kernel_regions: [",
-        system.name, board.name, console.base, board.gic.distributor, board.gic.redistributor, board.cores, board.timer_hz
+        system.name,
+        board.name,
+        console.base,
+        board.gic.distributor,
+        board.gic.redistributor,
+        board.cores,
+        board.timer_hz
     );
     for region in &kernel.mpu_regions {
         let _ = writeln!(out, "        {},", region_literal(region));

@@ -41,7 +41,8 @@ pub fn inspect(path: &Path, elf: &[u8], partition: &Partition) -> Result<Image, 
     let key = format!("partition.{}.image", partition.name);
     let problem = |reason: String| Problem::new(path, key.clone(), reason);
     let file = object::File::parse(elf).map_err(|error| problem(format!("not an ELF file: {error}")))?;
-    let header = FileHeader32::<Endianness>::parse(elf).map_err(|error| problem(format!("not a 32-bit ELF file: {error}")))?;
+    let header =
+        FileHeader32::<Endianness>::parse(elf).map_err(|error| problem(format!("not a 32-bit ELF file: {error}")))?;
     let endian = header.endian().map_err(|error| problem(error.to_string()))?;
     let code = partition.code().span;
     let ram: Vec<Span> = partition
@@ -50,7 +51,9 @@ pub fn inspect(path: &Path, elf: &[u8], partition: &Partition) -> Result<Image, 
         .filter(|r| r.access.write && !matches!(r.kind, RegionKind::Device(_)))
         .map(|r| r.span)
         .collect();
-    let inside = |span: &Span, start: u64, length: u64| length == 0 || (span.contains(start) && span.contains(start + length - 1));
+    let inside = |span: &Span, start: u64, length: u64| {
+        length == 0 || (span.contains(start) && span.contains(start + length - 1))
+    };
 
     let entry = file.entry();
     if !inside(&code, entry, 1) {
@@ -94,7 +97,8 @@ pub fn inspect(path: &Path, elf: &[u8], partition: &Partition) -> Result<Image, 
     }
 
     let symbol = |name: &str| file.symbols().find(|s| s.name() == Ok(name)).map(|s| s.address() as u32);
-    let section = |name: &str| file.section_by_name(name).map(|s| (s.address() as u32, (s.address() + s.size()) as u32));
+    let section =
+        |name: &str| file.section_by_name(name).map(|s| (s.address() as u32, (s.address() + s.size()) as u32));
     let (data_start, data_end, data_load) = match (symbol("__sdata"), symbol("__edata"), symbol("__sidata")) {
         (Some(start), Some(end), Some(load)) => (start, end, load),
         _ => match section(".data") {
@@ -104,10 +108,14 @@ pub fn inspect(path: &Path, elf: &[u8], partition: &Partition) -> Result<Image, 
                     .program_headers(endian, elf)
                     .ok()
                     .and_then(|segments| {
-                        segments.iter().find(|s| {
-                            s.p_type(endian) == PT_LOAD && s.p_vaddr(endian) <= start && start < s.p_vaddr(endian) + s.p_memsz(endian)
-                        })
-                        .map(|s| s.p_paddr(endian) + (start - s.p_vaddr(endian)))
+                        segments
+                            .iter()
+                            .find(|s| {
+                                s.p_type(endian) == PT_LOAD
+                                    && s.p_vaddr(endian) <= start
+                                    && start < s.p_vaddr(endian) + s.p_memsz(endian)
+                            })
+                            .map(|s| s.p_paddr(endian) + (start - s.p_vaddr(endian)))
                     })
                     .ok_or_else(|| problem("cannot find the load address of .data".into()))?;
                 (start, end, load)
@@ -126,7 +134,10 @@ pub fn inspect(path: &Path, elf: &[u8], partition: &Partition) -> Result<Image, 
         return Err(problem(".data or .bss ends before it starts".into()));
     }
     let data_length = (data_end - data_start) as u64;
-    if data_length > 0 && (!ram.iter().any(|s| inside(s, data_start as u64, data_length)) || !inside(&code, data_load as u64, data_length)) {
+    if data_length > 0
+        && (!ram.iter().any(|s| inside(s, data_start as u64, data_length))
+            || !inside(&code, data_load as u64, data_length))
+    {
         return Err(problem(".data or its load image lies outside the partition's regions".into()));
     }
     if bss_end > bss_start && !ram.iter().any(|s| inside(s, bss_start as u64, (bss_end - bss_start) as u64)) {

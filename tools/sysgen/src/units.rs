@@ -6,8 +6,8 @@
 //! ticks later, where a duration that is not a whole number of ticks is an
 //! error rather than a silent rounding.
 
-use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 use std::fmt;
 
 /// A size in bytes.

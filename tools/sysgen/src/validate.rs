@@ -124,7 +124,11 @@ fn key_in_value(value: &Spanned<toml::de::DeValue<'_>>, at: usize, path: &mut St
         toml::de::DeValue::Array(array) => {
             for (index, element) in array.iter().enumerate() {
                 let length = path.len();
-                let name = element.get_ref().as_table().and_then(|table| table.get("name")).and_then(|name| name.get_ref().as_str());
+                let name = element
+                    .get_ref()
+                    .as_table()
+                    .and_then(|table| table.get("name"))
+                    .and_then(|name| name.get_ref().as_str());
                 match name {
                     Some(name) => {
                         path.push('.');
@@ -185,9 +189,8 @@ fn valid_crate_name(name: &str) -> bool {
 /// Reads and validates the system description at `path`, with boards under
 /// `boards_dir` (`<boards_dir>/<board>/board.toml`).
 pub fn load(path: &Path, boards_dir: &Path) -> Result<System, Problems> {
-    let text = std::fs::read_to_string(path).map_err(|error| {
-        Problems(vec![Problem::new(path, "(file)", format!("cannot read the file: {error}"))])
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| Problems(vec![Problem::new(path, "(file)", format!("cannot read the file: {error}"))]))?;
     parse(path, &text, boards_dir)
 }
 
@@ -256,7 +259,11 @@ fn load_board(path: &Path, text: &str) -> Result<(Board, BoardKernelDefaults), P
         let base = *memory.get_ref().base.get_ref();
         let size = memory.get_ref().size.get_ref().0;
         if base % GRANULE as u64 != 0 || size % GRANULE as u64 != 0 || size == 0 || base + size > 1 << 32 {
-            checker.at(format!("memory.{name}"), memory, "a memory must be a non-empty, 64-byte aligned range below 4 GiB");
+            checker.at(
+                format!("memory.{name}"),
+                memory,
+                "a memory must be a non-empty, 64-byte aligned range below 4 GiB",
+            );
         }
         memories.push(Memory { name, base, size, flash: memory.get_ref().kind == MemoryKind::Flash });
     }
@@ -359,7 +366,11 @@ fn build(
 ) -> Option<System> {
     let name = file.system.name.get_ref().clone();
     if !valid_name(&name) {
-        checker.at("system.name", &file.system.name, "a system name is lower-case letters, digits and '-', starting with a letter");
+        checker.at(
+            "system.name",
+            &file.system.name,
+            "a system name is lower-case letters, digits and '-', starting with a letter",
+        );
     }
     if let Some(channel) = &file.channel {
         checker.at("channel", channel, "channels are not supported yet (planned: sampling and queuing ports)");
@@ -378,10 +389,9 @@ fn build(
     }
     let mut kernel_code = board_kernel.code;
     let mut kernel_data = board_kernel.data;
-    for (key, placement, target) in [
-        ("kernel.code", &file.kernel.code, &mut kernel_code),
-        ("kernel.data", &file.kernel.data, &mut kernel_data),
-    ] {
+    for (key, placement, target) in
+        [("kernel.code", &file.kernel.code, &mut kernel_code), ("kernel.data", &file.kernel.data, &mut kernel_data)]
+    {
         if let Some(placement) = placement {
             let raw = placement.get_ref();
             let base = raw.base.as_ref().map_or(Some(target.base), |b| to_u32(*b.get_ref()));
@@ -399,10 +409,9 @@ fn build(
     }
     // `[kernel]` overrides go where partition regions may: inside one board
     // memory (the named one, when named), code in flash, data in RAM.
-    for (key, placement, span, flash) in [
-        ("kernel.code", &file.kernel.code, kernel_code, true),
-        ("kernel.data", &file.kernel.data, kernel_data, false),
-    ] {
+    for (key, placement, span, flash) in
+        [("kernel.code", &file.kernel.code, kernel_code, true), ("kernel.data", &file.kernel.data, kernel_data, false)]
+    {
         let Some(placement) = placement else { continue };
         let (start, end) = (span.base as u64, span.base as u64 + span.size as u64);
         let named = placement.get_ref().memory.as_ref().map(|name| name.get_ref().as_str());
@@ -411,7 +420,11 @@ fn build(
                 if memory.flash != flash {
                     let (what, kind) = if flash { ("code", "flash") } else { ("data", "RAM") };
                     let is = if memory.flash { "flash" } else { "RAM" };
-                    checker.at(format!("{key}.memory"), placement, format!("the kernel's {what} must be in {kind}, and `{}` is {is}", memory.name));
+                    checker.at(
+                        format!("{key}.memory"),
+                        placement,
+                        format!("the kernel's {what} must be in {kind}, and `{}` is {is}", memory.name),
+                    );
                 }
             }
             _ => {
@@ -419,7 +432,11 @@ fn build(
                     Some(name) => format!("memory `{name}`"),
                     None => format!("any memory of board `{}`", board.name),
                 };
-                checker.at(format!("{key}.base"), placement, format!("{start:#010x}..{end:#010x} is not inside {inside}"));
+                checker.at(
+                    format!("{key}.base"),
+                    placement,
+                    format!("{start:#010x}..{end:#010x} is not inside {inside}"),
+                );
             }
         }
     }
@@ -442,7 +459,12 @@ fn build(
         mpu_regions: [
             kernel_region(kernel_code, El2Access::ReadOnly, true, MemoryType::Normal),
             kernel_region(kernel_data, El2Access::ReadWrite, false, MemoryType::Normal),
-            kernel_region(Span { base: console.base, size: console.size }, El2Access::ReadWrite, false, MemoryType::Device),
+            kernel_region(
+                Span { base: console.base, size: console.size },
+                El2Access::ReadWrite,
+                false,
+                MemoryType::Device,
+            ),
             kernel_region(
                 Span { base: board.gic.region_base, size: board.gic.region_size },
                 El2Access::ReadWrite,
@@ -464,7 +486,11 @@ fn build(
                 "a partition name is lower-case letters, digits and '-', starting with a letter, at most 24 long",
             );
         } else if names.contains_key(name) {
-            checker.at(format!("partition.{name}.name"), &raw.name, format!("a partition named `{name}` already exists"));
+            checker.at(
+                format!("partition.{name}.name"),
+                &raw.name,
+                format!("a partition named `{name}` already exists"),
+            );
         } else {
             names.insert(name.clone(), index);
         }
@@ -526,11 +552,19 @@ fn build(
             if !valid_name(rname) {
                 checker.at(format!("{key}.name"), &r.name, "a region name is lower-case letters, digits and '-'");
             } else if seen.contains(rname) {
-                checker.at(format!("{key}.name"), &r.name, format!("partition `{pname}` already has a region `{rname}`"));
+                checker.at(
+                    format!("{key}.name"),
+                    &r.name,
+                    format!("partition `{pname}` already has a region `{rname}`"),
+                );
             }
             seen.push(rname.clone());
             let Some(access) = Access::parse(r.access.get_ref()) else {
-                checker.at(format!("{key}.access"), &r.access, format!("`{}` is not an access (write r, rw, rx or rwx)", r.access.get_ref()));
+                checker.at(
+                    format!("{key}.access"),
+                    &r.access,
+                    format!("`{}` is not an access (write r, rw, rx or rwx)", r.access.get_ref()),
+                );
                 continue;
             };
             let Some(memory_type) = parse_memory_type(checker, &key, &r.memory_type) else { continue };
@@ -593,10 +627,20 @@ fn build(
                 _ => None,
             };
             let Some(parsed) = parsed else {
-                checker.at(format!("{key}.access.{}", partition.get_ref()), access, format!("`{}` is not a shared access (write r or rw)", access.get_ref()));
+                checker.at(
+                    format!("{key}.access.{}", partition.get_ref()),
+                    access,
+                    format!("`{}` is not a shared access (write r or rw)", access.get_ref()),
+                );
                 continue;
             };
-            partition_regions[index].push((requests.len() - 1, RegionKind::Shared(shared_index), sname.clone(), parsed, memory_type));
+            partition_regions[index].push((
+                requests.len() - 1,
+                RegionKind::Shared(shared_index),
+                sname.clone(),
+                parsed,
+                memory_type,
+            ));
         }
     }
 
@@ -614,7 +658,13 @@ fn build(
         let mut regions = Vec::new();
         for (request, kind, rname, access, memory_type) in &partition_regions[index] {
             if let Some(span) = placed[*request] {
-                regions.push(PartitionRegion { name: rname.clone(), kind: kind.clone(), span, access: *access, memory_type: *memory_type });
+                regions.push(PartitionRegion {
+                    name: rname.clone(),
+                    kind: kind.clone(),
+                    span,
+                    access: *access,
+                    memory_type: *memory_type,
+                });
             }
         }
         let mut interrupts = Vec::new();
@@ -622,19 +672,30 @@ fn build(
             let dname = device.get_ref();
             let key = format!("partition.{pname}.devices");
             let Some(device_index) = board.devices.iter().position(|d| &d.name == dname) else {
-                let reason = format!("board `{}` has no device `{dname}`{}", board.name, suggest(dname, device_names.iter().copied()));
+                let reason = format!(
+                    "board `{}` has no device `{dname}`{}",
+                    board.name,
+                    suggest(dname, device_names.iter().copied())
+                );
                 checker.at(key, device, reason);
                 continue;
             };
             if device_index == kernel.console {
-                checker.at(key, device, format!("`{dname}` is the kernel's console and cannot be given to a partition"));
+                checker.at(
+                    key,
+                    device,
+                    format!("`{dname}` is the kernel's console and cannot be given to a partition"),
+                );
                 continue;
             }
             if let Some(&owner) = device_owner.get(&device_index) {
                 let reason = if owner == index {
                     format!("`{dname}` is listed twice")
                 } else {
-                    format!("`{dname}` is already given to partition `{}`; a device has one owner", partition_names[owner])
+                    format!(
+                        "`{dname}` is already given to partition `{}`; a device has one owner",
+                        partition_names[owner]
+                    )
                 };
                 checker.at(key, device, reason);
                 continue;
@@ -677,7 +738,10 @@ fn build(
                     checker.at(
                         format!("partition.{pname}.interrupts"),
                         &raw.name,
-                        format!("interrupt {intid} is already given to partition `{}`; an interrupt has one owner", partition_names[owner]),
+                        format!(
+                            "interrupt {intid} is already given to partition `{}`; an interrupt has one owner",
+                            partition_names[owner]
+                        ),
                     );
                 }
             } else {
@@ -689,7 +753,11 @@ fn build(
         for (key, value) in [("stack_size", &raw.stack_size), ("exception_stack_size", &raw.exception_stack_size)] {
             if let Some(value) = value {
                 if value.get_ref().0 % 8 != 0 || value.get_ref().0 == 0 {
-                    checker.at(format!("partition.{pname}.{key}"), value, "a stack size must be a non-zero multiple of 8 bytes");
+                    checker.at(
+                        format!("partition.{pname}.{key}"),
+                        value,
+                        "a stack size must be a non-zero multiple of 8 bytes",
+                    );
                 }
             }
         }
@@ -705,7 +773,11 @@ fn build(
         let core = raw.core.as_ref().map_or(0, |c| *c.get_ref());
         if let Some(core_value) = &raw.core {
             if core >= board.cores {
-                checker.at(format!("partition.{pname}.core"), core_value, format!("board `{}` has {} cores", board.name, board.cores));
+                checker.at(
+                    format!("partition.{pname}.core"),
+                    core_value,
+                    format!("board `{}` has {} cores", board.name, board.cores),
+                );
             } else if core != 0 {
                 checker.at(format!("partition.{pname}.core"), core_value, "only core 0 runs partitions so far");
             }
@@ -734,7 +806,9 @@ fn build(
         // regions by `place`, with device frames by the device check below.
         for (a, first) in regions.iter().enumerate() {
             for second in &regions[a + 1..] {
-                if first.span.overlaps(&second.span) && matches!((&first.kind, &second.kind), (RegionKind::Device(_), RegionKind::Device(_))) {
+                if first.span.overlaps(&second.span)
+                    && matches!((&first.kind, &second.kind), (RegionKind::Device(_), RegionKind::Device(_)))
+                {
                     checker.at(
                         format!("partition.{pname}.devices"),
                         &raw.name,
@@ -761,7 +835,11 @@ fn build(
         for device in &board.devices {
             let frame = Span { base: device.base, size: device.size };
             if span.overlaps(&frame) {
-                checker.problem(request.key.clone(), format!("overlaps device `{}` at {:#010x}", device.name, device.base), Some(request.span.clone()));
+                checker.problem(
+                    request.key.clone(),
+                    format!("overlaps device `{}` at {:#010x}", device.name, device.base),
+                    Some(request.span.clone()),
+                );
             }
         }
     }
@@ -800,7 +878,11 @@ fn parse_memory_type(checker: &mut Checker, key: &str, value: &Option<Spanned<St
         Some("non-cacheable") => Some(MemoryType::NormalNonCacheable),
         Some(other) => {
             let value = value.as_ref().expect("matched Some");
-            checker.at(format!("{key}.memory_type"), value, format!("`{other}` is not a memory type (write normal or non-cacheable)"));
+            checker.at(
+                format!("{key}.memory_type"),
+                value,
+                format!("`{other}` is not a memory type (write normal or non-cacheable)"),
+            );
             None
         }
     }
@@ -835,7 +917,10 @@ fn place(checker: &mut Checker, board: &Board, kernel: &Kernel, requests: &[Requ
         if request.size == 0 || request.size % GRANULE as u64 != 0 {
             checker.problem(
                 format!("{}.size", request.key),
-                format!("size {} is not a non-zero multiple of 64 bytes (PMSAv8 regions have 64-byte granularity)", request.size),
+                format!(
+                    "size {} is not a non-zero multiple of 64 bytes (PMSAv8 regions have 64-byte granularity)",
+                    request.size
+                ),
                 Some(request.span.clone()),
             );
             continue;
@@ -850,7 +935,11 @@ fn place(checker: &mut Checker, board: &Board, kernel: &Kernel, requests: &[Requ
             continue;
         }
         if base + request.size > 1 << 32 {
-            checker.problem(format!("{}.base", request.key), "region runs past the 4 GiB address space", Some(request.span.clone()));
+            checker.problem(
+                format!("{}.base", request.key),
+                "region runs past the 4 GiB address space",
+                Some(request.span.clone()),
+            );
             continue;
         }
         let span = Span { base: base as u32, size: request.size as u32 };
@@ -882,7 +971,11 @@ fn place(checker: &mut Checker, board: &Board, kernel: &Kernel, requests: &[Requ
             continue;
         }
         if request.want_flash && !bank.flash {
-            checker.problem(format!("{}.memory", request.key), format!("code must be in flash, and `{}` is RAM", bank.name), Some(request.span.clone()));
+            checker.problem(
+                format!("{}.memory", request.key),
+                format!("code must be in flash, and `{}` is RAM", bank.name),
+                Some(request.span.clone()),
+            );
         }
         placed[index] = Some(span);
     }
@@ -893,7 +986,11 @@ fn place(checker: &mut Checker, board: &Board, kernel: &Kernel, requests: &[Requ
             if span.overlaps(&kernel_span) {
                 checker.problem(
                     format!("{}.base", request.key),
-                    format!("overlaps {what} ({:#010x}..{:#010x})", kernel_span.base, kernel_span.base as u64 + kernel_span.size as u64),
+                    format!(
+                        "overlaps {what} ({:#010x}..{:#010x})",
+                        kernel_span.base,
+                        kernel_span.base as u64 + kernel_span.size as u64
+                    ),
                     Some(request.span.clone()),
                 );
             }
@@ -920,16 +1017,22 @@ fn place(checker: &mut Checker, board: &Board, kernel: &Kernel, requests: &[Requ
         if request.base.is_some() || request.size == 0 || request.size % GRANULE as u64 != 0 {
             continue;
         }
-        let memory = request
-            .memory
-            .or_else(|| board.memories.iter().position(|m| m.flash == request.want_flash));
+        let memory = request.memory.or_else(|| board.memories.iter().position(|m| m.flash == request.want_flash));
         let Some(memory) = memory else {
-            checker.problem(request.key.clone(), format!("board `{}` has no {} memory", board.name, if request.want_flash { "flash" } else { "RAM" }), Some(request.span.clone()));
+            checker.problem(
+                request.key.clone(),
+                format!("board `{}` has no {} memory", board.name, if request.want_flash { "flash" } else { "RAM" }),
+                Some(request.span.clone()),
+            );
             continue;
         };
         let bank = &board.memories[memory];
         if request.want_flash && !bank.flash {
-            checker.problem(format!("{}.memory", request.key), format!("code must be in flash, and `{}` is RAM", bank.name), Some(request.span.clone()));
+            checker.problem(
+                format!("{}.memory", request.key),
+                format!("code must be in flash, and `{}` is RAM", bank.name),
+                Some(request.span.clone()),
+            );
             continue;
         }
         let alignment = if request.size >= 4096 { 4096 } else { GRANULE as u64 };
@@ -985,7 +1088,11 @@ fn build_schedules(
         let core = raw.core.as_ref().map_or(0, |c| *c.get_ref());
         if let Some(core_value) = &raw.core {
             if core >= board.cores {
-                checker.at(format!("{key}.core"), core_value, format!("board `{}` has {} cores", board.name, board.cores));
+                checker.at(
+                    format!("{key}.core"),
+                    core_value,
+                    format!("board `{}` has {} cores", board.name, board.cores),
+                );
             } else if core != 0 {
                 checker.at(format!("{key}.core"), core_value, "only core 0 runs a schedule so far");
             }
@@ -1019,14 +1126,21 @@ fn build_schedules(
             let partition = names.get(owner).copied();
             // A partition declared with a rejected name was reported at its name.
             if partition.is_none() && !partition_names.contains(owner) {
-                let reason = format!("no partition `{owner}`{}", suggest(owner, partition_names.iter().map(String::as_str)));
+                let reason =
+                    format!("no partition `{owner}`{}", suggest(owner, partition_names.iter().map(String::as_str)));
                 checker.at(format!("{wkey}.partition"), &window.get_ref().partition, reason);
             }
             if let Some(index) = partition {
                 has_window[index] = true;
                 // Only between cores that are both accepted: a rejected core was reported already.
-                if core_in_use(core, board) && partitions.get(index).is_some_and(|p| core_in_use(p.core, board) && p.core != core) {
-                    checker.at(format!("{wkey}.partition"), &window.get_ref().partition, format!("partition `{owner}` runs on another core"));
+                if core_in_use(core, board)
+                    && partitions.get(index).is_some_and(|p| core_in_use(p.core, board) && p.core != core)
+                {
+                    checker.at(
+                        format!("{wkey}.partition"),
+                        &window.get_ref().partition,
+                        format!("partition `{owner}` runs on another core"),
+                    );
                 }
             }
             let nanos = window.get_ref().duration.get_ref().0;
@@ -1062,7 +1176,11 @@ fn build_schedules(
         let name = partition.get_ref().name.get_ref();
         // Partitions with a rejected or duplicate name were reported at their name.
         if !has_window[index] && !file.schedule.is_empty() && names.get(name) == Some(&index) {
-            checker.at(format!("partition.{name}"), &partition.get_ref().name, format!("partition `{name}` has no window in any schedule"));
+            checker.at(
+                format!("partition.{name}"),
+                &partition.get_ref().name,
+                format!("partition `{name}` has no window in any schedule"),
+            );
         }
     }
     schedules
@@ -1115,7 +1233,11 @@ mod tests {
 
     #[test]
     fn merging_joins_only_touching_identical_regions() {
-        let merged = merge_mpu_regions(&[region(0x1000, 0x1000, true), region(0x2000, 0x1000, true), region(0x3000, 0x1000, false)]);
+        let merged = merge_mpu_regions(&[
+            region(0x1000, 0x1000, true),
+            region(0x2000, 0x1000, true),
+            region(0x3000, 0x1000, false),
+        ]);
         assert_eq!(merged.len(), 2);
         assert_eq!((merged[0].base, merged[0].limit), (0x1000, 0x2FFF));
         let apart = merge_mpu_regions(&[region(0x1000, 0x1000, true), region(0x2040, 0x1000, true)]);

@@ -94,7 +94,13 @@ fn invalid_descriptions_are_rejected_with_one_precise_problem() {
         .collect();
     files.sort();
     let failures: Vec<String> = files.iter().filter_map(|path| check_invalid(path, &boards()).err()).collect();
-    assert!(failures.is_empty(), "{} of {} invalid descriptions failed:\n{}", failures.len(), files.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} invalid descriptions failed:\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n")
+    );
     assert!(
         files.len() >= MIN_INVALID_FILES,
         "only {} descriptions in {}; expected at least {MIN_INVALID_FILES}",
@@ -273,7 +279,12 @@ fn invalid_boards_are_rejected() {
             "device.uart2.name",
             "device name used twice",
         ),
-        (Box::new(replace("console = \"uart0\"", "console = \"uart9\"")), "board.toml", "kernel.console", "no device `uart9`"),
+        (
+            Box::new(replace("console = \"uart0\"", "console = \"uart9\"")),
+            "board.toml",
+            "kernel.console",
+            "no device `uart9`",
+        ),
         (
             Box::new(replace("el2_mpu_regions = 16", "el2_mpu_regions = 4")),
             "board.toml",
@@ -286,7 +297,12 @@ fn invalid_boards_are_rejected() {
             "kernel.code",
             "the kernel's regions need a fixed base and a size below 4 GiB",
         ),
-        (Box::new(replace("kind = \"flash\"", "kind = \"ram\"")), "system", "partition.a.code", "board `test-board` has no flash memory"),
+        (
+            Box::new(replace("kind = \"flash\"", "kind = \"ram\"")),
+            "system",
+            "partition.a.code",
+            "board `test-board` has no flash memory",
+        ),
     ];
     for (edit, file, key, reason) in cases {
         let boards = TempBoards::with(edit);
@@ -313,7 +329,10 @@ fn an_empty_schedule_is_rejected() {
     let found: Vec<(&str, &str)> = problems.iter().map(|p| (p.key.as_str(), p.reason.as_str())).collect();
     assert_eq!(
         found,
-        [("partition.a", "partition `a` has no window in any schedule"), ("schedule[0].windows", "a schedule needs at least one window")],
+        [
+            ("partition.a", "partition `a` has no window in any schedule"),
+            ("schedule[0].windows", "a schedule needs at least one window")
+        ],
         "{}",
         lines(&problems)
     );
@@ -399,7 +418,10 @@ fn layout() -> impl Strategy<Value = Layout> {
     (
         prop::collection::vec(partition_spec(), 1..6),
         prop::collection::vec(prop::option::of(0usize..6), DEVICES.len()),
-        prop::option::of((granules(1..=64), prop::collection::vec(prop::option::of(prop::sample::select(vec!["r", "rw"])), 6))),
+        prop::option::of((
+            granules(1..=64),
+            prop::collection::vec(prop::option::of(prop::sample::select(vec!["r", "rw"])), 6),
+        )),
     )
         .prop_map(|(partitions, device_owners, shared)| Layout { partitions, device_owners, shared })
 }
@@ -408,7 +430,8 @@ fn to_toml(layout: &Layout) -> String {
     let count = layout.partitions.len();
     let mut text = String::from("[system]\nname = \"random\"\nboard = \"mps3-an536\"\n");
     for (index, spec) in layout.partitions.iter().enumerate() {
-        let _ = write!(text, "\n[[partition]]\nname = \"p{index}\"\nimage = \"demo-clock\"\nfault_policy = \"restart\"\n");
+        let _ =
+            write!(text, "\n[[partition]]\nname = \"p{index}\"\nimage = \"demo-clock\"\nfault_policy = \"restart\"\n");
         let code_base = if spec.code_fixed { format!("base = {:#x}, ", fixed_code_base(index)) } else { String::new() };
         let _ = writeln!(text, "code = {{ {code_base}size = {} }}", spec.code_size);
         let data_base = if spec.data_fixed { format!("base = {:#x}, ", fixed_data_base(index)) } else { String::new() };
@@ -445,7 +468,8 @@ fn to_toml(layout: &Layout) -> String {
             .filter_map(|(index, access)| access.map(|access| format!("p{index} = \"{access}\"")))
             .collect();
         if !access.is_empty() {
-            let _ = write!(text, "\n[[shared]]\nname = \"buffer\"\nsize = {size}\naccess = {{ {} }}\n", access.join(", "));
+            let _ =
+                write!(text, "\n[[shared]]\nname = \"buffer\"\nsize = {size}\naccess = {{ {} }}\n", access.join(", "));
         }
     }
     text.push_str("\n[[schedule]]\nmajor_frame = \"10ms\"\nwindows = [\n");
@@ -509,7 +533,8 @@ fn check_layout(layout: &Layout, system: &System) -> Result<(), String> {
                 }
             } else {
                 let end = span.base as u64 + span.size as u64;
-                let Some(memory) = board.memories.iter().find(|m| m.base <= span.base as u64 && end <= m.base + m.size) else {
+                let Some(memory) = board.memories.iter().find(|m| m.base <= span.base as u64 && end <= m.base + m.size)
+                else {
                     return Err(format!("{what}: not inside a board memory"));
                 };
                 if (region.kind == RegionKind::Code) != memory.flash {
@@ -529,7 +554,9 @@ fn check_layout(layout: &Layout, system: &System) -> Result<(), String> {
             }
         }
         for (number, region) in partition.regions.iter().enumerate() {
-            if let Some(other) = partition.regions[number + 1..].iter().find(|o| !disjoint(interval(&region.span), interval(&o.span))) {
+            if let Some(other) =
+                partition.regions[number + 1..].iter().find(|o| !disjoint(interval(&region.span), interval(&o.span)))
+            {
                 return Err(format!("{name}: `{}` overlaps its own `{}`", region.name, other.name));
             }
         }

@@ -143,7 +143,10 @@ pub fn run(root: &Path) -> Result<()> {
             value: switch_max,
             target: Some(800),
             unit: "instructions",
-            note: format!("worst of {} switches (best {switch_min}); 8 EL2 regions, 16 EL1 regions each", switches.len()),
+            note: format!(
+                "worst of {} switches (best {switch_min}); 8 EL2 regions, 16 EL1 regions each",
+                switches.len()
+            ),
         },
         Metric {
             key: "hvc_roundtrip_insns",
@@ -152,11 +155,41 @@ pub fn run(root: &Path) -> Result<()> {
             unit: "instructions",
             note: format!("median of {} PartitionId calls (min {hvc_min}, max {hvc_max})", hypercalls.len()),
         },
-        Metric { key: "boot_insns", value: boot, target: Some(50_000), unit: "instructions", note: "reset to the first partition instruction".into() },
-        Metric { key: "kernel_text_bytes", value: text, target: Some(24 * 1024), unit: "bytes", note: "vector table + .text".into() },
-        Metric { key: "kernel_rodata_bytes", value: size(".rodata"), target: None, unit: "bytes", note: "tables, strings".into() },
-        Metric { key: "kernel_data_bss_bytes", value: data_bss, target: None, unit: "bytes", note: ".data + .bss + .uninit for 2 partitions".into() },
-        Metric { key: "kernel_stack_bytes", value: size(".stacks"), target: None, unit: "bytes", note: "Hyp stack, one core".into() },
+        Metric {
+            key: "boot_insns",
+            value: boot,
+            target: Some(50_000),
+            unit: "instructions",
+            note: "reset to the first partition instruction".into(),
+        },
+        Metric {
+            key: "kernel_text_bytes",
+            value: text,
+            target: Some(24 * 1024),
+            unit: "bytes",
+            note: "vector table + .text".into(),
+        },
+        Metric {
+            key: "kernel_rodata_bytes",
+            value: size(".rodata"),
+            target: None,
+            unit: "bytes",
+            note: "tables, strings".into(),
+        },
+        Metric {
+            key: "kernel_data_bss_bytes",
+            value: data_bss,
+            target: None,
+            unit: "bytes",
+            note: ".data + .bss + .uninit for 2 partitions".into(),
+        },
+        Metric {
+            key: "kernel_stack_bytes",
+            value: size(".stacks"),
+            target: None,
+            unit: "bytes",
+            note: "Hyp stack, one core".into(),
+        },
     ];
 
     println!("{:<24} {:>10} {:>10}  {}", "metric", "value", "target", "");
@@ -167,7 +200,10 @@ pub fn run(root: &Path) -> Result<()> {
             Some(_) => "OVER TARGET",
             None => "",
         };
-        println!("{:<24} {:>10} {:>10}  {verdict:<12} {} ({})", metric.key, metric.value, target, metric.unit, metric.note);
+        println!(
+            "{:<24} {:>10} {:>10}  {verdict:<12} {} ({})",
+            metric.key, metric.value, target, metric.unit, metric.note
+        );
     }
     let mut summary = serde_json::Map::new();
     for metric in &metrics {
@@ -175,10 +211,15 @@ pub fn run(root: &Path) -> Result<()> {
     }
     summary.insert(
         "details".into(),
-        json!(metrics
-            .iter()
-            .map(|m| (m.key.to_owned(), json!({ "value": m.value, "target": m.target, "unit": m.unit, "note": m.note })))
-            .collect::<serde_json::Map<_, _>>()),
+        json!(
+            metrics
+                .iter()
+                .map(|m| (
+                    m.key.to_owned(),
+                    json!({ "value": m.value, "target": m.target, "unit": m.unit, "note": m.note })
+                ))
+                .collect::<serde_json::Map<_, _>>()
+        ),
     );
     summary.insert(
         "method".into(),

@@ -40,7 +40,10 @@ pub fn kernel_uses_no_fpu(kernel: &Path) -> Result<()> {
     functions.sort();
     let mut offenders = Vec::new();
     for (address, size, name) in functions {
-        if FPU_ALLOWED.contains(&name.as_str()) || address < text.address() || address + size > text.address() + text.size() {
+        if FPU_ALLOWED.contains(&name.as_str())
+            || address < text.address()
+            || address + size > text.address() + text.size()
+        {
             continue;
         }
         let start = (address - text.address()) as usize;
@@ -48,7 +51,9 @@ pub fn kernel_uses_no_fpu(kernel: &Path) -> Result<()> {
         // Literal pools live inside functions; a literal that happens to decode
         // as an FP instruction would be a false alarm, so report with the
         // function name for a human to look at rather than guessing.
-        if let Some(offset) = body.chunks_exact(4).position(|w| is_fpu_instruction(u32::from_le_bytes([w[0], w[1], w[2], w[3]]))) {
+        if let Some(offset) =
+            body.chunks_exact(4).position(|w| is_fpu_instruction(u32::from_le_bytes([w[0], w[1], w[2], w[3]])))
+        {
             offenders.push(format!("{name} (+{:#x})", offset * 4));
         }
     }
@@ -93,7 +98,8 @@ pub fn no_panic_reachable_from_partitions(kernel: &Path) -> Result<()> {
         .collect();
     functions.sort();
     functions.dedup_by_key(|f| f.0);
-    let containing = |address: u64| functions.iter().position(|(start, size, _)| (*start..start + size).contains(&address));
+    let containing =
+        |address: u64| functions.iter().position(|(start, size, _)| (*start..start + size).contains(&address));
     let mut parent: Vec<Option<usize>> = vec![None; functions.len()];
     let mut seen = vec![false; functions.len()];
     let mut queue: std::collections::VecDeque<usize> = std::collections::VecDeque::new();

@@ -54,7 +54,14 @@ pub fn load(root: &Path, description: &Path) -> Result<System> {
     }
 }
 
-fn cargo_build(root: &Path, toolchain: &Toolchain, package: &str, target_dir: &str, envs: &[(&str, &Path)], rustflags: &str) -> Result<PathBuf> {
+fn cargo_build(
+    root: &Path,
+    toolchain: &Toolchain,
+    package: &str,
+    target_dir: &str,
+    envs: &[(&str, &Path)],
+    rustflags: &str,
+) -> Result<PathBuf> {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command.current_dir(root).args(["build", "--release", "--quiet", "-p", package, "--target", TARGET]);
     command.args(["--target-dir", target_dir]);
@@ -101,7 +108,8 @@ pub fn build(root: &Path, toolchain: &Toolchain, description: &Path) -> Result<B
     }
     let kernel_dir = dir.join("kernel");
     emit::write_kernel(&system, &images, &kernel_dir)?;
-    let out = cargo_build(root, toolchain, "bulkhead-kernel", "target/kernel", &[("BULKHEAD_GEN_DIR", &kernel_dir)], "")?;
+    let out =
+        cargo_build(root, toolchain, "bulkhead-kernel", "target/kernel", &[("BULKHEAD_GEN_DIR", &kernel_dir)], "")?;
     let kernel = dir.join("bulkhead.elf");
     std::fs::copy(out.join("bulkhead"), &kernel)?;
     Ok(Built { system, kernel })

@@ -33,7 +33,10 @@ pub fn all(root: &Path, filter: Option<&str>) -> Result<()> {
         checks::kernel_uses_no_fpu(kernel)?;
         checks::no_panic_reachable_from_partitions(kernel)?;
     }
-    eprintln!("   {} kernel images: no FP/SIMD instruction outside the context switch, no panic reachable from EL1", kernels.len());
+    eprintln!(
+        "   {} kernel images: no FP/SIMD instruction outside the context switch, no panic reachable from EL1",
+        kernels.len()
+    );
 
     eprintln!("== system tests in QEMU (-icount shift=0)");
     let mut command = cargo(root);
