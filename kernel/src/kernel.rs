@@ -193,10 +193,10 @@ impl Kernel {
     /// boundary until some partition may run.
     fn next_frame(&mut self) -> *mut TrapFrame {
         loop {
-            if self.runnable {
-                if let Some(partition) = self.loaded.and_then(|id| self.partitions.get_mut(id as usize)) {
-                    return &mut partition.context.frame;
-                }
+            if self.runnable
+                && let Some(partition) = self.loaded.and_then(|id| self.partitions.get_mut(id as usize))
+            {
+                return &mut partition.context.frame;
             }
             cpu::wait_for_interrupt();
             self.service_interrupts();

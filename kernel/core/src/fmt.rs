@@ -4,6 +4,17 @@
 //! log line; the kernel only ever prints strings, decimal and hexadecimal
 //! numbers, so it uses these small writers instead.
 
+/// 10^19 down to 1: every power of ten a `u64` can hold.
+const POWERS_OF_TEN: [u64; 20] = {
+    let mut powers = [1u64; 20];
+    let mut index = 19;
+    while index > 0 {
+        powers[index - 1] = powers[index] * 10;
+        index -= 1;
+    }
+    powers
+};
+
 /// Something that takes bytes: the console, or a buffer in tests.
 pub trait ByteSink {
     /// Takes one byte.
@@ -22,17 +33,23 @@ pub trait ByteSink {
     }
 
     /// Writes `value` in decimal.
+    ///
+    /// By repeated subtraction of powers of ten: the kernel is built without
+    /// a hardware-divide target feature, and a 64-bit division is a long
+    /// library call, while this costs a few instructions per digit.
     fn put_dec(&mut self, value: u64) {
-        // u64::MAX has 20 digits; divide by the largest power of ten first.
-        let mut divisor = 10_000_000_000_000_000_000u64;
+        let mut rest = value;
         let mut started = false;
-        while divisor > 0 {
-            let digit = (value / divisor % 10) as u8;
-            started |= digit != 0 || divisor == 1;
+        for power in POWERS_OF_TEN {
+            let mut digit = 0u8;
+            while rest >= power {
+                rest -= power;
+                digit += 1;
+            }
+            started |= digit != 0 || power == 1;
             if started {
                 self.put(b'0' + digit);
             }
-            divisor /= 10;
         }
     }
 

@@ -222,7 +222,7 @@ impl SystemDesc {
             }
             let init = &desc.init;
             let words = init.data_start | init.data_end | init.data_load | init.bss_start | init.bss_end;
-            if init.data_end < init.data_start || init.bss_end < init.bss_start || words % 4 != 0 {
+            if init.data_end < init.data_start || init.bss_end < init.bss_start || !words.is_multiple_of(4) {
                 return Err(TableError::BadImageInit);
             }
             p += 1;
@@ -238,11 +238,10 @@ impl SystemDesc {
             if window.offset != next_offset {
                 return Err(TableError::WindowsDoNotTile);
             }
-            if let Some(id) = window.partition {
-                if id as usize >= partitions.len() {
+            if let Some(id) = window.partition
+                && id as usize >= partitions.len() {
                     return Err(TableError::UnknownPartition);
                 }
-            }
             next_offset = window.offset + window.duration;
             w += 1;
         }
@@ -254,11 +253,10 @@ impl SystemDesc {
             let mut has_window = false;
             let mut w = 0;
             while w < windows.len() {
-                if let Some(id) = windows[w].partition {
-                    if id as usize == p {
+                if let Some(id) = windows[w].partition
+                    && id as usize == p {
                         has_window = true;
                     }
-                }
                 w += 1;
             }
             if !has_window {

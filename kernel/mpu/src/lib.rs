@@ -228,7 +228,7 @@ impl Region {
         if self.limit < self.base {
             return Err(EncodeError::Empty);
         }
-        if self.base % GRANULE != 0 {
+        if !self.base.is_multiple_of(GRANULE) {
             return Err(EncodeError::UnalignedBase);
         }
         if (self.limit % GRANULE) != GRANULE - 1 {

@@ -522,8 +522,9 @@ fn build(
 
     // Requests in description order: partitions' regions, then shared.
     let mut requests: Vec<Request> = Vec::new();
-    // (partition index, request index, kind, name, access, memory type)
-    let mut partition_regions: Vec<Vec<(usize, RegionKind, String, Access, MemoryType)>> = Vec::new();
+    // Per partition: (request index, kind, name, access, memory type).
+    type RegionRequest = (usize, RegionKind, String, Access, MemoryType);
+    let mut partition_regions: Vec<Vec<RegionRequest>> = Vec::new();
     for partition in &file.partitions {
         let raw = partition.get_ref();
         let pname = raw.name.get_ref();
@@ -751,15 +752,14 @@ fn build(
         let stack = raw.stack_size.as_ref().map_or(DEFAULT_STACK, |s| s.get_ref().0);
         let exception_stack = raw.exception_stack_size.as_ref().map_or(DEFAULT_EXCEPTION_STACK, |s| s.get_ref().0);
         for (key, value) in [("stack_size", &raw.stack_size), ("exception_stack_size", &raw.exception_stack_size)] {
-            if let Some(value) = value {
-                if value.get_ref().0 % 8 != 0 || value.get_ref().0 == 0 {
+            if let Some(value) = value
+                && (value.get_ref().0 % 8 != 0 || value.get_ref().0 == 0) {
                     checker.at(
                         format!("partition.{pname}.{key}"),
                         value,
                         "a stack size must be a non-zero multiple of 8 bytes",
                     );
                 }
-            }
         }
         let stacks = stack + 4 * exception_stack + FIQ_STACK as u64;
         let data_size = raw.data.get_ref().size.get_ref().0;
@@ -996,8 +996,8 @@ fn place(checker: &mut Checker, board: &Board, kernel: &Kernel, requests: &[Requ
             }
         }
         for (other_index, other) in requests.iter().enumerate().take(index) {
-            if let Some(other_span) = placed[other_index] {
-                if span.overlaps(&other_span) {
+            if let Some(other_span) = placed[other_index]
+                && span.overlaps(&other_span) {
                     checker.problem(
                         format!("{}.base", request.key),
                         format!(
@@ -1009,7 +1009,6 @@ fn place(checker: &mut Checker, board: &Board, kernel: &Kernel, requests: &[Requ
                         Some(request.span.clone()),
                     );
                 }
-            }
         }
     }
     // Automatic placement, first fit.
@@ -1193,9 +1192,9 @@ fn core_in_use(core: u32, board: &Board) -> bool {
 }
 
 fn format_nanos(nanos: u64) -> String {
-    if nanos % 1_000_000 == 0 {
+    if nanos.is_multiple_of(1_000_000) {
         format!("{}ms", nanos / 1_000_000)
-    } else if nanos % 1_000 == 0 {
+    } else if nanos.is_multiple_of(1_000) {
         format!("{}us", nanos / 1_000)
     } else {
         format!("{nanos}ns")

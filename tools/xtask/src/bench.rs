@@ -192,7 +192,7 @@ pub fn run(root: &Path) -> Result<()> {
         },
     ];
 
-    println!("{:<24} {:>10} {:>10}  {}", "metric", "value", "target", "");
+    println!("{:<24} {:>10} {:>10}  ", "metric", "value", "target");
     for metric in &metrics {
         let target = metric.target.map_or("-".to_owned(), |t| format!("<= {t}"));
         let verdict = match metric.target {

@@ -19,7 +19,7 @@ pub fn is_fpu_instruction(word: u32) -> bool {
     let cond = word >> 28;
     let coprocessor_space = (word >> 25) & 0b111 == 0b110 || (word >> 24) & 0b1111 == 0b1110;
     let vfp = cond != 0b1111 && coprocessor_space && (word >> 9) & 0b111 == 0b101;
-    let simd_data = word >> 25 == 0b1111_001;
+    let simd_data = word >> 25 == 0b111_1001; // 0b1111_001x
     let simd_memory = word >> 24 == 0b1111_0100 && word & (1 << 20) == 0;
     vfp || simd_data || simd_memory
 }
@@ -127,13 +127,12 @@ pub fn no_panic_reachable_from_partitions(kernel: &Path) -> Result<()> {
             if (*start..start + size).contains(&target) {
                 continue;
             }
-            if let Some(callee) = containing(target) {
-                if !seen[callee] {
+            if let Some(callee) = containing(target)
+                && !seen[callee] {
                     seen[callee] = true;
                     parent[callee] = Some(index);
                     queue.push_back(callee);
                 }
-            }
         }
     }
     Ok(())
