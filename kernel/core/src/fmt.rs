@@ -4,16 +4,22 @@
 //! log line; the kernel only ever prints strings, decimal and hexadecimal
 //! numbers, so it uses these small writers instead.
 
-/// 10^19 down to 1: every power of ten a `u64` can hold.
-const POWERS_OF_TEN: [u64; 20] = {
-    let mut powers = [1u64; 20];
-    let mut index = 19;
-    while index > 0 {
-        powers[index - 1] = powers[index] * 10;
-        index -= 1;
+/// Writes `value` in decimal with at least `min_digits` digits (zero-padded).
+fn put_u32<S: ByteSink + ?Sized>(sink: &mut S, mut value: u32, min_digits: usize) {
+    let mut digits = [b'0'; 10];
+    let mut count = 0;
+    for slot in digits.iter_mut().rev() {
+        *slot = b'0' + (value % 10) as u8;
+        value /= 10;
+        count += 1;
+        if value == 0 && count >= min_digits {
+            break;
+        }
     }
-    powers
-};
+    for &digit in digits.iter().skip(digits.len().saturating_sub(count)) {
+        sink.put(digit);
+    }
+}
 
 /// Something that takes bytes: the console, or a buffer in tests.
 pub trait ByteSink {
@@ -34,21 +40,18 @@ pub trait ByteSink {
 
     /// Writes `value` in decimal.
     ///
-    /// By repeated subtraction of powers of ten: the kernel is built without
-    /// a hardware-divide target feature, and a 64-bit division is a long
-    /// library call, while this costs a few instructions per digit.
+    /// Values that fit 32 bits (nearly all the kernel prints) use only
+    /// division by the constant 10, which compiles to a multiply; larger ones
+    /// are split in base 10^9 first. The kernel is built without the
+    /// hardware-divide feature, so a general division would be a long
+    /// library call on every digit.
     fn put_dec(&mut self, value: u64) {
-        let mut rest = value;
-        let mut started = false;
-        for power in POWERS_OF_TEN {
-            let mut digit = 0u8;
-            while rest >= power {
-                rest -= power;
-                digit += 1;
-            }
-            started |= digit != 0 || power == 1;
-            if started {
-                self.put(b'0' + digit);
+        match u32::try_from(value) {
+            Ok(small) => put_u32(self, small, 1),
+            Err(_) => {
+                let high = value / 1_000_000_000;
+                self.put_dec(high);
+                put_u32(self, (value - high * 1_000_000_000) as u32, 9);
             }
         }
     }

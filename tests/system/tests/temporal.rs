@@ -77,8 +77,10 @@ fn misbehaving_partitions_do_not_disturb_the_others() {
         })
         .collect();
     assert!(reports.len() > 50, "timekeeper reported {} times", reports.len());
+    // The step across a switch is the kernel's boundary work counted in the
+    // partition's time (measured: 105 ticks with the window trace on).
     for (ticks, max_step, hvc_ticks) in &reports {
-        assert!(*max_step < 512, "virtual time jumped by {max_step} ticks across a switch");
+        assert!(*max_step < 256, "virtual time jumped by {max_step} ticks across a switch");
         assert!(
             hvc_ticks >= ticks && hvc_ticks - ticks < 64,
             "hypercall time {hvc_ticks} disagrees with CNTVCT {ticks}"
