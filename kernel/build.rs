@@ -18,7 +18,7 @@ fn main() {
         std::process::exit(1);
     };
     let dir = PathBuf::from(dir);
-    for file in ["tables.rs", "memory.x"] {
+    for file in ["tables.rs", "memory.x", "kernel.x"] {
         let path = dir.join(file);
         if !path.exists() {
             eprintln!("error: {} is missing; rerun `cargo xtask build`", path.display());

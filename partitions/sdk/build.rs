@@ -16,7 +16,7 @@ fn main() {
         std::process::exit(1);
     };
     let dir = std::path::PathBuf::from(dir);
-    for file in ["memory.x", "layout.rs"] {
+    for file in ["memory.x", "partition.x", "layout.rs"] {
         println!("cargo:rerun-if-changed={}", dir.join(file).display());
     }
     println!("cargo:rustc-link-search={}", dir.display());

@@ -49,15 +49,13 @@ pub fn partition_memory_x(system: &System, index: usize) -> String {
         );
     }
     out.push_str("}\n\n");
-    out.push_str("REGION_ALIAS(\"VECTORS\", PARTITION_CODE);\nREGION_ALIAS(\"CODE\", PARTITION_CODE);\n");
-    out.push_str("REGION_ALIAS(\"DATA\", PARTITION_DATA);\nREGION_ALIAS(\"STACKS\", PARTITION_DATA);\n\n");
     let exception = partition.exception_stack_size;
     let _ = writeln!(out, "PROVIDE(_sys_stack_size = {});", partition.stack_size);
     for mode in ["svc", "abt", "und", "irq"] {
         let _ = writeln!(out, "PROVIDE(_{mode}_stack_size = {exception});");
     }
     let _ = writeln!(out, "PROVIDE(_fiq_stack_size = {FIQ_STACK});");
-    out.push_str("PROVIDE(_hyp_stack_size = 0);\n");
+    out.push_str("\nINCLUDE partition.x\n");
     out
 }
 
@@ -179,12 +177,7 @@ pub fn kernel_memory_x(system: &System, images: &[Image]) -> String {
         );
     }
     out.push_str("}\n\n");
-    out.push_str("REGION_ALIAS(\"VECTORS\", KERNEL_CODE);\nREGION_ALIAS(\"CODE\", KERNEL_CODE);\n");
-    out.push_str("REGION_ALIAS(\"DATA\", KERNEL_DATA);\nREGION_ALIAS(\"STACKS\", KERNEL_DATA);\n\n");
-    let _ = writeln!(out, "PROVIDE(_hyp_stack_size = {});", kernel.stack_size);
-    for mode in ["und", "svc", "abt", "irq", "fiq", "sys"] {
-        let _ = writeln!(out, "PROVIDE(_{mode}_stack_size = 0);");
-    }
+    let _ = writeln!(out, "PROVIDE(_hyp_stack_size = {});\nINCLUDE kernel.x\n", kernel.stack_size);
     out.push_str("\n/* Partition images, at the addresses their own linker scripts gave them. */\nSECTIONS\n{\n");
     for (partition, image) in system.partitions.iter().zip(images) {
         let section = format!(".bulkhead_image_{}", identifier(&partition.name).to_lowercase());
@@ -339,9 +332,16 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
     out
 }
 
+/// The fixed part of every partition's linker script (`linker/partition.x`).
+pub const PARTITION_X: &str = include_str!("../../../linker/partition.x");
+
+/// The fixed part of the kernel's linker script (`linker/kernel.x`).
+pub const KERNEL_X: &str = include_str!("../../../linker/kernel.x");
+
 /// Writes a partition's generated files into `dir`.
 pub fn write_partition(system: &System, index: usize, dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
+    write_if_changed(&dir.join("partition.x"), PARTITION_X)?;
     write_if_changed(&dir.join("memory.x"), &partition_memory_x(system, index))?;
     write_if_changed(&dir.join("layout.rs"), &partition_layout_rs(system, index))
 }
@@ -356,6 +356,7 @@ pub fn write_kernel(system: &System, images: &[Image], dir: &Path) -> std::io::R
             std::fs::write(&path, &image.flash)?;
         }
     }
+    write_if_changed(&dir.join("kernel.x"), KERNEL_X)?;
     write_if_changed(&dir.join("memory.x"), &kernel_memory_x(system, images))?;
     write_if_changed(&dir.join("tables.rs"), &kernel_tables_rs(system, images, &images_dir))
 }
