@@ -25,7 +25,7 @@ use bulkhead_kernel_core::line::LineBuffer;
 use bulkhead_kernel_core::log::kind;
 use bulkhead_kernel_core::schedule::Cursor;
 use bulkhead_kernel_core::syndrome::{ExceptionClass, hvc_immediate};
-use bulkhead_kernel_core::tables::{FaultPolicy, PartitionDesc, PartitionId};
+use bulkhead_kernel_core::tables::{FaultPolicy, PartitionId};
 use bulkhead_kernel_core::vtime::VirtualClock;
 use core::cell::UnsafeCell;
 
@@ -303,11 +303,13 @@ impl Kernel {
         let hsr = cpu::syndrome();
         match ExceptionClass::of(hsr) {
             ExceptionClass::Hvc => self.hypercall(id, hsr),
-            ExceptionClass::DataAbortLower => self.fault(id, hsr, cpu::data_fault_address()),
-            ExceptionClass::PrefetchAbortLower => self.fault(id, hsr, cpu::instruction_fault_address()),
-            _ => {
-                let pc = self.partitions.get(id as usize).map_or(0, |p| p.context.frame.elr);
-                self.fault(id, hsr, pc)
+            class => {
+                let address = match class {
+                    ExceptionClass::DataAbortLower => cpu::data_fault_address(),
+                    ExceptionClass::PrefetchAbortLower => cpu::instruction_fault_address(),
+                    _ => self.partitions.get(id as usize).map_or(0, |p| p.context.frame.elr),
+                };
+                self.fault(id, class.name(), ("hsr", hsr), address)
             }
         }
     }
@@ -355,17 +357,8 @@ impl Kernel {
             }
             Some(Call::ReportFault) => {
                 let kind = El1Exception::from_number(frame.r[1]).unwrap_or(El1Exception::Unexpected);
-                let (address, status, pc) = (frame.r[2], frame.r[3], frame.elr);
-                console()
-                    .record(kind::FAULT)
-                    .word(desc.name)
-                    .text("class", kind.name())
-                    .hex("status", status)
-                    .hex("address", address)
-                    .hex("pc", pc)
-                    .text("policy", desc.fault_policy.name())
-                    .end();
-                self.apply_fault_policy(id, desc);
+                let (address, status) = (frame.r[2], frame.r[3]);
+                self.fault(id, kind.name(), ("status", status), address);
                 Ok(())
             }
             None => Err(abi::Error::UnknownCall),
@@ -378,24 +371,21 @@ impl Kernel {
         }
     }
 
-    /// The partition did something only a fault explains.
-    fn fault(&mut self, id: PartitionId, hsr: u32, address: u32) {
+    /// The partition did something only a fault explains: log it (its class,
+    /// the syndrome the hardware or the partition gave, the address) and
+    /// apply the partition's policy.
+    fn fault(&mut self, id: PartitionId, class: &str, syndrome: (&str, u32), address: u32) {
         let Some(desc) = SYSTEM.partition(id) else { return };
-        let pc = self.partitions.get(id as usize).map_or(0, |p| p.context.frame.elr);
+        let Some(partition) = self.partitions.get_mut(id as usize) else { return };
         console()
             .record(kind::FAULT)
             .word(desc.name)
-            .text("class", ExceptionClass::of(hsr).name())
-            .hex("hsr", hsr)
+            .text("class", class)
+            .hex(syndrome.0, syndrome.1)
             .hex("address", address)
-            .hex("pc", pc)
+            .hex("pc", partition.context.frame.elr)
             .text("policy", desc.fault_policy.name())
             .end();
-        self.apply_fault_policy(id, desc);
-    }
-
-    fn apply_fault_policy(&mut self, id: PartitionId, desc: &PartitionDesc) {
-        let Some(partition) = self.partitions.get_mut(id as usize) else { return };
         self.runnable = false;
         match desc.fault_policy {
             FaultPolicy::Halt => {

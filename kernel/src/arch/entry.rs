@@ -32,11 +32,10 @@ core::arch::global_asm!(
     .arm
     .p2align 5
 
-    // Hyp trap (vector 0x14): HVC, stage-2 aborts and trapped instructions
-    // from EL1.
-    .global _asm_hvc_handler
-    .type _asm_hvc_handler, %function
-_asm_hvc_handler:
+    // Saves the interrupted partition's registers into its own trap frame
+    // (SP_hyp points just past it), switches to the kernel stack and calls
+    // `handler` with the frame; resumes the frame the handler returns.
+    .macro from_el1 handler
     stmdb   sp!, {{r0-r12, lr}}
     mrs     r0, elr_hyp
     mrs     r1, spsr_hyp
@@ -44,8 +43,16 @@ _asm_hvc_handler:
     mov     r0, sp
     mrc     p15, 4, r1, c13, c0, 2      // HTPIDR: this core's kernel stack top
     mov     sp, r1
-    bl      bulkhead_trap_from_el1
+    bl      \handler
     b       bulkhead_resume
+    .endm
+
+    // Hyp trap (vector 0x14): HVC, stage-2 aborts and trapped instructions
+    // from EL1.
+    .global _asm_hvc_handler
+    .type _asm_hvc_handler, %function
+_asm_hvc_handler:
+    from_el1 bulkhead_trap_from_el1
     .size _asm_hvc_handler, . - _asm_hvc_handler
 
     // IRQ (vector 0x18). The kernel never unmasks IRQs at EL2, so these
@@ -53,15 +60,7 @@ _asm_hvc_handler:
     .global _asm_irq_handler
     .type _asm_irq_handler, %function
 _asm_irq_handler:
-    stmdb   sp!, {{r0-r12, lr}}
-    mrs     r0, elr_hyp
-    mrs     r1, spsr_hyp
-    stmdb   sp!, {{r0, r1}}
-    mov     r0, sp
-    mrc     p15, 4, r1, c13, c0, 2
-    mov     sp, r1
-    bl      bulkhead_irq_from_el1
-    b       bulkhead_resume
+    from_el1 bulkhead_irq_from_el1
     .size _asm_irq_handler, . - _asm_irq_handler
 
     // Back to EL1 with the frame in r0.

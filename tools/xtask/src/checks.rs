@@ -4,6 +4,47 @@ use anyhow::{Context, Result, bail};
 use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 use std::path::Path;
 
+/// The kernel's `.text`, split into its functions.
+struct KernelText {
+    base: u64,
+    bytes: Vec<u8>,
+    /// (address, size, symbol name), sorted, one per address.
+    functions: Vec<(u64, u64, String)>,
+}
+
+impl KernelText {
+    fn load(kernel: &Path) -> Result<KernelText> {
+        let bytes = std::fs::read(kernel).with_context(|| format!("reading {}", kernel.display()))?;
+        let file = object::File::parse(&*bytes)?;
+        let text = file.section_by_name(".text").context("kernel has no .text")?;
+        let (base, end) = (text.address(), text.address() + text.size());
+        let mut functions: Vec<(u64, u64, String)> = file
+            .symbols()
+            .filter(|s| s.kind() == SymbolKind::Text && s.size() > 0)
+            .map(|s| (s.address() & !1, s.size(), s.name().unwrap_or("?").to_owned()))
+            .filter(|(address, size, _)| *address >= base && address + size <= end)
+            .collect();
+        functions.sort();
+        functions.dedup_by_key(|f| f.0);
+        Ok(KernelText { base, bytes: text.data()?.to_vec(), functions })
+    }
+
+    /// The A32 words of function `index`, with their addresses.
+    fn words(&self, index: usize) -> impl Iterator<Item = (u64, u32)> + '_ {
+        let (start, size, _) = &self.functions[index];
+        let offset = (start - self.base) as usize;
+        self.bytes[offset..offset + *size as usize]
+            .chunks_exact(4)
+            .enumerate()
+            .map(move |(n, w)| (start + n as u64 * 4, u32::from_le_bytes([w[0], w[1], w[2], w[3]])))
+    }
+
+    /// The function containing `address`.
+    fn containing(&self, address: u64) -> Option<usize> {
+        self.functions.iter().position(|(start, size, _)| (*start..start + size).contains(&address))
+    }
+}
+
 /// Functions allowed to touch FP/SIMD registers: the context switch, which
 /// saves and restores them, and the runtime's reset code, which enables the
 /// FPU before any partition exists.
@@ -28,33 +69,17 @@ pub fn is_fpu_instruction(word: u32) -> bool {
 /// instruction: the kernel must never disturb a partition's FP registers
 /// between saving and restoring them, and must work with FPEXC.EN clear.
 pub fn kernel_uses_no_fpu(kernel: &Path) -> Result<()> {
-    let bytes = std::fs::read(kernel).with_context(|| format!("reading {}", kernel.display()))?;
-    let file = object::File::parse(&*bytes)?;
-    let text = file.section_by_name(".text").context("kernel has no .text")?;
-    let data = text.data()?;
-    let mut functions: Vec<(u64, u64, String)> = file
-        .symbols()
-        .filter(|s| s.kind() == SymbolKind::Text && s.size() > 0)
-        .map(|s| (s.address() & !1, s.size(), s.name().unwrap_or("?").to_owned()))
-        .collect();
-    functions.sort();
+    let text = KernelText::load(kernel)?;
     let mut offenders = Vec::new();
-    for (address, size, name) in functions {
-        if FPU_ALLOWED.contains(&name.as_str())
-            || address < text.address()
-            || address + size > text.address() + text.size()
-        {
+    for (index, (start, _, name)) in text.functions.iter().enumerate() {
+        if FPU_ALLOWED.contains(&name.as_str()) {
             continue;
         }
-        let start = (address - text.address()) as usize;
-        let body = &data[start..start + size as usize];
         // Literal pools live inside functions; a literal that happens to decode
         // as an FP instruction would be a false alarm, so report with the
         // function name for a human to look at rather than guessing.
-        if let Some(offset) =
-            body.chunks_exact(4).position(|w| is_fpu_instruction(u32::from_le_bytes([w[0], w[1], w[2], w[3]])))
-        {
-            offenders.push(format!("{name} (+{:#x})", offset * 4));
+        if let Some((address, _)) = text.words(index).find(|(_, word)| is_fpu_instruction(*word)) {
+            offenders.push(format!("{name} (+{:#x})", address - start));
         }
     }
     if !offenders.is_empty() {
@@ -86,23 +111,11 @@ pub fn branch_target(word: u32, address: u64) -> Option<u64> {
 /// paths. A literal-pool word that happens to decode as a branch only adds
 /// edges, so the check can err only towards refusing.)
 pub fn no_panic_reachable_from_partitions(kernel: &Path) -> Result<()> {
-    let bytes = std::fs::read(kernel).with_context(|| format!("reading {}", kernel.display()))?;
-    let file = object::File::parse(&*bytes)?;
-    let text = file.section_by_name(".text").context("kernel has no .text")?;
-    let data = text.data()?;
-    let mut functions: Vec<(u64, u64, String)> = file
-        .symbols()
-        .filter(|s| s.kind() == SymbolKind::Text && s.size() > 0)
-        .map(|s| (s.address() & !1, s.size(), s.name().unwrap_or("?").to_owned()))
-        .filter(|(address, size, _)| *address >= text.address() && address + size <= text.address() + text.size())
-        .collect();
-    functions.sort();
-    functions.dedup_by_key(|f| f.0);
-    let containing =
-        |address: u64| functions.iter().position(|(start, size, _)| (*start..start + size).contains(&address));
+    let text = KernelText::load(kernel)?;
+    let functions = &text.functions;
     let mut parent: Vec<Option<usize>> = vec![None; functions.len()];
     let mut seen = vec![false; functions.len()];
-    let mut queue: std::collections::VecDeque<usize> = std::collections::VecDeque::new();
+    let mut queue = std::collections::VecDeque::new();
     for entry in PARTITION_ENTRIES {
         let index = functions.iter().position(|f| f.2 == entry).with_context(|| format!("no function {entry}"))?;
         seen[index] = true;
@@ -120,19 +133,18 @@ pub fn no_panic_reachable_from_partitions(kernel: &Path) -> Result<()> {
             chain.reverse();
             bail!("a panic is reachable from a partition: {}", chain.join(" -> "));
         }
-        let body = &data[(start - text.address()) as usize..(start - text.address() + size) as usize];
-        for (offset, word) in body.chunks_exact(4).enumerate() {
-            let word = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
-            let Some(target) = branch_target(word, start + offset as u64 * 4) else { continue };
+        for (address, word) in text.words(index) {
+            let Some(target) = branch_target(word, address) else { continue };
             if (*start..start + size).contains(&target) {
                 continue;
             }
-            if let Some(callee) = containing(target)
-                && !seen[callee] {
-                    seen[callee] = true;
-                    parent[callee] = Some(index);
-                    queue.push_back(callee);
-                }
+            if let Some(callee) = text.containing(target)
+                && !seen[callee]
+            {
+                seen[callee] = true;
+                parent[callee] = Some(index);
+                queue.push_back(callee);
+            }
         }
     }
     Ok(())
