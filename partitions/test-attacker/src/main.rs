@@ -72,7 +72,7 @@ fn memory_targets(mut visit: impl FnMut(&str, &str, u32, u32)) {
 
 /// Instructions that must trap to EL2 (or, for EL2-only registers, be
 /// undefined at EL1), with what each touches.
-const INSTRUCTIONS: [&str; 8] = [
+const INSTRUCTIONS: [&str; 9] = [
     "cntpct-read",
     "cntp-ctl-write",
     "actlr-write",
@@ -81,6 +81,7 @@ const INSTRUCTIONS: [&str; 8] = [
     "dbgdscr-read",
     "smc",
     "hcr-read",
+    "sgi-write",
 ];
 
 fn run_instruction(name: &str) {
@@ -96,7 +97,10 @@ fn run_instruction(name: &str) {
             "pmcr-read" => core::arch::asm!("mrc p15, 0, r0, c9, c12, 0", out("r0") _),
             "dbgdscr-read" => core::arch::asm!("mrc p14, 0, r0, c0, c2, 2", out("r0") _),
             "smc" => core::arch::asm!(".arch_extension sec", "smc #0"),
-            _ => core::arch::asm!("mrc p15, 4, r0, c1, c1, 0", out("r0") _),
+            "hcr-read" => core::arch::asm!("mrc p15, 4, r0, c1, c1, 0", out("r0") _),
+            // ICC_SGI1R: an SGI to every other core (IRM = 1), which could
+            // interrupt another core's partitions.
+            _ => core::arch::asm!("mov r0, #0", "mov r1, #0x100", "mcrr p15, 0, r0, r1, c12", out("r0") _, out("r1") _),
         }
     }
 }

@@ -61,7 +61,8 @@ fn expected_targets(system: &bulkhead_sysgen::System, attacker: &str) -> BTreeSe
 /// Instructions that must trap, with the exception classes acceptable for
 /// each. SMC and EL2 registers are UNDEFINED at EL1 on a core without EL3
 /// (QEMU's Cortex-R52), which the SDK reports as an EL1 undefined fault.
-const INSTRUCTIONS: [(&str, &[&str]); 8] = [
+/// Generating an SGI traps because `HCR.IMO` is set.
+const INSTRUCTIONS: [(&str, &[&str]); 9] = [
     ("cntpct-read", &["trapped-cp15-64"]),
     ("cntp-ctl-write", &["trapped-cp15"]),
     ("actlr-write", &["trapped-cp15"]),
@@ -70,6 +71,7 @@ const INSTRUCTIONS: [(&str, &[&str]); 8] = [
     ("dbgdscr-read", &["trapped-cp14"]),
     ("smc", &["trapped-smc", "el1-undefined"]),
     ("hcr-read", &["el1-undefined"]),
+    ("sgi-write", &["trapped-cp15-64"]),
 ];
 
 fn field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
