@@ -239,9 +239,10 @@ impl SystemDesc {
                 return Err(TableError::WindowsDoNotTile);
             }
             if let Some(id) = window.partition
-                && id as usize >= partitions.len() {
-                    return Err(TableError::UnknownPartition);
-                }
+                && id as usize >= partitions.len()
+            {
+                return Err(TableError::UnknownPartition);
+            }
             next_offset = window.offset + window.duration;
             w += 1;
         }
@@ -254,9 +255,10 @@ impl SystemDesc {
             let mut w = 0;
             while w < windows.len() {
                 if let Some(id) = windows[w].partition
-                    && id as usize == p {
-                        has_window = true;
-                    }
+                    && id as usize == p
+                {
+                    has_window = true;
+                }
                 w += 1;
             }
             if !has_window {

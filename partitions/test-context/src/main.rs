@@ -17,8 +17,8 @@
 #![no_main]
 
 use aarch32_cpu::register::{
-    self as reg, Cntkctl, CntvCval, Contextidr, Dfar, Dfsr, Ifar, Ifsr, Mair0, Mair1, Prselr, SysRegRead,
-    SysRegRead64, SysRegWrite, SysRegWrite64, Tpidrprw, Tpidruro, Tpidrurw,
+    self as reg, Cntkctl, CntvCval, Contextidr, Dfar, Dfsr, Ifar, Ifsr, Mair0, Mair1, Prselr, SysRegRead, SysRegRead64,
+    SysRegWrite, SysRegWrite64, Tpidrprw, Tpidruro, Tpidrurw,
 };
 use bulkhead_sdk::{entry, hypercall, println};
 
@@ -141,9 +141,8 @@ fn banked_registers(seed: u32, write: bool) -> Option<(&'static str, u32, u32)> 
         }};
     }
     banked!(
-        "sp_svc", "lr_svc", "spsr_svc", "sp_abt", "lr_abt", "spsr_abt", "sp_und", "lr_und",
-        "spsr_und", "sp_irq", "lr_irq", "spsr_irq", "r8_fiq", "r9_fiq", "r10_fiq", "r11_fiq", "r12_fiq", "sp_fiq",
-        "lr_fiq", "spsr_fiq"
+        "sp_svc", "lr_svc", "spsr_svc", "sp_abt", "lr_abt", "spsr_abt", "sp_und", "lr_und", "spsr_und", "sp_irq",
+        "lr_irq", "spsr_irq", "r8_fiq", "r9_fiq", "r10_fiq", "r11_fiq", "r12_fiq", "sp_fiq", "lr_fiq", "spsr_fiq"
     );
     None
 }
@@ -255,7 +254,10 @@ fn main() -> ! {
                 expected_vfp[index], spin.vfp[index]
             );
         } else if spin.fpscr != expected_fpscr {
-            println!("CONTEXT CORRUPTED round={round} register=FPSCR expected={expected_fpscr:#010x} found={:#010x}", spin.fpscr);
+            println!(
+                "CONTEXT CORRUPTED round={round} register=FPSCR expected={expected_fpscr:#010x} found={:#010x}",
+                spin.fpscr
+            );
         } else if let Some(check) = system_registers(seed, false).first_mismatch() {
             println!(
                 "CONTEXT CORRUPTED round={round} register={} expected={:#010x} found={:#010x}",

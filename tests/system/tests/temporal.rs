@@ -4,42 +4,15 @@
 
 mod common;
 
-use bulkhead_system_tests::log::{Record, field, kind, partition_output, window_starts};
-
-/// Kernel entry latency allowed between the scheduled tick and the tick the
-/// kernel observes on entry: one counter tick (16 instructions at 62.5 MHz
-/// under -icount shift=0). Measured: 0 after an idle window, 1 when a
-/// partition (even one spinning with interrupts masked) is preempted.
-const MAX_ENTRY_TICKS: u64 = 1;
+use bulkhead_system_tests::log::{field, partition_output};
 
 const FRAMES: u32 = 120;
 
 #[test]
 fn every_window_starts_on_its_scheduled_tick() {
     let system = common::description("temporal");
-    let schedule = &system.schedules[0];
     let output = common::boot("temporal", FRAMES);
-    let starts = window_starts(&output.lines);
-
-    let per_frame = schedule.windows.len() as u64;
-    // Frame FRAMES ends the run, so frames 0..FRAMES are complete.
-    let complete: Vec<_> = starts.iter().filter(|s| s.frame < FRAMES as u64).collect();
-    assert_eq!(complete.len() as u64, FRAMES as u64 * per_frame, "one trace line per window per frame");
-    let epoch = complete[0].scheduled;
-    for (position, start) in complete.iter().enumerate() {
-        let (frame, index) = (position as u64 / per_frame, position as u64 % per_frame);
-        assert_eq!((start.frame, start.index), (frame, index), "windows in schedule order");
-        let window = &schedule.windows[index as usize];
-        let owner = window.partition.map_or("idle", |p| system.partitions[p].name.as_str());
-        assert_eq!(start.owner, owner);
-        assert_eq!(
-            start.scheduled,
-            epoch + frame * schedule.major_frame + window.offset,
-            "frame {frame} window {index}: the schedule must not drift"
-        );
-        let late = start.observed.checked_sub(start.scheduled).expect("a window never starts early");
-        assert!(late <= MAX_ENTRY_TICKS, "frame {frame} window {index} ({owner}) started {late} ticks late");
-    }
+    common::assert_windows_on_schedule(&system, &output.lines, FRAMES);
 }
 
 #[test]
@@ -52,17 +25,7 @@ fn misbehaving_partitions_do_not_disturb_the_others() {
     assert_eq!(spinner, ["spinner: masking interrupts and spinning forever"]);
 
     // Faults happen only inside the faulting partition's own windows.
-    let mut current_owner = String::new();
-    for line in lines {
-        let Some(record) = Record::parse(line) else { continue };
-        match record.kind {
-            kind::WINDOW => current_owner = record.field("owner").unwrap_or_default().to_owned(),
-            kind::FAULT => {
-                assert_eq!(record.subject, Some(current_owner.as_str()), "fault outside the owner's window: {line}")
-            }
-            _ => {}
-        }
-    }
+    common::assert_faults_inside_own_windows(lines);
 
     // The timekeeper's time only advanced in its own windows: no step between
     // two consecutive reads of CNTVCT ever included another partition's window

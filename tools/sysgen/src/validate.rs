@@ -753,13 +753,14 @@ fn build(
         let exception_stack = raw.exception_stack_size.as_ref().map_or(DEFAULT_EXCEPTION_STACK, |s| s.get_ref().0);
         for (key, value) in [("stack_size", &raw.stack_size), ("exception_stack_size", &raw.exception_stack_size)] {
             if let Some(value) = value
-                && (value.get_ref().0 % 8 != 0 || value.get_ref().0 == 0) {
-                    checker.at(
-                        format!("partition.{pname}.{key}"),
-                        value,
-                        "a stack size must be a non-zero multiple of 8 bytes",
-                    );
-                }
+                && (value.get_ref().0 % 8 != 0 || value.get_ref().0 == 0)
+            {
+                checker.at(
+                    format!("partition.{pname}.{key}"),
+                    value,
+                    "a stack size must be a non-zero multiple of 8 bytes",
+                );
+            }
         }
         let stacks = stack + 4 * exception_stack + FIQ_STACK as u64;
         let data_size = raw.data.get_ref().size.get_ref().0;
@@ -997,8 +998,9 @@ fn place(checker: &mut Checker, board: &Board, kernel: &Kernel, requests: &[Requ
         }
         for (other_index, other) in requests.iter().enumerate().take(index) {
             if let Some(other_span) = placed[other_index]
-                && span.overlaps(&other_span) {
-                    checker.problem(
+                && span.overlaps(&other_span)
+            {
+                checker.problem(
                         format!("{}.base", request.key),
                         format!(
                             "overlaps `{}` ({:#010x}..{:#010x}); memory two partitions use must be declared once as a [[shared]] region",
@@ -1008,7 +1010,7 @@ fn place(checker: &mut Checker, board: &Board, kernel: &Kernel, requests: &[Requ
                         ),
                         Some(request.span.clone()),
                     );
-                }
+            }
         }
     }
     // Automatic placement, first fit.
