@@ -8,7 +8,7 @@
 
 use crate::drivers::cmsdk_uart::CmsdkUart;
 use bulkhead_kernel_core::fmt::ByteSink;
-use bulkhead_kernel_core::line::{LineBuffer, Push};
+use bulkhead_kernel_core::line::LineBuffer;
 use bulkhead_kernel_core::log::MARKER;
 
 /// The kernel console.
@@ -81,22 +81,7 @@ impl Console {
     /// `[name] text` (a line longer than the buffer as several, the first ones
     /// ending in `\`).
     pub fn partition_bytes(&mut self, name: &str, line: &mut LineBuffer, bytes: impl Iterator<Item = u8>) {
-        for byte in bytes {
-            loop {
-                match line.push(byte) {
-                    Push::Stored => break,
-                    Push::LineComplete => {
-                        self.partition_line(name, line.pending(), false);
-                        line.clear();
-                        break;
-                    }
-                    Push::Full => {
-                        self.partition_line(name, line.pending(), true);
-                        line.clear();
-                    }
-                }
-            }
-        }
+        line.feed(bytes, |text, continued| self.partition_line(name, text, continued));
     }
 
     fn partition_line(&mut self, name: &str, text: &[u8], continued: bool) {

@@ -17,43 +17,42 @@ pub struct LineBuffer {
     len: usize,
 }
 
-/// What [`LineBuffer::push`] asks the caller to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Push {
-    /// Byte stored; nothing to emit yet.
-    Stored,
-    /// A newline completed the line: emit [`LineBuffer::pending`], then clear.
-    LineComplete,
-    /// The buffer is full: emit [`LineBuffer::pending`] as a continued line,
-    /// clear, and push the byte again.
-    Full,
-}
-
 impl LineBuffer {
     /// An empty buffer.
     pub const fn new() -> LineBuffer {
         LineBuffer { bytes: [0; LINE_CAPACITY], len: 0 }
     }
 
-    /// Offers one byte. Carriage returns are dropped; other control bytes
-    /// except tab become `?` so a partition cannot forge terminal sequences or
-    /// kernel log lines.
-    pub fn push(&mut self, byte: u8) -> Push {
-        match byte {
-            b'\n' => Push::LineComplete,
-            b'\r' => Push::Stored,
-            _ => {
-                let printable = if byte == b'\t' || (0x20..0x7F).contains(&byte) { byte } else { b'?' };
-                match self.bytes.get_mut(self.len) {
-                    Some(slot) => {
-                        *slot = printable;
-                        self.len += 1;
-                        Push::Stored
+    /// Takes `bytes`, calling `emit(line, continued)` for every completed line
+    /// (at a newline) and every full buffer (`continued` = true). Carriage
+    /// returns are dropped; other control bytes except tab become `?`, so a
+    /// partition cannot forge terminal sequences or kernel log lines.
+    pub fn feed(&mut self, bytes: impl Iterator<Item = u8>, mut emit: impl FnMut(&[u8], bool)) {
+        // The length lives in a local for the whole loop: this runs inside a
+        // hypercall, and every instruction here delays a window boundary that
+        // falls during it.
+        let mut len = self.len;
+        for byte in bytes {
+            match byte {
+                b'\n' => {
+                    emit(self.bytes.get(..len).unwrap_or(&[]), false);
+                    len = 0;
+                }
+                b'\r' => {}
+                _ => {
+                    if len >= LINE_CAPACITY {
+                        emit(&self.bytes, true);
+                        len = 0;
                     }
-                    None => Push::Full,
+                    let printable = if byte == b'\t' || (0x20..0x7F).contains(&byte) { byte } else { b'?' };
+                    if let Some(slot) = self.bytes.get_mut(len) {
+                        *slot = printable;
+                        len += 1;
+                    }
                 }
             }
         }
+        self.len = len;
     }
 
     /// The line so far.
@@ -80,22 +79,7 @@ mod tests {
 
     fn feed(buffer: &mut LineBuffer, bytes: &[u8]) -> Vec<(Vec<u8>, bool)> {
         let mut lines = Vec::new();
-        for &byte in bytes {
-            loop {
-                match buffer.push(byte) {
-                    Push::Stored => break,
-                    Push::LineComplete => {
-                        lines.push((buffer.pending().to_vec(), false));
-                        buffer.clear();
-                        break;
-                    }
-                    Push::Full => {
-                        lines.push((buffer.pending().to_vec(), true));
-                        buffer.clear();
-                    }
-                }
-            }
-        }
+        buffer.feed(bytes.iter().copied(), |line, continued| lines.push((line.to_vec(), continued)));
         lines
     }
 

@@ -2,9 +2,11 @@
 //!
 //! Programs all 16 EL1 MPU regions (so a partition switch saves and restores
 //! a full EL1 MPU, as a real RTOS would have it), then issues the minimal
-//! hypercall (`PartitionId`) in a loop forever. The `hvc` instruction and the
-//! instruction after it are the exported symbols `bench_hvc` and
-//! `bench_hvc_return`, which the bench's instruction-count plugin watches.
+//! hypercall (`PartitionId`) in a loop forever, and every 4096 calls the
+//! longest one (`ConsoleWrite` of 128 bytes, which bounds how late a window
+//! boundary can be taken). The `hvc` instructions and the instructions after
+//! them are exported (`bench_hvc`, `bench_hvc_return`, `bench_console`,
+//! `bench_console_return`) for the bench's instruction-count plugin.
 
 #![no_std]
 #![no_main]
@@ -28,13 +30,36 @@ bench_hvc:
 bench_hvc_return:
     bx      lr
     .size bench_hvc_probe, . - bench_hvc_probe
+
+    .global bench_console_probe
+    .type bench_console_probe, %function
+bench_console_probe:
+    mov     r2, r1
+    mov     r1, r0
+    mov     r0, #{console_write}
+    .global bench_console
+bench_console:
+    hvc     #0
+    .global bench_console_return
+bench_console_return:
+    bx      lr
+    .size bench_console_probe, . - bench_console_probe
     "#,
     partition_id = const bulkhead_sdk::abi::Call::PartitionId as u32,
+    console_write = const bulkhead_sdk::abi::Call::ConsoleWrite as u32,
 );
 
 unsafe extern "C" {
     fn bench_hvc_probe() -> u32;
+    fn bench_console_probe(address: *const u8, length: usize) -> u32;
 }
+
+/// The longest console write the kernel accepts, as one line.
+static LINE: [u8; bulkhead_sdk::abi::CONSOLE_WRITE_MAX as usize] = {
+    let mut line = [b'='; bulkhead_sdk::abi::CONSOLE_WRITE_MAX as usize];
+    line[bulkhead_sdk::abi::CONSOLE_WRITE_MAX as usize - 1] = b'\n';
+    line
+};
 
 /// Fills the EL1 MPU: one region per own memory region (read/write or
 /// read-only, execute where allowed), the rest as disjoint 64-byte regions
@@ -78,9 +103,16 @@ fn main() -> ! {
         "bench-probe: {} regions, EL1 MPU full, looping on the minimal hypercall",
         layout::REGIONS.len() + layout::DEVICES.len()
     );
+    let mut calls = 0u32;
     loop {
-        // SAFETY: the probe only issues `hvc #0` with r0 = PartitionId; the
-        // kernel preserves every register the AAPCS asks a callee to.
+        // SAFETY: the probes only issue `hvc #0` (PartitionId, or ConsoleWrite
+        // of a static buffer); the kernel preserves every register the AAPCS
+        // asks a callee to.
         unsafe { bench_hvc_probe() };
+        calls = calls.wrapping_add(1);
+        if calls % 4096 == 0 {
+            // SAFETY: as above.
+            unsafe { bench_console_probe(LINE.as_ptr(), LINE.len()) };
+        }
     }
 }

@@ -13,6 +13,9 @@
 //! - `hvc_roundtrip_insns`: from the `hvc` of the minimal hypercall
 //!   (`PartitionId`) to the first instruction after it, back at EL1 (median;
 //!   calls interrupted by a window boundary are left out);
+//! - `longest_hypercall_insns`: the longest kernel path a partition can ask
+//!   for (`ConsoleWrite` of 128 bytes), which bounds how long a window
+//!   boundary that falls during a hypercall waits;
 //! - `boot_insns`: from reset to the first partition instruction.
 //!
 //! Sizes come from the kernel ELF. Figures are reported and compared with
@@ -70,8 +73,10 @@ pub fn run(root: &Path) -> Result<()> {
     let probe = root.join("target/bulkhead/bench/partitions/probe-a.elf");
     let hvc = symbol_address(&probe, "bench_hvc")?;
     let hvc_return = symbol_address(&probe, "bench_hvc_return")?;
+    let console = symbol_address(&probe, "bench_console")?;
+    let console_return = symbol_address(&probe, "bench_console_return")?;
     let plugin_argument = format!(
-        "{},out={},pc={irq_vector:#x},pc={hvc:#x},pc={hvc_return:#x},range={:#x}-{:#x}",
+        "{},out={},pc={irq_vector:#x},pc={hvc:#x},pc={hvc_return:#x},pc={console:#x},pc={console_return:#x},range={:#x}-{:#x}",
         plugin.display(),
         events_path.display(),
         kernel_code.base,
@@ -98,6 +103,8 @@ pub fn run(root: &Path) -> Result<()> {
     // Hypercalls: `hvc` to the instruction after it, with no IRQ in between.
     let mut hypercalls = Vec::new();
     let mut hvc_at = None;
+    let mut console_writes = Vec::new();
+    let mut console_at = None;
     for event in &events {
         match *event {
             // The IRQ vector is watched as a pc, not as a range entry: a
@@ -106,6 +113,7 @@ pub fn run(root: &Path) -> Result<()> {
             Event::Pc { count, addr } if addr as u64 == irq_vector => {
                 irq_entered = Some(count);
                 hvc_at = None;
+                console_at = None;
             }
             Event::Leave { count, .. } => {
                 if let Some(start) = irq_entered.take() {
@@ -118,12 +126,24 @@ pub fn run(root: &Path) -> Result<()> {
                     hypercalls.push(count - start);
                 }
             }
+            Event::Pc { count, addr } if addr as u64 == console => console_at = Some(count),
+            Event::Pc { count, addr } if addr as u64 == console_return => {
+                if let Some(start) = console_at.take() {
+                    console_writes.push(count - start);
+                }
+            }
             _ => {}
         }
     }
-    if switches.len() < 10 || hypercalls.len() < 10 {
-        bail!("too few samples: {} switches, {} hypercalls", switches.len(), hypercalls.len());
+    if switches.len() < 10 || hypercalls.len() < 10 || console_writes.is_empty() {
+        bail!(
+            "too few samples: {} switches, {} hypercalls, {} console writes",
+            switches.len(),
+            hypercalls.len(),
+            console_writes.len()
+        );
     }
+    let console_max = *console_writes.iter().max().unwrap();
     let switch_max = *switches.iter().max().unwrap();
     let switch_min = *switches.iter().min().unwrap();
     let hvc_min = *hypercalls.iter().min().unwrap();
@@ -154,6 +174,16 @@ pub fn run(root: &Path) -> Result<()> {
             target: Some(120),
             unit: "instructions",
             note: format!("median of {} PartitionId calls (min {hvc_min}, max {hvc_max})", hypercalls.len()),
+        },
+        Metric {
+            key: "longest_hypercall_insns",
+            value: console_max,
+            target: None,
+            unit: "instructions",
+            note: format!(
+                "ConsoleWrite of 128 bytes, worst of {}: the most a window boundary can wait for the kernel",
+                console_writes.len()
+            ),
         },
         Metric {
             key: "boot_insns",
