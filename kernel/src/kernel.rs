@@ -274,7 +274,8 @@ impl Kernel {
     fn frame_completed(&mut self) {
         let done = self.cursor.frame();
         if self.options.stop_after_frames == Some(done) {
-            console().record(kind::FRAMES_DONE).dec("count", done).end();
+            let dropped = crate::drivers::cmsdk_uart::dropped();
+            console().record(kind::FRAMES_DONE).dec("count", done).dec("console-dropped", dropped as u64).end();
             crate::panic::stop(self.options, true);
         }
     }

@@ -1,9 +1,14 @@
 //! Arm CMSDK APB UART (MPS3 boards, QEMU `mps3-an536`), transmit only.
 //!
 //! Registers: DATA +0x0, STATE +0x4 (bit 0: TX full), CTRL +0x8 (bit 0: TX
-//! enable), BAUDDIV +0x10 (at least 16). The kernel writes with interrupts
-//! masked and waits on TX full, so a byte costs a few instructions under
-//! simulation; on hardware the console would be a buffered driver or RTT.
+//! enable), BAUDDIV +0x10 (at least 16).
+//!
+//! The kernel writes with interrupts masked, inside hypercalls and at window
+//! boundaries, so the driver must never wait for long: it polls TX full a
+//! bounded number of times and then drops the byte (counting it). QEMU's
+//! model never fills, so nothing is dropped there; on a real UART at serial
+//! speeds most bytes would be, which is why a hardware port needs a buffered
+//! console or RTT rather than this driver.
 
 use core::ptr::{read_volatile, write_volatile};
 
@@ -13,10 +18,20 @@ const CTRL: usize = 0x8;
 const BAUDDIV: usize = 0x10;
 const STATE_TX_FULL: u32 = 1 << 0;
 const CTRL_TX_ENABLE: u32 = 1 << 0;
+/// Polls of TX full before a byte is dropped.
+const MAX_POLLS: u32 = 256;
 
 /// A CMSDK UART at a fixed address.
 pub struct CmsdkUart {
     base: usize,
+}
+
+/// Bytes dropped because the transmitter stayed full.
+static DROPPED: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+
+/// How many bytes were dropped so far.
+pub fn dropped() -> u32 {
+    DROPPED.load(core::sync::atomic::Ordering::Relaxed)
 }
 
 impl CmsdkUart {
@@ -39,13 +54,19 @@ impl CmsdkUart {
         }
     }
 
-    /// Sends one byte, waiting while the transmitter is full.
+    /// Sends one byte, waiting at most [`MAX_POLLS`] polls for room.
     #[inline]
     pub fn write_byte(&mut self, byte: u8) {
+        let mut polls = MAX_POLLS;
         // SAFETY: as in `init`.
-        unsafe {
-            while read_volatile((self.base + STATE) as *const u32) & STATE_TX_FULL != 0 {}
-            write_volatile((self.base + DATA) as *mut u32, byte as u32);
+        while unsafe { read_volatile((self.base + STATE) as *const u32) } & STATE_TX_FULL != 0 {
+            polls -= 1;
+            if polls == 0 {
+                DROPPED.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+                return;
+            }
         }
+        // SAFETY: as in `init`.
+        unsafe { write_volatile((self.base + DATA) as *mut u32, byte as u32) };
     }
 }
