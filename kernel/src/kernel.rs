@@ -14,7 +14,8 @@
 //! on a partition, and never panic on anything a partition does.
 
 use crate::arch::context::{self, El1Context, TrapFrame};
-use crate::arch::{cpu, entry, gic, mpu, timer, traps};
+use crate::arch::gic::{self, Gic};
+use crate::arch::{cpu, entry, mpu, timer, traps, vgic as virtual_interface};
 use crate::boot_params::{self, Options};
 use crate::console::Console;
 use crate::partition_memory::{self, UserBytes};
@@ -24,8 +25,9 @@ use bulkhead_abi::{self as abi, Call, El1Exception};
 use bulkhead_kernel_core::line::LineBuffer;
 use bulkhead_kernel_core::log::kind;
 use bulkhead_kernel_core::schedule::Cursor;
-use bulkhead_kernel_core::syndrome::{ExceptionClass, hvc_immediate};
-use bulkhead_kernel_core::tables::{FaultPolicy, PartitionId};
+use bulkhead_kernel_core::syndrome::{DataAbort, ExceptionClass, hvc_immediate};
+use bulkhead_kernel_core::tables::{FaultPolicy, NO_OWNER, PartitionId};
+use bulkhead_kernel_core::vgic::{self, Access, Effect, FIRST_SPI, Frame, GicFacts, LrState, VIRTUAL_TIMER, Vgic};
 use bulkhead_kernel_core::vtime::VirtualClock;
 use core::cell::UnsafeCell;
 
@@ -47,7 +49,15 @@ struct Partition {
     restarts: u32,
     clock: VirtualClock,
     line: LineBuffer,
+    /// Its interrupt controller as it sees it.
+    vgic: Vgic,
+    /// Ignored GIC accesses logged since its last (re)start.
+    ignored_logged: u8,
 }
+
+/// Ignored GIC accesses logged per partition activation before the kernel
+/// stops logging them (a guest's GIC set-up may touch every interrupt).
+const IGNORED_LOG_LIMIT: u8 = 8;
 
 impl Partition {
     const fn new() -> Partition {
@@ -57,6 +67,8 @@ impl Partition {
             restarts: 0,
             clock: VirtualClock::new(),
             line: LineBuffer::new(),
+            vgic: Vgic::new(),
+            ignored_logged: 0,
         }
     }
 }
@@ -73,6 +85,8 @@ pub struct Kernel {
     /// its entry.
     reset_sctlr: u32,
     options: Options,
+    /// What the virtual GICs report about the physical GIC.
+    gic_facts: GicFacts,
 }
 
 /// The kernel's single instance, in `.bss`.
@@ -90,7 +104,27 @@ static KERNEL: KernelCell = KernelCell(UnsafeCell::new(Kernel {
     runnable: false,
     reset_sctlr: 0,
     options: Options { stop_after_frames: None, semihosting_exit: false },
+    gic_facts: GicFacts { gicd_typer: 0, gicd_iidr: 0, pidr2: 0, gicr_iidr: 0, affinity: 0 },
 }));
+
+/// Removes `intid` from the loaded partition's list registers.
+fn unlist(intid: u16) {
+    let mut lrs = virtual_interface::read_list_registers();
+    let mut mask = 0;
+    for (index, lr) in lrs.iter_mut().enumerate() {
+        if lr.state() != LrState::Invalid && lr.intid() == intid {
+            *lr = vgic::ListRegister(0);
+            mask |= 1 << index;
+        }
+    }
+    virtual_interface::write_list_registers(&lrs, mask);
+}
+
+/// The physical GIC (a handle on the board's frames; the kernel state stays
+/// all zeros at reset, so it lives in `.bss`).
+fn gic() -> Gic {
+    Gic::new(SYSTEM.board.gicd_base, SYSTEM.board.gicr_base)
+}
 
 /// The kernel console.
 fn console() -> Console {
@@ -127,10 +161,10 @@ pub fn boot() -> ! {
     console().init();
     mpu::init(&SYSTEM.kernel_regions);
     traps::init();
-    let board = &SYSTEM.board;
-    if !gic::init(board.gicd_base, board.gicr_base) {
+    if !gic().init(SYSTEM.interrupt_owners) {
         crate::panic::stop_with("gic-init-failed", 0, 0, 0);
     }
+    kernel.gic_facts = gic().facts();
     let frame = kernel.start();
     // SAFETY: `start` loaded the first partition (or idled until one could
     // run) and HTPIDR holds the stack top.
@@ -206,11 +240,74 @@ impl Kernel {
     /// Acknowledges and handles every pending interrupt.
     fn service_interrupts(&mut self) {
         while let Some(intid) = gic::acknowledge() {
-            if intid == gic::HYP_TIMER {
-                self.window_boundary();
+            match intid {
+                gic::HYP_TIMER => {
+                    self.window_boundary();
+                    gic::end(intid);
+                }
+                gic::MAINTENANCE => {
+                    if let Some(id) = self.loaded {
+                        self.refill_list_registers(id);
+                    }
+                    gic::end(intid);
+                }
+                // The virtual timer that fired is the loaded partition's: the
+                // kernel silences every other one while switched out.
+                VIRTUAL_TIMER => match self.loaded {
+                    Some(id) => {
+                        gic::drop_priority(intid);
+                        self.deliver(id, intid);
+                    }
+                    None => gic::end(intid),
+                },
+                _ => match SYSTEM.interrupt_owners.get(intid as usize).copied().filter(|o| *o != NO_OWNER) {
+                    Some(owner) => {
+                        gic::drop_priority(intid);
+                        self.deliver(owner, intid);
+                    }
+                    None => gic::end(intid),
+                },
             }
-            gic::end(intid);
         }
+    }
+
+    /// A physical interrupt of partition `id` arrived (acknowledged, priority
+    /// dropped, still active): list it now if the partition's interface is
+    /// loaded, otherwise queue it for its next window.
+    fn deliver(&mut self, id: PartitionId, intid: u16) {
+        let Some(desc) = SYSTEM.partition(id) else { return };
+        let Some(partition) = self.partitions.get_mut(id as usize) else { return };
+        if partition.status != Status::Ready {
+            // Halted, or faulted and waiting for its restart: nobody to
+            // deliver to; the restart resets the interrupt anyway.
+            gic().quiesce(intid);
+            return;
+        }
+        partition.vgic.queue(desc.interrupts, intid, true);
+        let loaded = self.loaded == Some(id);
+        if SYSTEM.trace.interrupts {
+            console()
+                .record(kind::IRQ)
+                .word(desc.name)
+                .dec("intid", intid as u64)
+                .dec("observed", timer::now())
+                .text("state", if loaded { "listed" } else { "queued" })
+                .end();
+        }
+        if loaded {
+            self.refill_list_registers(id);
+        }
+    }
+
+    /// Moves partition `id`'s queued interrupts into the list registers. Its
+    /// virtual interface must be loaded.
+    fn refill_list_registers(&mut self, id: PartitionId) {
+        let Some(desc) = SYSTEM.partition(id) else { return };
+        let Some(partition) = self.partitions.get_mut(id as usize) else { return };
+        let mut lrs = virtual_interface::read_list_registers();
+        let written = partition.vgic.refill(desc.interrupts, &mut lrs);
+        virtual_interface::write_list_registers(&lrs, written);
+        virtual_interface::enable(partition.vgic.has_queued());
     }
 
     /// The hyp timer fired: the current window is over.
@@ -233,6 +330,14 @@ impl Kernel {
             return;
         };
         context::save(&mut partition.context);
+        virtual_interface::save(&mut partition.vgic);
+        // The virtual timer PPI is the core's, not the partition's: if this
+        // partition has not ended its last tick yet, keep that for its return
+        // and free the PPI for the next partition's timer.
+        partition.vgic.timer_active = gic().is_active(VIRTUAL_TIMER);
+        if partition.vgic.timer_active {
+            gic().clear_active(VIRTUAL_TIMER);
+        }
         partition.clock.switch_out(now);
         mpu::load_partition(&[]);
     }
@@ -254,9 +359,34 @@ impl Kernel {
         }
         let Some(partition) = self.partitions.get_mut(id as usize) else { return };
         context::restore(&partition.context);
+        if partition.vgic.timer_active {
+            gic().set_active(VIRTUAL_TIMER);
+        }
+        virtual_interface::restore(&partition.vgic);
         timer::set_virtual_offset(partition.clock.switch_in(now));
         self.loaded = Some(id);
         self.runnable = true;
+        let queued = partition.vgic.has_queued();
+        if queued {
+            if SYSTEM.trace.interrupts {
+                self.trace_listed(id);
+            }
+            self.refill_list_registers(id);
+        } else {
+            virtual_interface::enable(false);
+        }
+    }
+
+    /// Logs the interrupts about to be listed for partition `id` at the
+    /// start of its window (those that arrived while it was switched out).
+    fn trace_listed(&self, id: PartitionId) {
+        let (Some(desc), Some(partition)) = (SYSTEM.partition(id), self.partitions.get(id as usize)) else { return };
+        let now = timer::now();
+        for (index, intid) in desc.interrupts.iter().enumerate() {
+            if partition.vgic.is_queued(index) && partition.vgic.is_enabled(index) {
+                console().record(kind::VIRQ).word(desc.name).dec("intid", *intid as u64).dec("tick", now).end();
+            }
+        }
     }
 
     /// Puts partition `id` back in its initial state. Its regions must be loaded.
@@ -304,6 +434,7 @@ impl Kernel {
         let hsr = cpu::syndrome();
         match ExceptionClass::of(hsr) {
             ExceptionClass::Hvc => self.hypercall(id, hsr),
+            ExceptionClass::DataAbortLower if self.emulate_gic_access(id, hsr, cpu::data_fault_address()) => {}
             class => {
                 let address = match class {
                     ExceptionClass::DataAbortLower => cpu::data_fault_address(),
@@ -353,6 +484,9 @@ impl Kernel {
                 let code = frame.r[1];
                 partition.status = Status::Halted;
                 self.runnable = false;
+                for intid in desc.interrupts.iter().copied().filter(|intid| *intid >= FIRST_SPI) {
+                    gic().quiesce(intid);
+                }
                 console().record(kind::HALTED).word(desc.name).text("reason", "stop").dec("code", code as u64).end();
                 Ok(())
             }
@@ -372,6 +506,86 @@ impl Kernel {
         }
     }
 
+    /// A stage-2 data abort in the GIC's frames: emulates the partition's view
+    /// of its distributor and redistributor. Returns `false` when the access
+    /// is not one the kernel emulates (outside the frames, no syndrome, a
+    /// register it cannot address, a refused size or alignment), and the
+    /// partition's fault policy applies.
+    fn emulate_gic_access(&mut self, id: PartitionId, hsr: u32, address: u32) -> bool {
+        const REDISTRIBUTOR_STRIDE: usize = 0x2_0000;
+        let board = &SYSTEM.board;
+        let address = address as usize;
+        let (frame, offset) = if (board.gicd_base..board.gicd_base + vgic::FRAME_SIZE as usize).contains(&address) {
+            (Frame::Distributor, address - board.gicd_base)
+        } else if (board.gicr_base..board.gicr_base + board.cores * REDISTRIBUTOR_STRIDE).contains(&address) {
+            let relative = address - board.gicr_base;
+            let within = relative % REDISTRIBUTOR_STRIDE;
+            match (relative / REDISTRIBUTOR_STRIDE, within >= vgic::FRAME_SIZE as usize) {
+                (0, false) => (Frame::Redistributor, within),
+                (0, true) => (Frame::RedistributorSgi, within - vgic::FRAME_SIZE as usize),
+                _ => (Frame::OtherRedistributor, within),
+            }
+        } else {
+            return false;
+        };
+        let abort = DataAbort::decode(hsr);
+        // Registers beyond r12 are banked per mode and not in the trap frame.
+        if !abort.valid || abort.register > 12 {
+            return false;
+        }
+        let (Some(desc), Some(partition)) = (SYSTEM.partition(id), self.partitions.get_mut(id as usize)) else {
+            return false;
+        };
+        let register = abort.register as usize;
+        let size_mask = if abort.size >= 4 { u32::MAX } else { (1 << (abort.size * 8)) - 1 };
+        let write = abort.write.then(|| partition.context.frame.r[register] & size_mask);
+        let access = Access { frame, offset: offset as u32, size: abort.size, write };
+        let Ok(outcome) = vgic::emulate(&mut partition.vgic, desc.interrupts, &self.gic_facts, access) else {
+            return false;
+        };
+        let frame_registers = &mut partition.context.frame;
+        if !abort.write {
+            let sign_bit = 1u32 << (abort.size as u32 * 8 - 1);
+            let extend = abort.sign_extend && abort.size < 4 && outcome.value & sign_bit != 0;
+            frame_registers.r[register] = if extend { outcome.value | !size_mask } else { outcome.value };
+        }
+        // Resume after the access: 4 bytes, or 2 for a 16-bit Thumb instruction.
+        frame_registers.elr += if hsr & (1 << 25) != 0 { 4 } else { 2 };
+        if outcome.ignored && partition.ignored_logged < IGNORED_LOG_LIMIT {
+            partition.ignored_logged += 1;
+            let frame_name = match frame {
+                Frame::Distributor => "gicd",
+                Frame::Redistributor => "gicr",
+                Frame::RedistributorSgi => "gicr-sgi",
+                Frame::OtherRedistributor => "other-gicr",
+            };
+            let mut record = console();
+            record
+                .record(kind::VGIC_IGNORED)
+                .word(desc.name)
+                .text("frame", frame_name)
+                .hex("offset", offset as u32)
+                .text("access", if abort.write { "write" } else { "read" });
+            if partition.ignored_logged == IGNORED_LOG_LIMIT {
+                record.text("further", "not-logged");
+            }
+            record.end();
+        }
+        for effect in outcome.effects.iter() {
+            match effect {
+                Effect::Enable(intid) => gic().enable(intid),
+                Effect::Disable(intid) => gic().disable(intid),
+                Effect::SetPending(intid) => gic().set_pending(intid),
+                Effect::ClearPending(intid) => gic().clear_pending(intid),
+                Effect::Deactivate(intid) => gic().clear_active(intid),
+                Effect::Trigger(intid, edge) => gic().set_trigger(intid, edge),
+                Effect::Unlist(intid) => unlist(intid),
+                Effect::Refill => self.refill_list_registers(id),
+            }
+        }
+        true
+    }
+
     /// The partition did something only a fault explains: log it (its class,
     /// the syndrome the hardware or the partition gave, the address) and
     /// apply the partition's policy.
@@ -388,6 +602,9 @@ impl Kernel {
             .text("policy", desc.fault_policy.name())
             .end();
         self.runnable = false;
+        for intid in desc.interrupts.iter().copied().filter(|intid| *intid >= FIRST_SPI) {
+            gic().quiesce(intid);
+        }
         match desc.fault_policy {
             FaultPolicy::Halt => {
                 partition.status = Status::Halted;

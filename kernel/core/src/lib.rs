@@ -23,4 +23,5 @@ pub mod log;
 pub mod schedule;
 pub mod syndrome;
 pub mod tables;
+pub mod vgic;
 pub mod vtime;

@@ -36,6 +36,15 @@ pub mod kind {
     pub const FRAMES_DONE: &str = "frames-done";
     /// The kernel itself took an exception: a kernel bug.
     pub const KERNEL_PANIC: &str = "kernel-panic";
+    /// A partition's physical interrupt arrived at EL2 (only with the
+    /// `interrupts` trace).
+    pub const IRQ: &str = "irq";
+    /// A queued interrupt was handed to its partition at the start of its
+    /// window (only with the `interrupts` trace).
+    pub const VIRQ: &str = "virq";
+    /// A partition touched the GIC for an interrupt it does not own; the
+    /// access was ignored.
+    pub const VGIC_IGNORED: &str = "vgic-ignored";
 }
 
 /// A parsed kernel line.

@@ -106,6 +106,8 @@ pub const fn hvc_immediate(hsr: u32) -> u16 {
 pub struct DataAbort {
     /// The access was a write.
     pub write: bool,
+    /// A load sign-extends (SSE), when `valid`.
+    pub sign_extend: bool,
     /// The syndrome describes the access (ISV): size and register are valid.
     pub valid: bool,
     /// Access size in bytes, when `valid`.
@@ -121,6 +123,7 @@ impl DataAbort {
     pub const fn decode(hsr: u32) -> DataAbort {
         DataAbort {
             write: hsr & (1 << 6) != 0,
+            sign_extend: hsr & (1 << 21) != 0,
             valid: hsr & (1 << 24) != 0,
             size: 1 << ((hsr >> 22) & 0b11),
             register: ((hsr >> 16) & 0xF) as u8,

@@ -89,6 +89,9 @@ pub struct PartitionDesc {
     pub regions: &'static [EncodedRegion],
     /// Memory a hypercall may name (code, data, extra and shared regions).
     pub grants: &'static [MemoryGrant],
+    /// Interrupt ids the partition owns, sorted: its devices', its explicit
+    /// ones, and the virtual timer's.
+    pub interrupts: &'static [u16],
     /// RAM contents to restore.
     pub init: ImageInit,
     /// What a fault does.
@@ -121,7 +124,12 @@ pub struct ScheduleDesc {
 pub struct TraceFlags {
     /// Log every window start with its scheduled and observed tick.
     pub windows: bool,
+    /// Log every partition interrupt: arrival at EL2 and delivery.
+    pub interrupts: bool,
 }
+
+/// Owner value in [`SystemDesc::interrupt_owners`] for interrupts no partition owns.
+pub const NO_OWNER: u8 = u8::MAX;
 
 /// Board facts the kernel needs at run time.
 #[derive(Clone, Copy, Debug)]
@@ -153,6 +161,9 @@ pub struct SystemDesc {
     pub partitions: &'static [PartitionDesc],
     /// The schedule of core 0.
     pub schedule: ScheduleDesc,
+    /// Owner of each interrupt id, or [`NO_OWNER`] (the kernel's or nobody's).
+    /// The virtual timer is not here: every partition has its own.
+    pub interrupt_owners: &'static [u8],
     /// Trace output.
     pub trace: TraceFlags,
 }
@@ -178,6 +189,9 @@ pub enum TableError {
     PartitionWithoutWindow,
     /// The `.data`/`.bss` ranges are inverted or not word-aligned.
     BadImageInit,
+    /// A partition's interrupt list is unsorted, too long, or disagrees with
+    /// the owner table.
+    BadInterrupts,
 }
 
 impl TableError {
@@ -193,6 +207,7 @@ impl TableError {
             TableError::EmptyWindow => "window of zero length",
             TableError::PartitionWithoutWindow => "partition has no window",
             TableError::BadImageInit => "partition .data/.bss range inverted or not word-aligned",
+            TableError::BadInterrupts => "partition interrupts unsorted, too many, or not matching the owner table",
         }
     }
 }
@@ -219,6 +234,22 @@ impl SystemDesc {
                     return Err(TableError::DisabledRegion);
                 }
                 r += 1;
+            }
+            let interrupts = desc.interrupts;
+            if interrupts.len() > crate::vgic::MAX_OWNED {
+                return Err(TableError::BadInterrupts);
+            }
+            let mut i = 0;
+            while i < interrupts.len() {
+                let intid = interrupts[i];
+                let sorted = i == 0 || interrupts[i - 1] < intid;
+                let owner_ok = intid == crate::vgic::VIRTUAL_TIMER
+                    || ((intid as usize) < self.interrupt_owners.len()
+                        && self.interrupt_owners[intid as usize] as usize == p);
+                if !sorted || !owner_ok {
+                    return Err(TableError::BadInterrupts);
+                }
+                i += 1;
             }
             let init = &desc.init;
             let words = init.data_start | init.data_end | init.data_load | init.bss_start | init.bss_end;
@@ -296,6 +327,7 @@ pub(crate) mod tests {
             initial_sp: 0x1001_0000,
             regions: &[],
             grants: &[],
+            interrupts: &[],
             init: NO_INIT,
             fault_policy: FaultPolicy::Halt,
         }
@@ -311,7 +343,8 @@ pub(crate) mod tests {
             kernel_regions: [EncodedRegion::DISABLED; KERNEL_REGION_SLOTS],
             partitions: &TWO,
             schedule: ScheduleDesc { major_frame, windows },
-            trace: TraceFlags { windows: false },
+            interrupt_owners: &[],
+            trace: TraceFlags { windows: false, interrupts: false },
         }
     }
 

@@ -1,58 +1,271 @@
-//! The GICv3 as the kernel uses it: set up once, then acknowledge and end.
+//! The physical GICv3: set up once, then acknowledge, end, and per-interrupt
+//! control on behalf of the partitions' virtual distributors.
 //!
 //! The kernel owns the distributor, every redistributor and the physical CPU
-//! interface; their MMIO frames are in a kernel-only EL2 MPU region, so a
-//! partition touching them takes a stage-2 abort. Group 1 interrupts signal
-//! IRQ, which `HCR.IMO` routes to EL2 whatever EL1's masks. The only interrupt
-//! enabled today is the hyp timer (PPI 26), at the highest priority.
+//! interface; their frames are in a kernel-only EL2 MPU region, so a
+//! partition touching them takes a stage-2 abort (which `kernel.rs` may
+//! emulate). Group 1 interrupts signal IRQ, which `HCR.IMO` routes to EL2
+//! whatever EL1's masks.
 //!
-//! Driver work is delegated to `arm-gic`; this module only chooses settings.
+//! `ICC_CTLR.EOImode` is 1: ending an interrupt drops the running priority
+//! only, and deactivation is separate. Kernel interrupts are deactivated at
+//! once ([`end`]); a partition's stay active ([`drop_priority`]) until the
+//! partition's own EOI deactivates them through a hardware-linked list
+//! register.
+//!
+//! Set-up is delegated to `arm-gic`. arm-gic 0.10 has no pending/active
+//! set and clear, so the per-interrupt operations here are single word
+//! writes to the architected `IS*/IC*` registers, on the distributor for SPIs
+//! and on core 0's redistributor for SGIs and PPIs.
 
+use aarch32_cpu::register::{SysReg, SysRegRead, SysRegWrite};
 use arm_gic::gicv3::registers::{Gicd, GicrSgi};
 use arm_gic::gicv3::{GicCpuInterface, GicV3};
 use arm_gic::{IntId, InterruptGroup, UniqueMmioPointer};
-use core::ptr::NonNull;
+use bulkhead_kernel_core::vgic::{FIRST_SPI, GicFacts, VIRTUAL_TIMER};
+use core::ptr::{NonNull, read_volatile, write_volatile};
 
 /// The hyp (EL2 physical) timer interrupt.
-pub const HYP_TIMER: IntId = IntId::ppi(10);
+pub const HYP_TIMER: u16 = 26;
+/// The GIC maintenance interrupt (list registers running low).
+pub const MAINTENANCE: u16 = 25;
 
-/// Initialises the distributor and core 0's redistributor and CPU interface,
-/// and enables the hyp timer interrupt.
-///
-/// Only core 0's redistributor is touched: a core that is not running (QEMU
-/// starts one core unless told otherwise) may have no redistributor to
-/// touch, and each core will own its own when more than one runs.
-///
-/// Returns `false` if the redistributor cannot be found at `gicr`.
-pub fn init(gicd: usize, gicr: usize) -> bool {
-    const CORE: usize = 0;
-    GicCpuInterface::enable_system_register_el2(true);
-    GicCpuInterface::disable_legacy_interrupt_bypass_el2(true);
-    let (Some(gicd), Some(gicr)) = (NonNull::new(gicd as *mut Gicd), NonNull::new(gicr as *mut GicrSgi)) else {
-        return false;
-    };
-    // SAFETY: the addresses are the board's GIC frames from the generated
-    // tables, mapped by the kernel's own device region; this is the only
-    // driver instance, created once at boot.
-    let gic = unsafe { GicV3::new(UniqueMmioPointer::new(gicd), gicr, CORE + 1) };
-    let Ok(mut gic) = gic else {
-        return false;
-    };
-    gic.setup(CORE);
-    let configured = gic.set_interrupt_priority(HYP_TIMER, Some(CORE), 0).is_ok()
-        && gic.enable_interrupt(HYP_TIMER, Some(CORE), true).is_ok();
-    GicCpuInterface::set_priority_mask(0xFF);
-    configured
+/// Priority of the kernel's window timer: above everything.
+const KERNEL_PRIORITY: u8 = 0x00;
+/// Priority of partition interrupts at EL2 (only the order the kernel
+/// acknowledges them in; the partition's own priorities are virtual).
+const PARTITION_PRIORITY: u8 = 0x80;
+
+/// `ICC_CTLR`: `p15, 0, c12, c12, 4`.
+struct IccCtlr;
+impl SysReg for IccCtlr {
+    const CP: u32 = 15;
+    const CRN: u32 = 12;
+    const OP1: u32 = 0;
+    const CRM: u32 = 12;
+    const OP2: u32 = 4;
+}
+impl SysRegRead for IccCtlr {}
+impl SysRegWrite for IccCtlr {}
+
+/// `ICC_EOIR1`: `p15, 0, c12, c12, 1`. Written directly with the raw id:
+/// arm-gic's `end_interrupt` takes an `IntId`, whose constructors assert
+/// their range, and nothing on a path a partition can reach may panic.
+struct IccEoir1;
+impl SysReg for IccEoir1 {
+    const CP: u32 = 15;
+    const CRN: u32 = 12;
+    const OP1: u32 = 0;
+    const CRM: u32 = 12;
+    const OP2: u32 = 1;
+}
+impl SysRegWrite for IccEoir1 {}
+
+/// `ICC_DIR`: `p15, 0, c12, c11, 1`.
+struct IccDir;
+impl SysReg for IccDir {
+    const CP: u32 = 15;
+    const CRN: u32 = 12;
+    const OP1: u32 = 0;
+    const CRM: u32 = 11;
+    const OP2: u32 = 1;
+}
+impl SysRegWrite for IccDir {}
+
+const ICC_CTLR_EOIMODE: u32 = 1 << 1;
+
+mod reg {
+    pub const ISENABLER: usize = 0x100;
+    pub const ICENABLER: usize = 0x180;
+    pub const ISPENDR: usize = 0x200;
+    pub const ICPENDR: usize = 0x280;
+    pub const ISACTIVER: usize = 0x300;
+    pub const ICACTIVER: usize = 0x380;
+    pub const ICFGR: usize = 0xC00;
+    pub const TYPER: usize = 0x4;
+    pub const IIDR: usize = 0x8;
+    pub const PIDR2: usize = 0xFFE8;
+    /// Offset of the SGI frame in a redistributor.
+    pub const SGI_FRAME: usize = 0x1_0000;
+}
+
+/// The physical GIC frames.
+pub struct Gic {
+    gicd: usize,
+    gicr: usize,
+}
+
+impl Gic {
+    /// The GIC at these frames (from the generated tables).
+    pub const fn new(gicd: usize, gicr: usize) -> Gic {
+        Gic { gicd, gicr }
+    }
+
+    /// Initialises the distributor and core 0's redistributor and CPU
+    /// interface, sets every owned interrupt's priority and the kernel's
+    /// interrupts, and enables those the kernel always wants: the hyp timer,
+    /// the maintenance interrupt, and the virtual timer (whose owner is
+    /// whoever runs).
+    ///
+    /// Only core 0's redistributor is touched: a core that is not running
+    /// (QEMU starts one core unless told otherwise) may have no redistributor
+    /// to touch, and each core will own its own when more than one runs.
+    ///
+    /// Returns `false` if the redistributor cannot be found.
+    pub fn init(&self, owners: &[u8]) -> bool {
+        const CORE: usize = 0;
+        GicCpuInterface::enable_system_register_el2(true);
+        GicCpuInterface::disable_legacy_interrupt_bypass_el2(true);
+        let (Some(gicd), Some(gicr)) = (NonNull::new(self.gicd as *mut Gicd), NonNull::new(self.gicr as *mut GicrSgi))
+        else {
+            return false;
+        };
+        // SAFETY: the addresses are the board's GIC frames from the generated
+        // tables, mapped by the kernel's own device region; the arm-gic
+        // instance lives only for this set-up.
+        let gic = unsafe { GicV3::new(UniqueMmioPointer::new(gicd), gicr, CORE + 1) };
+        let Ok(mut gic) = gic else {
+            return false;
+        };
+        gic.setup(CORE);
+        let mut ok = true;
+        for (intid, priority) in
+            [(HYP_TIMER, KERNEL_PRIORITY), (MAINTENANCE, KERNEL_PRIORITY), (VIRTUAL_TIMER, PARTITION_PRIORITY)]
+        {
+            ok &= gic.set_interrupt_priority(id(intid), Some(CORE), priority).is_ok();
+            ok &= gic.enable_interrupt(id(intid), Some(CORE), true).is_ok();
+        }
+        for (intid, owner) in owners.iter().enumerate() {
+            if *owner != bulkhead_kernel_core::tables::NO_OWNER && intid >= FIRST_SPI as usize {
+                ok &= gic.set_interrupt_priority(id(intid as u16), None, PARTITION_PRIORITY).is_ok();
+                ok &= gic.enable_interrupt(id(intid as u16), None, false).is_ok();
+            }
+        }
+        GicCpuInterface::set_priority_mask(0xFF);
+        // SAFETY: split priority drop and deactivation (see the module doc).
+        unsafe { IccCtlr::write_raw(IccCtlr::read_raw() | ICC_CTLR_EOIMODE) };
+        ok
+    }
+
+    /// What the partitions' virtual GICs report about the hardware.
+    pub fn facts(&self) -> GicFacts {
+        GicFacts {
+            gicd_typer: self.read(self.gicd + reg::TYPER),
+            gicd_iidr: self.read(self.gicd + reg::IIDR),
+            pidr2: self.read(self.gicd + reg::PIDR2),
+            gicr_iidr: self.read(self.gicr + reg::IIDR),
+            affinity: 0,
+        }
+    }
+
+    fn read(&self, address: usize) -> u32 {
+        // SAFETY: an address inside the GIC frames the kernel owns (see
+        // `init`); reads of these registers have no side effects.
+        unsafe { read_volatile(address as *const u32) }
+    }
+
+    fn write(&self, address: usize, value: u32) {
+        // SAFETY: as in `read`; the callers write only the bit of an
+        // interrupt the kernel or the calling partition owns.
+        unsafe { write_volatile(address as *mut u32, value) }
+    }
+
+    /// The frame holding `intid`'s per-interrupt registers.
+    fn frame(&self, intid: u16) -> usize {
+        if intid >= FIRST_SPI { self.gicd } else { self.gicr + reg::SGI_FRAME }
+    }
+
+    fn bit(&self, register: usize, intid: u16) {
+        let word = self.frame(intid) + register + (intid as usize / 32) * 4;
+        self.write(word, 1 << (intid % 32));
+    }
+
+    /// Enables `intid`.
+    pub fn enable(&self, intid: u16) {
+        self.bit(reg::ISENABLER, intid);
+    }
+
+    /// Disables `intid`.
+    pub fn disable(&self, intid: u16) {
+        self.bit(reg::ICENABLER, intid);
+    }
+
+    /// Makes `intid` pending.
+    pub fn set_pending(&self, intid: u16) {
+        self.bit(reg::ISPENDR, intid);
+    }
+
+    /// Clears `intid`'s pending state.
+    pub fn clear_pending(&self, intid: u16) {
+        self.bit(reg::ICPENDR, intid);
+    }
+
+    /// Makes `intid` active (restoring a switched-out partition's state).
+    pub fn set_active(&self, intid: u16) {
+        self.bit(reg::ISACTIVER, intid);
+    }
+
+    /// Deactivates `intid` through the distributor or redistributor.
+    pub fn clear_active(&self, intid: u16) {
+        self.bit(reg::ICACTIVER, intid);
+    }
+
+    /// Whether `intid` is active.
+    pub fn is_active(&self, intid: u16) -> bool {
+        let word = self.frame(intid) + reg::ISACTIVER + (intid as usize / 32) * 4;
+        self.read(word) & (1 << (intid % 32)) != 0
+    }
+
+    /// Sets `intid` (an SPI) edge-triggered or level-sensitive.
+    pub fn set_trigger(&self, intid: u16, edge: bool) {
+        if intid < FIRST_SPI {
+            return;
+        }
+        let word = self.gicd + reg::ICFGR + (intid as usize / 16) * 4;
+        let bit = 1 << ((intid % 16) * 2 + 1);
+        let value = self.read(word);
+        // The distributor ignores writes to an enabled interrupt's config;
+        // the virtual distributor forwards them as the guest makes them.
+        self.write(word, if edge { value | bit } else { value & !bit });
+    }
+
+    /// Puts an interrupt a partition owns back in its reset state: disabled,
+    /// not pending, not active.
+    pub fn quiesce(&self, intid: u16) {
+        self.disable(intid);
+        self.clear_pending(intid);
+        self.clear_active(intid);
+    }
+}
+
+/// The arm-gic id for a raw interrupt id below 1020 (set-up only: the
+/// constructors assert their range).
+fn id(raw: u16) -> IntId {
+    match raw {
+        0..16 => IntId::sgi(raw as u32),
+        16..32 => IntId::ppi(raw as u32 - 16),
+        _ => IntId::spi(raw as u32 - 32),
+    }
 }
 
 /// Acknowledges the highest-priority pending interrupt, if any.
 #[inline]
-pub fn acknowledge() -> Option<IntId> {
-    GicCpuInterface::get_and_acknowledge_interrupt(InterruptGroup::Group1)
+pub fn acknowledge() -> Option<u16> {
+    GicCpuInterface::get_and_acknowledge_interrupt(InterruptGroup::Group1).map(|id| u32::from(id) as u16)
 }
 
-/// Drops priority and deactivates `intid`.
+/// Drops the running priority for `intid` and leaves it active: a partition
+/// interrupt, deactivated later by the partition's EOI.
 #[inline]
-pub fn end(intid: IntId) {
-    GicCpuInterface::end_interrupt(intid, InterruptGroup::Group1);
+pub fn drop_priority(intid: u16) {
+    // SAFETY: ends the interrupt the kernel just acknowledged.
+    unsafe { IccEoir1::write_raw(intid as u32) };
+}
+
+/// Ends a kernel interrupt: drops priority and deactivates it.
+#[inline]
+pub fn end(intid: u16) {
+    drop_priority(intid);
+    // SAFETY: deactivates the interrupt the kernel just acknowledged.
+    unsafe { IccDir::write_raw(intid as u32) };
 }

@@ -13,3 +13,4 @@ pub mod mpu;
 pub mod semihosting;
 pub mod timer;
 pub mod traps;
+pub mod vgic;

@@ -260,6 +260,11 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
             );
         }
         out.push_str("];\n");
+        let mut interrupts: Vec<u32> = partition.interrupts.clone();
+        interrupts.push(bulkhead_kernel_core::vgic::VIRTUAL_TIMER as u32);
+        interrupts.sort();
+        let list = interrupts.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+        let _ = writeln!(out, "static {id}_INTERRUPTS: [u16; {}] = [{list}];", interrupts.len());
         let section = format!(".bulkhead_image_{}", id.to_lowercase());
         let bin = images_dir.join(format!("{}.bin", partition.name));
         let _ = writeln!(
@@ -276,7 +281,7 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
         let _ = writeln!(
             out,
             "    PartitionDesc {{\n        name: {:?},\n        entry: {:#010x},\n        initial_sp: {:#010x},\n        \
-             regions: &{id}_REGIONS,\n        grants: &{id}_GRANTS,\n        init: ImageInit {{ data_start: {:#010x}, data_end: {:#010x}, \
+             regions: &{id}_REGIONS,\n        grants: &{id}_GRANTS,\n        interrupts: &{id}_INTERRUPTS,\n        init: ImageInit {{ data_start: {:#010x}, data_end: {:#010x}, \
              data_load: {:#010x}, bss_start: {:#010x}, bss_end: {:#010x} }},\n        fault_policy: FaultPolicy::{},\n    }},",
             partition.name,
             image.entry,
@@ -308,6 +313,15 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
     let kernel = &system.kernel;
     let board = &system.board;
     let console = &board.devices[kernel.console];
+    let mut owners = vec!["NO_OWNER".to_owned(); board.gic.interrupts as usize];
+    for (index, partition) in system.partitions.iter().enumerate() {
+        for &intid in &partition.interrupts {
+            if let Some(owner) = owners.get_mut(intid as usize) {
+                *owner = index.to_string();
+            }
+        }
+    }
+    let _ = writeln!(out, "static INTERRUPT_OWNERS: [u8; {}] = [{}];\n", owners.len(), owners.join(", "));
     let _ = writeln!(
         out,
         "/// The system.\npub static SYSTEM: SystemDesc = SystemDesc {{\n    name: {:?},\n    board: BoardDesc {{ name: {:?}, console_base: {:#010x}, \
@@ -326,8 +340,8 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
     let _ = writeln!(
         out,
         "    ],\n    partitions: &PARTITIONS,\n    schedule: ScheduleDesc {{ major_frame: {}, windows: &WINDOWS }},\n    \
-         trace: TraceFlags {{ windows: {} }},\n}};",
-        schedule.major_frame, system.trace_windows
+         interrupt_owners: &INTERRUPT_OWNERS,\n    trace: TraceFlags {{ windows: {}, interrupts: {} }},\n}};",
+        schedule.major_frame, system.trace_windows, system.trace_interrupts
     );
     out
 }

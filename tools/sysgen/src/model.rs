@@ -215,7 +215,8 @@ pub struct Partition {
     pub exception_stack_size: u32,
     /// Regions, code first, data second.
     pub regions: Vec<PartitionRegion>,
-    /// Interrupt ids (devices' and explicit).
+    /// Interrupt ids (devices' and explicit; the virtual timer, which every
+    /// partition owns, is not listed).
     pub interrupts: Vec<u32>,
     /// Core.
     pub core: u32,
@@ -285,6 +286,8 @@ pub struct System {
     pub schedules: Vec<Schedule>,
     /// Window tracing on.
     pub trace_windows: bool,
+    /// Interrupt tracing on.
+    pub trace_interrupts: bool,
     /// Things that are allowed but worth saying.
     pub warnings: Vec<String>,
 }

@@ -35,7 +35,9 @@ pub const FIQ_STACK: u32 = 64;
 /// Interrupt ids below this are SGIs.
 const FIRST_PPI: u32 = 16;
 /// The virtual timer PPI every partition owns through its own timer.
-const VIRTUAL_TIMER_INTID: u32 = 27;
+const VIRTUAL_TIMER_INTID: u32 = bulkhead_kernel_core::vgic::VIRTUAL_TIMER as u32;
+/// Interrupts one partition may own, the virtual timer included.
+const MAX_OWNED_INTERRUPTS: usize = bulkhead_kernel_core::vgic::MAX_OWNED;
 
 /// Collects problems against one file.
 struct Checker {
@@ -381,10 +383,16 @@ fn build(
 
     // Kernel.
     let mut trace_windows = false;
+    let mut trace_interrupts = false;
     for kind in &file.kernel.trace {
         match kind.get_ref().as_str() {
             "windows" => trace_windows = true,
-            other => checker.at("kernel.trace", kind, format!("no trace `{other}`{}", suggest(other, ["windows"]))),
+            "interrupts" => trace_interrupts = true,
+            other => checker.at(
+                "kernel.trace",
+                kind,
+                format!("no trace `{other}`{}", suggest(other, ["windows", "interrupts"])),
+            ),
         }
     }
     let mut kernel_code = board_kernel.code;
@@ -733,6 +741,17 @@ fn build(
                 None => interrupts.push(intid),
             }
         }
+        // Each partition also owns its virtual timer.
+        if interrupts.len() + 1 > MAX_OWNED_INTERRUPTS {
+            checker.at(
+                format!("partition.{pname}.interrupts"),
+                &raw.name,
+                format!(
+                    "owns {} interrupts with its devices' and its virtual timer; a partition may own at most {MAX_OWNED_INTERRUPTS}",
+                    interrupts.len() + 1
+                ),
+            );
+        }
         for &intid in &interrupts {
             if let Some(&owner) = interrupt_owner.get(&intid) {
                 if owner != index {
@@ -853,13 +872,7 @@ fn build(
     // Schedules.
     let schedules = build_schedules(checker, &file, &board, &names, &partition_names, &partitions);
 
-    let mut warnings = Vec::new();
-    if !interrupt_owner.is_empty() {
-        warnings.push(
-            "partition interrupts are checked and reserved but not yet delivered to partitions (virtual GIC comes next)"
-                .to_owned(),
-        );
-    }
+    let warnings = Vec::new();
     Some(System {
         file: checker.file.clone(),
         name,
@@ -869,6 +882,7 @@ fn build(
         shared,
         schedules,
         trace_windows,
+        trace_interrupts,
         warnings,
     })
 }
