@@ -25,8 +25,8 @@ use bulkhead_abi::{self as abi, Call, El1Exception};
 use bulkhead_kernel_core::line::LineBuffer;
 use bulkhead_kernel_core::log::kind;
 use bulkhead_kernel_core::schedule::Cursor;
-use bulkhead_kernel_core::syndrome::{DataAbort, ExceptionClass, hvc_immediate};
-use bulkhead_kernel_core::tables::{FaultPolicy, NO_OWNER, PartitionId};
+use bulkhead_kernel_core::syndrome::{DataAbort, ExceptionClass, Transfer, hvc_immediate};
+use bulkhead_kernel_core::tables::{FaultPolicy, NO_OWNER, PartitionDesc, PartitionId};
 use bulkhead_kernel_core::vgic::{self, Access, Effect, FIRST_SPI, Frame, GicFacts, LrState, VIRTUAL_TIMER, Vgic};
 use bulkhead_kernel_core::vtime::VirtualClock;
 use core::cell::UnsafeCell;
@@ -51,13 +51,16 @@ struct Partition {
     line: LineBuffer,
     /// Its interrupt controller as it sees it.
     vgic: Vgic,
-    /// Ignored GIC accesses logged since its last (re)start.
+    /// Ignored GIC accesses logged in the current window.
     ignored_logged: u8,
+    /// Ignored GIC accesses not logged yet (reported with the next one).
+    ignored_unlogged: u32,
 }
 
-/// Ignored GIC accesses logged per partition activation before the kernel
-/// stops logging them (a guest's GIC set-up may touch every interrupt).
-const IGNORED_LOG_LIMIT: u8 = 8;
+/// Ignored GIC accesses logged per window. A guest's GIC set-up may touch
+/// every interrupt; the rest are counted and reported with the next logged
+/// one. Logging happens in the offender's own window, never at a boundary.
+const IGNORED_LOG_LIMIT: u8 = 4;
 
 impl Partition {
     const fn new() -> Partition {
@@ -69,6 +72,7 @@ impl Partition {
             line: LineBuffer::new(),
             vgic: Vgic::new(),
             ignored_logged: 0,
+            ignored_unlogged: 0,
         }
     }
 }
@@ -106,6 +110,37 @@ static KERNEL: KernelCell = KernelCell(UnsafeCell::new(Kernel {
     options: Options { stop_after_frames: None, semihosting_exit: false },
     gic_facts: GicFacts { gicd_typer: 0, gicd_iidr: 0, pidr2: 0, gicr_iidr: 0, affinity: 0 },
 }));
+
+/// The GIC frame and offset of `address`, if it is in the distributor or a
+/// redistributor.
+fn gic_frame(address: usize) -> Option<(Frame, usize)> {
+    const REDISTRIBUTOR_STRIDE: usize = 0x2_0000;
+    let board = &SYSTEM.board;
+    let frame_size = vgic::FRAME_SIZE as usize;
+    if (board.gicd_base..board.gicd_base + frame_size).contains(&address) {
+        return Some((Frame::Distributor, address - board.gicd_base));
+    }
+    if !(board.gicr_base..board.gicr_base + board.cores * REDISTRIBUTOR_STRIDE).contains(&address) {
+        return None;
+    }
+    let relative = address - board.gicr_base;
+    let within = relative % REDISTRIBUTOR_STRIDE;
+    Some(match (relative / REDISTRIBUTOR_STRIDE, within >= frame_size) {
+        (0, false) => (Frame::Redistributor, within),
+        (0, true) => (Frame::RedistributorSgi, within - frame_size),
+        _ => (Frame::OtherRedistributor, within),
+    })
+}
+
+/// The instruction at `pc` of partition `desc` (A32 word, or T32 halfwords
+/// with the first in the high half), if its memory holds it.
+fn read_instruction(desc: &PartitionDesc, pc: u32, thumb: bool) -> Option<u32> {
+    let bytes = UserBytes::readable(desc.grants, pc, 4).ok()?;
+    let mut iter = bytes.bytes();
+    let mut next = || iter.next().map(u32::from);
+    let (b0, b1, b2, b3) = (next()?, next()?, next()?, next()?);
+    Some(if thumb { (b1 << 24) | (b0 << 16) | (b3 << 8) | b2 } else { (b3 << 24) | (b2 << 16) | (b1 << 8) | b0 })
+}
 
 /// Removes `intid` from the loaded partition's list registers.
 fn unlist(intid: u16) {
@@ -358,6 +393,7 @@ impl Kernel {
             self.reset_partition(id);
         }
         let Some(partition) = self.partitions.get_mut(id as usize) else { return };
+        partition.ignored_logged = 0;
         context::restore(&partition.context);
         if partition.vgic.timer_active {
             gic().set_active(VIRTUAL_TIMER);
@@ -508,50 +544,74 @@ impl Kernel {
 
     /// A stage-2 data abort in the GIC's frames: emulates the partition's view
     /// of its distributor and redistributor. Returns `false` when the access
-    /// is not one the kernel emulates (outside the frames, no syndrome, a
-    /// register it cannot address, a refused size or alignment), and the
-    /// partition's fault policy applies.
+    /// is not one the kernel emulates (outside the frames, a register it
+    /// cannot address, a refused size or alignment, or no syndrome and not an
+    /// `LDRD`/`STRD`), and the partition's fault policy applies.
     fn emulate_gic_access(&mut self, id: PartitionId, hsr: u32, address: u32) -> bool {
-        const REDISTRIBUTOR_STRIDE: usize = 0x2_0000;
-        let board = &SYSTEM.board;
-        let address = address as usize;
-        let (frame, offset) = if (board.gicd_base..board.gicd_base + vgic::FRAME_SIZE as usize).contains(&address) {
-            (Frame::Distributor, address - board.gicd_base)
-        } else if (board.gicr_base..board.gicr_base + board.cores * REDISTRIBUTOR_STRIDE).contains(&address) {
-            let relative = address - board.gicr_base;
-            let within = relative % REDISTRIBUTOR_STRIDE;
-            match (relative / REDISTRIBUTOR_STRIDE, within >= vgic::FRAME_SIZE as usize) {
-                (0, false) => (Frame::Redistributor, within),
-                (0, true) => (Frame::RedistributorSgi, within - vgic::FRAME_SIZE as usize),
-                _ => (Frame::OtherRedistributor, within),
-            }
-        } else {
-            return false;
-        };
+        let Some((frame, offset)) = gic_frame(address as usize) else { return false };
         let abort = DataAbort::decode(hsr);
-        // Registers beyond r12 are banked per mode and not in the trap frame.
-        if !abort.valid || abort.register > 12 {
-            return false;
-        }
-        let (Some(desc), Some(partition)) = (SYSTEM.partition(id), self.partitions.get_mut(id as usize)) else {
+        let (Some(desc), Some(partition)) = (SYSTEM.partition(id), self.partitions.get(id as usize)) else {
             return false;
         };
-        let register = abort.register as usize;
-        let size_mask = if abort.size >= 4 { u32::MAX } else { (1 << (abort.size * 8)) - 1 };
-        let write = abort.write.then(|| partition.context.frame.r[register] & size_mask);
-        let access = Access { frame, offset: offset as u32, size: abort.size, write };
-        let Ok(outcome) = vgic::emulate(&mut partition.vgic, desc.interrupts, &self.gic_facts, access) else {
-            return false;
+        // The transfers to emulate: (register, size in bytes, offset), whether
+        // they are loads, and the base register's new value for writeback.
+        let (load, transfers, sign_extend, writeback) = if abort.valid {
+            // Registers beyond r12 are banked per mode and not in the trap frame.
+            if abort.register > 12 {
+                return false;
+            }
+            (!abort.write, [Some((abort.register, abort.size, offset)), None], abort.sign_extend, None)
+        } else {
+            // No syndrome (writeback forms, LDRD/STRD): decode the instruction,
+            // read from the partition's own memory.
+            let registers = &partition.context.frame.r;
+            let pc = partition.context.frame.elr;
+            let thumb = partition.context.frame.spsr & (1 << 5) != 0;
+            let Some(transfer) = read_instruction(desc, pc, thumb)
+                .and_then(|word| Transfer::decode(word, thumb, |n| registers.get(n as usize).copied().unwrap_or(0)))
+            else {
+                return false;
+            };
+            let second = transfer.second.map(|register| (register, 4, offset + 4));
+            (
+                transfer.load,
+                [Some((transfer.first, transfer.size, offset)), second],
+                transfer.sign_extend,
+                transfer.writeback,
+            )
         };
-        let frame_registers = &mut partition.context.frame;
-        if !abort.write {
-            let sign_bit = 1u32 << (abort.size as u32 * 8 - 1);
-            let extend = abort.sign_extend && abort.size < 4 && outcome.value & sign_bit != 0;
-            frame_registers.r[register] = if extend { outcome.value | !size_mask } else { outcome.value };
+        let mut ignored = false;
+        for (register, size, offset) in transfers.into_iter().flatten() {
+            let Some(partition) = self.partitions.get_mut(id as usize) else { return false };
+            let Some(&current) = partition.context.frame.r.get(register as usize) else { return false };
+            let size_mask = if size >= 4 { u32::MAX } else { (1 << (size * 8)) - 1 };
+            let write = (!load).then_some(current & size_mask);
+            let access = Access { frame, offset: offset as u32, size, write };
+            let Ok(outcome) = vgic::emulate(&mut partition.vgic, desc.interrupts, &self.gic_facts, access) else {
+                return false;
+            };
+            if load && let Some(slot) = partition.context.frame.r.get_mut(register as usize) {
+                let sign_bit = 1u32 << (size as u32 * 8 - 1);
+                let extend = sign_extend && size < 4 && outcome.value & sign_bit != 0;
+                *slot = if extend { outcome.value | !size_mask } else { outcome.value };
+            }
+            ignored |= outcome.ignored;
+            for effect in outcome.effects.iter() {
+                self.apply_gic_effect(id, effect);
+            }
         }
-        // Resume after the access: 4 bytes, or 2 for a 16-bit Thumb instruction.
-        frame_registers.elr += if hsr & (1 << 25) != 0 { 4 } else { 2 };
-        if outcome.ignored && partition.ignored_logged < IGNORED_LOG_LIMIT {
+        let Some(partition) = self.partitions.get_mut(id as usize) else { return false };
+        if let Some((base, value)) = writeback
+            && let Some(slot) = partition.context.frame.r.get_mut(base as usize)
+        {
+            *slot = value;
+        }
+        // Resume after the access: 4 bytes, or 2 for a 16-bit Thumb instruction
+        // (decoded instructions are always 32-bit).
+        partition.context.frame.elr += if hsr & (1 << 25) != 0 || !abort.valid { 4 } else { 2 };
+        if ignored && partition.ignored_logged >= IGNORED_LOG_LIMIT {
+            partition.ignored_unlogged += 1;
+        } else if ignored {
             partition.ignored_logged += 1;
             let frame_name = match frame {
                 Frame::Distributor => "gicd",
@@ -559,31 +619,30 @@ impl Kernel {
                 Frame::RedistributorSgi => "gicr-sgi",
                 Frame::OtherRedistributor => "other-gicr",
             };
-            let mut record = console();
-            record
+            console()
                 .record(kind::VGIC_IGNORED)
                 .word(desc.name)
                 .text("frame", frame_name)
                 .hex("offset", offset as u32)
-                .text("access", if abort.write { "write" } else { "read" });
-            if partition.ignored_logged == IGNORED_LOG_LIMIT {
-                record.text("further", "not-logged");
-            }
-            record.end();
-        }
-        for effect in outcome.effects.iter() {
-            match effect {
-                Effect::Enable(intid) => gic().enable(intid),
-                Effect::Disable(intid) => gic().disable(intid),
-                Effect::SetPending(intid) => gic().set_pending(intid),
-                Effect::ClearPending(intid) => gic().clear_pending(intid),
-                Effect::Deactivate(intid) => gic().clear_active(intid),
-                Effect::Trigger(intid, edge) => gic().set_trigger(intid, edge),
-                Effect::Unlist(intid) => unlist(intid),
-                Effect::Refill => self.refill_list_registers(id),
-            }
+                .text("access", if load { "read" } else { "write" })
+                .dec("unlogged-before", partition.ignored_unlogged as u64)
+                .end();
+            partition.ignored_unlogged = 0;
         }
         true
+    }
+
+    fn apply_gic_effect(&mut self, id: PartitionId, effect: Effect) {
+        match effect {
+            Effect::Enable(intid) => gic().enable(intid),
+            Effect::Disable(intid) => gic().disable(intid),
+            Effect::SetPending(intid) => gic().set_pending(intid),
+            Effect::ClearPending(intid) => gic().clear_pending(intid),
+            Effect::Deactivate(intid) => gic().clear_active(intid),
+            Effect::Trigger(intid, edge) => gic().set_trigger(intid, edge),
+            Effect::Unlist(intid) => unlist(intid),
+            Effect::Refill => self.refill_list_registers(id),
+        }
     }
 
     /// The partition did something only a fault explains: log it (its class,

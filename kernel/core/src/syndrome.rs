@@ -164,3 +164,311 @@ mod tests {
         assert_eq!(hvc_immediate((0x12 << 26) | (1 << 25) | 0x1234), 0x1234);
     }
 }
+
+/// A load or store decoded from the instruction itself, for data aborts that
+/// carry no syndrome (`ISV` = 0): the writeback forms of `LDR`/`STR` (word,
+/// byte, halfword, signed) and every `LDRD`/`STRD`, which compilers emit for
+/// device registers in loops and for 64-bit registers. Anything else
+/// (load/store multiple, exclusives, unprivileged `T` forms, PC-relative or
+/// PC/SP/LR operands) decodes to `None`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transfer {
+    /// A load rather than a store.
+    pub load: bool,
+    /// Bytes per register: 1, 2 or 4.
+    pub size: u8,
+    /// A load that sign-extends.
+    pub sign_extend: bool,
+    /// The transfer register (the lower address for a doubleword).
+    pub first: u8,
+    /// The second transfer register of `LDRD`/`STRD`.
+    pub second: Option<u8>,
+    /// The base register and its value after the instruction, for forms that
+    /// write the address back.
+    pub writeback: Option<(u8, u32)>,
+}
+
+const fn usable(register: u32) -> bool {
+    register <= 12
+}
+
+/// An A32 register offset: `Rm` shifted by an immediate (`RRX` refused).
+fn shifted(value: u32, kind: u32, amount: u32) -> Option<u32> {
+    Some(match (kind, amount) {
+        (0, n) => value << n,
+        (1, 0) => 0,
+        (1, n) => value >> n,
+        (2, 0) => ((value as i32) >> 31) as u32,
+        (2, n) => ((value as i32) >> n) as u32,
+        (3, 0) => return None,
+        (_, n) => value.rotate_right(n),
+    })
+}
+
+impl Transfer {
+    /// Decodes the instruction at the fault: an A32 word, or a T32 pair of
+    /// halfwords with the first in the high half. `register` gives the value
+    /// of r0..r12 (for writeback addresses).
+    pub fn decode(instruction: u32, thumb: bool, register: impl Fn(u8) -> u32) -> Option<Transfer> {
+        if thumb { Transfer::decode_t32(instruction, register) } else { Transfer::decode_a32(instruction, register) }
+    }
+
+    fn finish(
+        load: bool,
+        size: u8,
+        sign_extend: bool,
+        first: u32,
+        second: Option<u32>,
+        base: u32,
+        writes_back: bool,
+        offset: u32,
+        add: bool,
+        register: impl Fn(u8) -> u32,
+    ) -> Option<Transfer> {
+        if !usable(first) || !usable(base) || second.is_some_and(|r| !usable(r) || r == first) {
+            return None;
+        }
+        let writeback = if writes_back {
+            // The base must not also be a transfer register (UNPREDICTABLE).
+            if base == first || second == Some(base) {
+                return None;
+            }
+            let old = register(base as u8);
+            Some((base as u8, if add { old.wrapping_add(offset) } else { old.wrapping_sub(offset) }))
+        } else {
+            None
+        };
+        Some(Transfer { load, size, sign_extend, first: first as u8, second: second.map(|r| r as u8), writeback })
+    }
+
+    fn decode_a32(word: u32, register: impl Fn(u8) -> u32) -> Option<Transfer> {
+        if word >> 28 == 0xF {
+            return None;
+        }
+        let (p, u, w, l) = (word & (1 << 24) != 0, word & (1 << 23) != 0, word & (1 << 21) != 0, word & (1 << 20) != 0);
+        let (rn, rt, rm) = ((word >> 16) & 0xF, (word >> 12) & 0xF, word & 0xF);
+        // Post-indexed forms with W set are the unprivileged T variants.
+        if !p && w {
+            return None;
+        }
+        let writes_back = !p || w;
+        match (word >> 25) & 0b111 {
+            // LDR/STR{B}: immediate (010) or shifted register (011, bit 4 clear).
+            op @ (0b010 | 0b011) => {
+                let offset = if op == 0b010 {
+                    word & 0xFFF
+                } else if word & (1 << 4) == 0 && usable(rm) {
+                    shifted(register(rm as u8), (word >> 5) & 0b11, (word >> 7) & 0x1F)?
+                } else {
+                    return None;
+                };
+                let size = if word & (1 << 22) != 0 { 1 } else { 4 };
+                Transfer::finish(l, size, false, rt, None, rn, writes_back, offset, u, register)
+            }
+            // Extra loads/stores: halfword, signed, doubleword.
+            0b000 if word & 0x90 == 0x90 && (word >> 5) & 0b11 != 0 => {
+                let offset = if word & (1 << 22) != 0 {
+                    ((word >> 4) & 0xF0) | (word & 0xF)
+                } else if (word >> 8) & 0xF == 0 && usable(rm) {
+                    register(rm as u8)
+                } else {
+                    return None;
+                };
+                let (load, size, sign, second) = match (l, (word >> 5) & 0b11) {
+                    (false, 0b01) => (false, 2, false, None),
+                    (true, 0b01) => (true, 2, false, None),
+                    (true, 0b10) => (true, 1, true, None),
+                    (true, _) => (true, 2, true, None),
+                    (false, kind) => {
+                        if rt % 2 != 0 {
+                            return None;
+                        }
+                        (kind == 0b10, 4, false, Some(rt + 1))
+                    }
+                };
+                Transfer::finish(load, size, sign, rt, second, rn, writes_back, offset, u, register)
+            }
+            _ => None,
+        }
+    }
+
+    fn decode_t32(instruction: u32, register: impl Fn(u8) -> u32) -> Option<Transfer> {
+        let (high, low) = (instruction >> 16, instruction & 0xFFFF);
+        let rn = high & 0xF;
+        let rt = low >> 12;
+        // LDRD/STRD (immediate): 1110 100P U1WL Rn : Rt Rt2 imm8.
+        if high & 0xFE40 == 0xE840 {
+            let (p, u, w) = (high & (1 << 8) != 0, high & (1 << 7) != 0, high & (1 << 5) != 0);
+            if !p && !w {
+                return None;
+            }
+            let offset = (low & 0xFF) << 2;
+            return Transfer::finish(
+                high & (1 << 4) != 0,
+                4,
+                false,
+                rt,
+                Some((low >> 8) & 0xF),
+                rn,
+                w,
+                offset,
+                u,
+                register,
+            );
+        }
+        // LDR/STR{B,H}, LDRS{B,H} (immediate, 8-bit with P/U/W):
+        // 1111 100S 0 size L Rn : Rt 1PUW imm8.
+        if high & 0xFE80 == 0xF800 && low & (1 << 11) != 0 {
+            let (sign, size, load) = (high & (1 << 8) != 0, (high >> 5) & 0b11, high & (1 << 4) != 0);
+            let (p, u, w) = (low & (1 << 10) != 0, low & (1 << 9) != 0, low & (1 << 8) != 0);
+            // P=1 U=1 W=0 is the unprivileged T form; P=0 W=0 is undefined.
+            if (p && u && !w) || (!p && !w) || size == 0b11 || (sign && (!load || size == 0b10)) {
+                return None;
+            }
+            return Transfer::finish(load, 1 << size, sign, rt, None, rn, w, low & 0xFF, u, register);
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod transfer_tests {
+    use super::*;
+
+    /// Registers hold 0x1000 * n.
+    fn registers(n: u8) -> u32 {
+        0x1000 * n as u32
+    }
+
+    fn a32(word: u32) -> Option<Transfer> {
+        Transfer::decode(word, false, registers)
+    }
+
+    fn t32(instruction: u32) -> Option<Transfer> {
+        Transfer::decode(instruction, true, registers)
+    }
+
+    fn single(load: bool, size: u8, sign_extend: bool, first: u8, writeback: Option<(u8, u32)>) -> Option<Transfer> {
+        Some(Transfer { load, size, sign_extend, first, second: None, writeback })
+    }
+
+    #[test]
+    fn a32_forms_from_the_assembler() {
+        // str r2, [r0], #4
+        assert_eq!(a32(0xe480_2004), single(false, 4, false, 2, Some((0, 4))));
+        // ldr r3, [r1, #-8]!
+        assert_eq!(a32(0xe531_3008), single(true, 4, false, 3, Some((1, 0x1000 - 8))));
+        // strb r4, [r5], #1
+        assert_eq!(a32(0xe4c5_4001), single(false, 1, false, 4, Some((5, 0x5001))));
+        // ldrb r6, [r7, #3]!
+        assert_eq!(a32(0xe5f7_6003), single(true, 1, false, 6, Some((7, 0x7003))));
+        // ldr r0, [r1], r2
+        assert_eq!(a32(0xe691_0002), single(true, 4, false, 0, Some((1, 0x3000))));
+        // str r0, [r1, r2, lsl #2]!
+        assert_eq!(a32(0xe7a1_0102), single(false, 4, false, 0, Some((1, 0x1000 + 0x8000))));
+        // ldr r0, [r1], -r2, lsr #1
+        assert_eq!(a32(0xe611_00a2), single(true, 4, false, 0, Some((1, 0x1000 - 0x1000))));
+        // strh r1, [r2], #2
+        assert_eq!(a32(0xe0c2_10b2), single(false, 2, false, 1, Some((2, 0x2002))));
+        // ldrh r3, [r4, #-6]!
+        assert_eq!(a32(0xe174_30b6), single(true, 2, false, 3, Some((4, 0x4000 - 6))));
+        // ldrsh r5, [r6], #2
+        assert_eq!(a32(0xe0d6_50f2), single(true, 2, true, 5, Some((6, 0x6002))));
+        // ldrsb r7, [r8, #1]!
+        assert_eq!(a32(0xe1f8_70d1), single(true, 1, true, 7, Some((8, 0x8001))));
+        // ldrh r0, [r1], r2
+        assert_eq!(a32(0xe091_00b2), single(true, 2, false, 0, Some((1, 0x3000))));
+        // ldrd r0, r1, [r2], #8
+        assert_eq!(
+            a32(0xe0c2_00d8),
+            Some(Transfer {
+                load: true,
+                size: 4,
+                sign_extend: false,
+                first: 0,
+                second: Some(1),
+                writeback: Some((2, 0x2008))
+            })
+        );
+        // strd r4, r5, [r6, #-8]!
+        assert_eq!(
+            a32(0xe166_40f8),
+            Some(Transfer {
+                load: false,
+                size: 4,
+                sign_extend: false,
+                first: 4,
+                second: Some(5),
+                writeback: Some((6, 0x6000 - 8))
+            })
+        );
+        // ldrd r0, r1, [r2, #8]: no writeback
+        assert_eq!(
+            a32(0xe1c2_00d8),
+            Some(Transfer { load: true, size: 4, sign_extend: false, first: 0, second: Some(1), writeback: None })
+        );
+    }
+
+    #[test]
+    fn a32_refusals() {
+        assert_eq!(a32(0xe890_0006), None, "ldm");
+        assert_eq!(a32(0xe191_0f9f), None, "ldrex");
+        assert_eq!(a32(0xe4b1_0004), None, "ldrt (post-index with W)");
+        assert_eq!(a32(0xe59f_0004), None, "ldr r0, [pc, #4]");
+        assert_eq!(a32(0xe490_0004), None, "ldr r0, [r0], #4: base is the destination");
+        assert_eq!(a32(0xe48d_e004), None, "str lr, [sp], #4: banked registers");
+        assert_eq!(a32(0xf480_2004), None, "unconditional space");
+    }
+
+    #[test]
+    fn t32_forms_from_the_assembler() {
+        // str.w r2, [r0], #4
+        assert_eq!(t32(0xf840_2b04), single(false, 4, false, 2, Some((0, 4))));
+        // ldr.w r3, [r1, #-8]!
+        assert_eq!(t32(0xf851_3d08), single(true, 4, false, 3, Some((1, 0x1000 - 8))));
+        // strb.w r4, [r5], #1
+        assert_eq!(t32(0xf805_4b01), single(false, 1, false, 4, Some((5, 0x5001))));
+        // ldrh.w r3, [r4, #-6]!
+        assert_eq!(t32(0xf834_3d06), single(true, 2, false, 3, Some((4, 0x4000 - 6))));
+        // ldrsb.w r7, [r8, #1]!
+        assert_eq!(t32(0xf918_7f01), single(true, 1, true, 7, Some((8, 0x8001))));
+        // ldrsh.w r5, [r6], #2
+        assert_eq!(t32(0xf936_5b02), single(true, 2, true, 5, Some((6, 0x6002))));
+        // ldrd r0, r1, [r2], #8
+        assert_eq!(
+            t32(0xe8f2_0102),
+            Some(Transfer {
+                load: true,
+                size: 4,
+                sign_extend: false,
+                first: 0,
+                second: Some(1),
+                writeback: Some((2, 0x2008))
+            })
+        );
+        // strd r3, r7, [r4, #-8]!
+        assert_eq!(
+            t32(0xe964_3702),
+            Some(Transfer {
+                load: false,
+                size: 4,
+                sign_extend: false,
+                first: 3,
+                second: Some(7),
+                writeback: Some((4, 0x4000 - 8))
+            })
+        );
+        // ldrd r0, r1, [r2, #8]
+        assert_eq!(
+            t32(0xe9d2_0102),
+            Some(Transfer { load: true, size: 4, sign_extend: false, first: 0, second: Some(1), writeback: None })
+        );
+    }
+
+    #[test]
+    fn t32_refusals() {
+        assert_eq!(t32(0xf8d1_0000), None, "ldr.w imm12 (has a syndrome)");
+        assert_eq!(t32(0xe890_0006), None, "ldm.w");
+        assert_eq!(t32(0xf851_0e04), None, "ldrt");
+    }
+}

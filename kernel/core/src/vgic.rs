@@ -529,17 +529,22 @@ fn interrupt_registers(
     if (offset::IPRIORITYR..offset::IPRIORITYR + 0x400).contains(&o) {
         // One byte per interrupt; byte or word accesses.
         let base = (o - offset::IPRIORITYR) as u16;
+        let mut owned_touched = false;
         for byte in 0..access.size as u16 {
             let intid = base + byte;
             let shift = byte * 8;
             match Vgic::slot(owned, intid).filter(|_| intid >= first).and_then(|index| vgic.irqs.get_mut(index)) {
-                Some(irq) => match access.write {
-                    Some(value) => irq.priority = (value >> shift) as u8 & PRIORITY_MASK,
-                    None => outcome.value |= (irq.priority as u32) << shift,
-                },
+                Some(irq) => {
+                    owned_touched = true;
+                    match access.write {
+                        Some(value) => irq.priority = (value >> shift) as u8 & PRIORITY_MASK,
+                        None => outcome.value |= (irq.priority as u32) << shift,
+                    }
+                }
                 None => outcome.ignored |= access.write.is_some_and(|v| (v >> shift) & 0xFF != 0),
             }
         }
+        outcome.ignored |= access.write.is_none() && !owned_touched;
         return Ok(outcome);
     }
     if access.size != 4 {
@@ -548,10 +553,12 @@ fn interrupt_registers(
     if (offset::ICFGR..offset::ICFGR + 0x100).contains(&o) {
         // Two bits per interrupt; bit 1 of each is "edge".
         let base = ((o - offset::ICFGR) / 4 * 16) as u16;
+        let mut owned_touched = false;
         for field in 0..16u16 {
             let intid = base + field;
             let edge_bit = 1 << (field * 2 + 1);
             let slot = Vgic::slot(owned, intid).filter(|_| intid >= first);
+            owned_touched |= slot.is_some();
             match slot.and_then(|index| vgic.irqs.get_mut(index)) {
                 // SGIs are always edge, PPIs fixed by the core: read-only.
                 Some(irq) if intid < FIRST_SPI => {
@@ -570,6 +577,7 @@ fn interrupt_registers(
                 None => outcome.ignored |= access.write.is_some_and(|v| v & (0b11 << (field * 2)) != 0),
             }
         }
+        outcome.ignored |= access.write.is_none() && !owned_touched;
         return Ok(outcome);
     }
     let (kind, base) = [
@@ -588,6 +596,7 @@ fn interrupt_registers(
         return Ok(outcome);
     }
     let mut refill = false;
+    let mut owned_touched = false;
     for bit in 0..32u16 {
         let intid = base + bit;
         let mask = 1u32 << bit;
@@ -596,6 +605,7 @@ fn interrupt_registers(
             outcome.ignored |= written;
             continue;
         };
+        owned_touched = true;
         let own = 1u32 << index;
         let physical = intid >= FIRST_SPI;
         let (enabled, queued) = (vgic.enabled & own != 0, vgic.queued & own != 0);
@@ -645,6 +655,8 @@ fn interrupt_registers(
     if refill {
         outcome.effects.push(Effect::Refill);
     }
+    // A read that names none of the partition's interrupts is about others.
+    outcome.ignored |= access.write.is_none() && !owned_touched;
     Ok(outcome)
 }
 
@@ -688,7 +700,9 @@ mod tests {
         assert_eq!(word.value, 0xA0 << 8, "masked to the implemented bits; 32, 35 read as zero");
         let foreign = emulate(&mut vgic, &OWNED, &FACTS, distributor(0x424, 4, Some(0x8080_8080))).unwrap();
         assert!(foreign.ignored, "36..39 are not owned");
-        assert_eq!(emulate(&mut vgic, &OWNED, &FACTS, distributor(0x424, 4, None)).unwrap().value, 0);
+        let read = emulate(&mut vgic, &OWNED, &FACTS, distributor(0x424, 4, None)).unwrap();
+        assert_eq!((read.value, read.ignored), (0, true), "a read of others' priorities reads zero and is reported");
+        assert!(!emulate(&mut vgic, &OWNED, &FACTS, distributor(0x420, 4, None)).unwrap().ignored, "owns 33 and 34");
     }
 
     #[test]

@@ -7,6 +7,9 @@
 //! - [`console`]: `print!`/`println!` over the console hypercall;
 //! - [`layout`]: this partition's regions and devices, and the whole system
 //!   map (for test partitions that probe isolation), generated at build time;
+//! - [`gic`] (feature `gic`): the interrupt controller as any Cortex-R52
+//!   guest drives it, through `arm-gic`; the kernel emulates the distributor
+//!   and redistributor and virtualizes the CPU interface;
 //! - fault reporting: aarch32-rt's undefined-instruction and abort handlers,
 //!   and a panic handler, that hand the exception to the kernel so the
 //!   partition's fault policy applies (features `fault-reporting`,
@@ -23,6 +26,9 @@ pub mod layout;
 
 #[cfg(feature = "fault-reporting")]
 mod fault;
+
+#[cfg(feature = "gic")]
+pub mod gic;
 
 pub use aarch32_rt::entry;
 pub use bulkhead_abi as abi;

@@ -22,7 +22,7 @@ fn misbehaving_partitions_do_not_disturb_the_others() {
 
     // The spinner announced itself once and was preempted in every frame anyway.
     let spinner: Vec<&str> = partition_output(lines, "spinner").collect();
-    assert_eq!(spinner, ["spinner: masking interrupts and spinning forever"]);
+    assert_eq!(spinner, ["spinner: closing my priority mask, masking interrupts and spinning forever"]);
 
     // Faults happen only inside the faulting partition's own windows.
     common::assert_faults_inside_own_windows(lines);

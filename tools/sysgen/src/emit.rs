@@ -76,6 +76,13 @@ pub fn partition_layout_rs(system: &System, index: usize) -> String {
     let _ = writeln!(out, "// {}\n", header(system, &format!("partition `{}`", partition.name)));
     let _ = writeln!(out, "/// This partition's name.\npub const NAME: &str = {:?};", partition.name);
     let _ = writeln!(out, "/// This partition's id.\npub const ID: u8 = {index};");
+    let gic = &system.board.gic;
+    let _ = writeln!(
+        out,
+        "/// The GIC distributor as the partition sees it (emulated by the kernel).\npub const GIC_DISTRIBUTOR: usize = {:#010x};\n\
+         /// The partition's core's GIC redistributor (emulated by the kernel).\npub const GIC_REDISTRIBUTOR: usize = {:#010x};",
+        gic.distributor, gic.redistributor
+    );
     let regions = |p: &Partition| {
         let mut text = String::from("&[");
         for region in p.regions.iter().filter(|r| !matches!(r.kind, RegionKind::Device(_))) {
