@@ -205,6 +205,17 @@ fn shifted(value: u32, kind: u32, amount: u32) -> Option<u32> {
     })
 }
 
+/// The register operands of a decoded transfer.
+struct Operands {
+    first: u32,
+    second: Option<u32>,
+    base: u32,
+    writes_back: bool,
+    /// Unsigned offset, added or subtracted per `add`.
+    offset: u32,
+    add: bool,
+}
+
 impl Transfer {
     /// Decodes the instruction at the fault: an A32 word, or a T32 pair of
     /// halfwords with the first in the high half. `register` gives the value
@@ -217,14 +228,10 @@ impl Transfer {
         load: bool,
         size: u8,
         sign_extend: bool,
-        first: u32,
-        second: Option<u32>,
-        base: u32,
-        writes_back: bool,
-        offset: u32,
-        add: bool,
+        operands: Operands,
         register: impl Fn(u8) -> u32,
     ) -> Option<Transfer> {
+        let Operands { first, second, base, writes_back, offset, add } = operands;
         if !usable(first) || !usable(base) || second.is_some_and(|r| !usable(r) || r == first) {
             return None;
         }
@@ -263,7 +270,8 @@ impl Transfer {
                     return None;
                 };
                 let size = if word & (1 << 22) != 0 { 1 } else { 4 };
-                Transfer::finish(l, size, false, rt, None, rn, writes_back, offset, u, register)
+                let operands = Operands { first: rt, second: None, base: rn, writes_back, offset, add: u };
+                Transfer::finish(l, size, false, operands, register)
             }
             // Extra loads/stores: halfword, signed, doubleword.
             0b000 if word & 0x90 == 0x90 && (word >> 5) & 0b11 != 0 => {
@@ -286,7 +294,8 @@ impl Transfer {
                         (kind == 0b10, 4, false, Some(rt + 1))
                     }
                 };
-                Transfer::finish(load, size, sign, rt, second, rn, writes_back, offset, u, register)
+                let operands = Operands { first: rt, second, base: rn, writes_back, offset, add: u };
+                Transfer::finish(load, size, sign, operands, register)
             }
             _ => None,
         }
@@ -302,30 +311,25 @@ impl Transfer {
             if !p && !w {
                 return None;
             }
-            let offset = (low & 0xFF) << 2;
-            return Transfer::finish(
-                high & (1 << 4) != 0,
-                4,
-                false,
-                rt,
-                Some((low >> 8) & 0xF),
-                rn,
-                w,
-                offset,
-                u,
-                register,
-            );
+            let second = Some((low >> 8) & 0xF);
+            let operands = Operands { first: rt, second, base: rn, writes_back: w, offset: (low & 0xFF) << 2, add: u };
+            return Transfer::finish(high & (1 << 4) != 0, 4, false, operands, register);
         }
         // LDR/STR{B,H}, LDRS{B,H} (immediate, 8-bit with P/U/W):
         // 1111 100S 0 size L Rn : Rt 1PUW imm8.
         if high & 0xFE80 == 0xF800 && low & (1 << 11) != 0 {
             let (sign, size, load) = (high & (1 << 8) != 0, (high >> 5) & 0b11, high & (1 << 4) != 0);
-            let (p, u, w) = (low & (1 << 10) != 0, low & (1 << 9) != 0, low & (1 << 8) != 0);
-            // P=1 U=1 W=0 is the unprivileged T form; P=0 W=0 is undefined.
-            if (p && u && !w) || (!p && !w) || size == 0b11 || (sign && (!load || size == 0b10)) {
+            let (u, w) = (low & (1 << 9) != 0, low & (1 << 8) != 0);
+            // Without writeback this is either the unprivileged T form (P=1
+            // U=1) or a form that has a syndrome anyway; signed stores and
+            // signed word loads do not exist.
+            let unprivileged_or_no_writeback = !w;
+            if unprivileged_or_no_writeback || size == 0b11 || (sign && (!load || size == 0b10)) {
                 return None;
             }
-            return Transfer::finish(load, 1 << size, sign, rt, None, rn, w, low & 0xFF, u, register);
+            let operands =
+                Operands { first: rt, second: None, base: rn, writes_back: true, offset: low & 0xFF, add: u };
+            return Transfer::finish(load, 1 << size, sign, operands, register);
         }
         None
     }
