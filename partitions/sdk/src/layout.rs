@@ -42,6 +42,8 @@ pub struct Device {
     pub base: u32,
     /// Size of its register frame.
     pub size: u32,
+    /// Interrupt ids it raises (from the board description).
+    pub interrupts: &'static [u16],
 }
 
 /// Another partition's memory and devices.

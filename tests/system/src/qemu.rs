@@ -13,6 +13,25 @@ const BOOT_PARAMS_MAGIC: u32 = 0xB0B0_CAFE;
 /// Boot-parameter flag: exit QEMU through semihosting when done.
 const FLAG_SEMIHOSTING_EXIT: u32 = 1;
 
+/// What is connected to the board's `uart2` (the third serial port; UART0 is
+/// the kernel console, UART1 exists only with a second core).
+#[derive(Clone, Debug, Default)]
+pub enum Uart2 {
+    /// Nothing.
+    #[default]
+    Unconnected,
+    /// Send `bytes` once the console has printed a line containing `after`,
+    /// and collect what comes back.
+    Script {
+        /// Console text to wait for (the partition's "ready" line).
+        after: String,
+        /// What to send.
+        bytes: Vec<u8>,
+    },
+    /// Forward this process's standard input, and print what comes back.
+    Interactive,
+}
+
 /// How to run one image.
 #[derive(Clone, Debug)]
 pub struct Run {
@@ -21,6 +40,7 @@ pub struct Run {
     timeout: Duration,
     plugin: Option<String>,
     qemu: PathBuf,
+    uart2: Uart2,
 }
 
 /// What a run printed and how it ended.
@@ -28,6 +48,8 @@ pub struct Run {
 pub struct Output {
     /// Every line of the console.
     pub lines: Vec<String>,
+    /// What came back on `uart2` (with [`Uart2::Script`]).
+    pub uart2: Vec<u8>,
     /// QEMU's exit status (`None` if it was killed).
     pub status: Option<i32>,
     /// Wall-clock time.
@@ -43,7 +65,19 @@ impl Run {
             timeout: Duration::from_secs(300),
             plugin: None,
             qemu: std::env::var_os("BULKHEAD_QEMU").map_or_else(|| PathBuf::from("qemu-system-arm"), PathBuf::from),
+            uart2: Uart2::Unconnected,
         }
+    }
+
+    /// Connects `uart2`.
+    pub fn uart2(mut self, uart2: Uart2) -> Run {
+        self.uart2 = uart2;
+        self
+    }
+
+    fn uart2_socket(&self) -> PathBuf {
+        let directory = self.kernel.parent().map_or_else(std::env::temp_dir, Path::to_owned);
+        directory.join(format!("uart2-{}.sock", std::process::id()))
     }
 
     /// Stops the kernel (and QEMU, with status 0) after `frames` major frames.
@@ -71,6 +105,11 @@ impl Run {
         command.args(["-icount", "shift=0,sleep=off"]);
         command.args(["-semihosting-config", "enable=on,target=native"]);
         command.arg("-kernel").arg(&self.kernel);
+        if !matches!(self.uart2, Uart2::Unconnected) {
+            let socket = self.uart2_socket();
+            let _ = std::fs::remove_file(&socket);
+            command.args(["-serial", "null", "-serial"]).arg(format!("unix:{},server=on,wait=off", socket.display()));
+        }
         if let Some(frames) = self.frames {
             let address = boot_params_address(&self.kernel)?;
             for (offset, value) in [(0, BOOT_PARAMS_MAGIC), (4, frames), (8, FLAG_SEMIHOSTING_EXIT)] {
@@ -96,6 +135,7 @@ impl Run {
             .with_context(|| format!("cannot start {} (run `cargo xtask setup`)", self.qemu.display()))?;
         let stdout = child.stdout.take().context("no stdout")?;
         let mut stderr = child.stderr.take().context("no stderr")?;
+        let uart2 = self.connect_uart2();
         let (sender, receiver) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).split(b'\n') {
@@ -112,6 +152,11 @@ impl Run {
                 Ok(line) => {
                     if let Some(echo) = echo.as_mut() {
                         echo(&line);
+                    }
+                    if let (Uart2::Script { after, .. }, Some(connection)) = (&self.uart2, &uart2)
+                        && line.contains(after.as_str())
+                    {
+                        let _ = connection.trigger.send(());
                     }
                     lines.push(line);
                 }
@@ -132,13 +177,80 @@ impl Run {
         if status != Some(0) && !errors.trim().is_empty() {
             eprintln!("{}", errors.trim());
         }
-        Ok(Output { lines, status, elapsed: started.elapsed() })
+        let uart2 = uart2.and_then(|connection| connection.received.join().ok()).unwrap_or_default();
+        let _ = std::fs::remove_file(self.uart2_socket());
+        Ok(Output { lines, status, elapsed: started.elapsed(), uart2 })
+    }
+
+    /// Connects to QEMU's `uart2` socket and starts forwarding, per
+    /// [`Uart2`].
+    fn connect_uart2(&self) -> Option<Uart2Connection> {
+        if matches!(self.uart2, Uart2::Unconnected) {
+            return None;
+        }
+        let socket = self.uart2_socket();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let stream = loop {
+            match std::os::unix::net::UnixStream::connect(&socket) {
+                Ok(stream) => break stream,
+                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                Err(error) => {
+                    eprintln!("cannot connect to uart2 at {}: {error}", socket.display());
+                    return None;
+                }
+            }
+        };
+        let (trigger, triggered) = mpsc::channel::<()>();
+        let mut writer = stream.try_clone().ok()?;
+        match self.uart2.clone() {
+            Uart2::Script { bytes, .. } => {
+                std::thread::spawn(move || {
+                    if triggered.recv().is_ok() {
+                        let _ = std::io::Write::write_all(&mut writer, &bytes);
+                    }
+                });
+            }
+            _ => {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut std::io::stdin(), &mut writer);
+                });
+            }
+        }
+        let interactive = matches!(self.uart2, Uart2::Interactive);
+        let received = std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let mut reader = stream;
+            let mut chunk = [0u8; 256];
+            // Interactive output is shown a whole line at a time, so it does
+            // not interleave with the console mid-line.
+            let mut shown = 0;
+            while let Ok(count) = reader.read(&mut chunk) {
+                if count == 0 {
+                    break;
+                }
+                bytes.extend_from_slice(&chunk[..count]);
+                while let Some(end) = bytes[shown..].iter().position(|b| *b == b'\n' || *b == b'\r') {
+                    if interactive {
+                        println!("[uart2] {}", String::from_utf8_lossy(&bytes[shown..shown + end]));
+                    }
+                    shown += end + 1;
+                }
+            }
+            bytes
+        });
+        Some(Uart2Connection { trigger, received })
     }
 
     /// Runs to completion, collecting the console.
     pub fn run(&self) -> Result<Output> {
         self.run_with(None)
     }
+}
+
+/// A live `uart2` connection.
+struct Uart2Connection {
+    trigger: mpsc::Sender<()>,
+    received: std::thread::JoinHandle<Vec<u8>>,
 }
 
 fn kill(child: &mut Child) {

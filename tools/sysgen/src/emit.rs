@@ -101,11 +101,11 @@ pub fn partition_layout_rs(system: &System, index: usize) -> String {
     let devices = |p: &Partition| {
         let mut text = String::from("&[");
         for region in &p.regions {
-            if let RegionKind::Device(_) = region.kind {
+            if let RegionKind::Device(index) = region.kind {
                 let _ = write!(
                     text,
-                    "Device {{ name: {:?}, base: {:#010x}, size: {:#x} }}, ",
-                    region.name, region.span.base, region.span.size
+                    "Device {{ name: {:?}, base: {:#010x}, size: {:#x}, interrupts: &{:?} }}, ",
+                    region.name, region.span.base, region.span.size, system.board.devices[index].interrupts
                 );
             }
         }
@@ -153,8 +153,8 @@ pub fn partition_layout_rs(system: &System, index: usize) -> String {
         if !owned {
             let _ = writeln!(
                 out,
-                "    Device {{ name: {:?}, base: {:#010x}, size: {:#x} }},",
-                device.name, device.base, device.size
+                "    Device {{ name: {:?}, base: {:#010x}, size: {:#x}, interrupts: &{:?} }},",
+                device.name, device.base, device.size, device.interrupts
             );
         }
     }

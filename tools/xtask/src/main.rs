@@ -20,7 +20,7 @@ mod system;
 mod test;
 
 use anyhow::{Result, bail};
-use bulkhead_system_tests::qemu::Run;
+use bulkhead_system_tests::qemu::{Run, Uart2};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -113,7 +113,17 @@ fn run(cli: Cli) -> Result<()> {
             setup::qemu()?;
             let built = system::build(&root, &toolchain, &description(system))?;
             print!("{}", bulkhead_sysgen::emit::memory_map(&built.system));
-            let mut run = Run::new(&built.kernel).timeout(std::time::Duration::from_secs(u64::MAX / 4));
+            let uart2 = built.system.partitions.iter().any(|p| {
+                p.regions.iter().any(|r| matches!(r.kind, bulkhead_sysgen::model::RegionKind::Device(d) if built.system.board.devices[d].name == "uart2"))
+            });
+            if uart2 {
+                eprintln!(
+                    "uart2 is a partition's: what you type is sent to it, and what it sends back is shown as [uart2]"
+                );
+            }
+            let mut run = Run::new(&built.kernel)
+                .timeout(std::time::Duration::from_secs(u64::MAX / 4))
+                .uart2(if uart2 { Uart2::Interactive } else { Uart2::Unconnected });
             if let Some(frames) = frames {
                 run = run.frames(frames);
             }

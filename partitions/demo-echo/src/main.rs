@@ -1,0 +1,103 @@
+//! Demo partition: a UART of its own, driven by its receive interrupt.
+//!
+//! The partition is given the board's `uart2` (a CMSDK APB UART) and with it
+//! the UART's interrupts. It enables the receive interrupt, sleeps in `WFI`,
+//! and its handler echoes every byte back on the UART; each completed line is
+//! also reported on the console. Its interrupt is delivered only to it, and
+//! while it is switched out the interrupt waits for its next window.
+
+#![no_std]
+#![no_main]
+
+use bulkhead_sdk::gic::{self, arm_gic::Trigger};
+use bulkhead_sdk::{entry, layout, println};
+use core::ptr::{read_volatile, write_volatile};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+
+/// Registers of a CMSDK APB UART.
+const DATA: usize = 0x00;
+const STATE: usize = 0x04;
+const CTRL: usize = 0x08;
+const INTSTATUS: usize = 0x0C;
+const BAUDDIV: usize = 0x10;
+const STATE_TX_FULL: u32 = 1 << 0;
+const STATE_RX_FULL: u32 = 1 << 1;
+const CTRL_TX_ENABLE: u32 = 1 << 0;
+const CTRL_RX_ENABLE: u32 = 1 << 1;
+const CTRL_RX_INTERRUPT: u32 = 1 << 3;
+const INT_RX: u32 = 1 << 1;
+
+fn uart() -> usize {
+    layout::DEVICES.first().map_or(0, |device| device.base as usize)
+}
+
+fn read(offset: usize) -> u32 {
+    // SAFETY: a register of this partition's own UART.
+    unsafe { read_volatile((uart() + offset) as *const u32) }
+}
+
+fn write(offset: usize, value: u32) {
+    // SAFETY: as in `read`.
+    unsafe { write_volatile((uart() + offset) as *mut u32, value) }
+}
+
+/// The line being received, for the console report.
+static LINE: [AtomicU32; 64] = [const { AtomicU32::new(0) }; 64];
+static LINE_LENGTH: AtomicUsize = AtomicUsize::new(0);
+static LINE_DONE: AtomicBool = AtomicBool::new(false);
+static ECHOED: AtomicU32 = AtomicU32::new(0);
+
+#[aarch32_rt::irq]
+fn irq_handler() {
+    while let Some(intid) = gic::acknowledge().filter(|intid| *intid < 1020) {
+        while read(STATE) & STATE_RX_FULL != 0 {
+            let byte = read(DATA) & 0xFF;
+            while read(STATE) & STATE_TX_FULL != 0 {}
+            write(DATA, byte);
+            ECHOED.fetch_add(1, Ordering::Relaxed);
+            if byte == b'\n' as u32 || byte == b'\r' as u32 {
+                LINE_DONE.store(true, Ordering::Release);
+            } else if !LINE_DONE.load(Ordering::Acquire) {
+                let length = LINE_LENGTH.load(Ordering::Relaxed);
+                if let Some(slot) = LINE.get(length) {
+                    slot.store(byte, Ordering::Relaxed);
+                    LINE_LENGTH.store(length + 1, Ordering::Relaxed);
+                }
+            }
+        }
+        write(INTSTATUS, INT_RX);
+        gic::end(intid);
+    }
+}
+
+#[entry]
+fn main() -> ! {
+    // A CMSDK UART's interrupts are receive, transmit, combined.
+    let rx_interrupt = layout::DEVICES.first().and_then(|device| device.interrupts.first()).copied().unwrap_or(0);
+    write(BAUDDIV, 16);
+    write(CTRL, CTRL_TX_ENABLE | CTRL_RX_ENABLE | CTRL_RX_INTERRUPT);
+    let mut gic = gic::init();
+    gic::enable(&mut gic, rx_interrupt, 0x80, Trigger::Level);
+    // SAFETY: this partition's own interrupt mask; the handler is ready.
+    unsafe { core::arch::asm!("cpsie i") };
+    println!("echo: type into uart2; every byte comes back, driven by the RX interrupt");
+    loop {
+        if LINE_DONE.load(Ordering::Acquire) {
+            let length = LINE_LENGTH.load(Ordering::Relaxed).min(LINE.len());
+            let mut text = [0u8; 64];
+            for (byte, slot) in text.iter_mut().zip(LINE.iter()).take(length) {
+                *byte = slot.load(Ordering::Relaxed) as u8;
+            }
+            let line = core::str::from_utf8(&text[..length]).unwrap_or("(not utf-8)");
+            println!("echo: line \"{line}\" ({length} bytes, {} echoed so far)", ECHOED.load(Ordering::Relaxed));
+            LINE_LENGTH.store(0, Ordering::Relaxed);
+            LINE_DONE.store(false, Ordering::Release);
+        }
+        aarch32_rt_wfi();
+    }
+}
+
+fn aarch32_rt_wfi() {
+    // SAFETY: waits for this partition's next interrupt (or the end of its window).
+    unsafe { core::arch::asm!("wfi") };
+}
