@@ -26,7 +26,7 @@ use bulkhead_kernel_core::line::LineBuffer;
 use bulkhead_kernel_core::log::kind;
 use bulkhead_kernel_core::schedule::Cursor;
 use bulkhead_kernel_core::syndrome::{DataAbort, ExceptionClass, Transfer, hvc_immediate};
-use bulkhead_kernel_core::tables::{FaultPolicy, NO_OWNER, PartitionDesc, PartitionId};
+use bulkhead_kernel_core::tables::{FaultPolicy, PartitionDesc, PartitionId};
 use bulkhead_kernel_core::vgic::{self, Access, Effect, FIRST_SPI, Frame, GicFacts, LrState, VIRTUAL_TIMER, Vgic};
 use bulkhead_kernel_core::vtime::VirtualClock;
 use core::cell::UnsafeCell;
@@ -196,7 +196,7 @@ pub fn boot() -> ! {
     console().init();
     mpu::init(&SYSTEM.kernel_regions);
     traps::init();
-    if !gic().init(SYSTEM.interrupt_owners) {
+    if !gic().init(SYSTEM.interrupt_routes) {
         crate::panic::stop_with("gic-init-failed", 0, 0, 0);
     }
     kernel.gic_facts = gic().facts();
@@ -288,17 +288,17 @@ impl Kernel {
                 }
                 // The virtual timer that fired is the loaded partition's: the
                 // kernel silences every other one while switched out.
-                VIRTUAL_TIMER => match self.loaded {
-                    Some(id) => {
+                VIRTUAL_TIMER => match self.loaded.and_then(|id| Some((id, SYSTEM.partition(id)?.timer_slot))) {
+                    Some((id, slot)) => {
                         gic::drop_priority(intid);
-                        self.deliver(id, intid);
+                        self.deliver(id, slot as usize, intid);
                     }
                     None => gic::end(intid),
                 },
-                _ => match SYSTEM.interrupt_owners.get(intid as usize).copied().filter(|o| *o != NO_OWNER) {
-                    Some(owner) => {
+                _ => match SYSTEM.interrupt_routes.get(intid as usize).and_then(|route| route.target()) {
+                    Some((owner, slot)) => {
                         gic::drop_priority(intid);
-                        self.deliver(owner, intid);
+                        self.deliver(owner, slot, intid);
                     }
                     None => gic::end(intid),
                 },
@@ -307,9 +307,10 @@ impl Kernel {
     }
 
     /// A physical interrupt of partition `id` arrived (acknowledged, priority
-    /// dropped, still active): list it now if the partition's interface is
-    /// loaded, otherwise queue it for its next window.
-    fn deliver(&mut self, id: PartitionId, intid: u16) {
+    /// dropped, still active), `slot` in its interrupt list: list it now if
+    /// the partition's interface is loaded, otherwise queue it for its next
+    /// window.
+    fn deliver(&mut self, id: PartitionId, slot: usize, intid: u16) {
         let Some(desc) = SYSTEM.partition(id) else { return };
         let Some(partition) = self.partitions.get_mut(id as usize) else { return };
         if partition.status != Status::Ready {
@@ -318,7 +319,7 @@ impl Kernel {
             gic().quiesce(intid);
             return;
         }
-        partition.vgic.queue(desc.interrupts, intid, true);
+        partition.vgic.queue_slot(slot, true);
         let loaded = self.loaded == Some(id);
         if SYSTEM.trace.interrupts {
             console()
@@ -330,7 +331,13 @@ impl Kernel {
                 .end();
         }
         if loaded {
-            self.refill_list_registers(id);
+            // The common case, one interrupt and an empty list register,
+            // takes the fast path; anything else is refill's to order.
+            let empty = virtual_interface::empty_list_registers();
+            match partition.vgic.list_directly(slot, intid, empty, virtual_interface::listed_intid) {
+                Some((register, lr)) => virtual_interface::write_list_register(register, lr),
+                None => self.refill_list_registers(id),
+            }
         }
     }
 
@@ -378,6 +385,10 @@ impl Kernel {
     }
 
     /// Loads the owner of the current window, restarting it first if needed.
+    ///
+    /// Never inlined: `cargo xtask bench` watches its first instruction to
+    /// tell window boundaries from other interrupts.
+    #[inline(never)]
     fn start_window(&mut self, now: u64) {
         let Some(id) = self.cursor.owner(&SYSTEM.schedule) else { return };
         let Some(desc) = SYSTEM.partition(id) else { return };

@@ -90,8 +90,11 @@ pub struct PartitionDesc {
     /// Memory a hypercall may name (code, data, extra and shared regions).
     pub grants: &'static [MemoryGrant],
     /// Interrupt ids the partition owns, sorted: its devices', its explicit
-    /// ones, and the virtual timer's.
+    /// ones, and the virtual timer's. An interrupt's position here is its
+    /// *slot*, the index of its state in the partition's virtual GIC.
     pub interrupts: &'static [u16],
+    /// The slot of the virtual timer (PPI 27) in `interrupts`.
+    pub timer_slot: u8,
     /// RAM contents to restore.
     pub init: ImageInit,
     /// What a fault does.
@@ -128,8 +131,29 @@ pub struct TraceFlags {
     pub interrupts: bool,
 }
 
-/// Owner value in [`SystemDesc::interrupt_owners`] for interrupts no partition owns.
+/// Owner value in an [`InterruptRoute`] for interrupts no partition owns.
 pub const NO_OWNER: u8 = u8::MAX;
+
+/// Where a physical interrupt goes: the partition that owns it and its slot
+/// there (its position in [`PartitionDesc::interrupts`]), so delivering it
+/// needs no search.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InterruptRoute {
+    /// Owning partition, or [`NO_OWNER`].
+    pub owner: u8,
+    /// Slot in the owner's interrupt list.
+    pub slot: u8,
+}
+
+impl InterruptRoute {
+    /// The route of an interrupt no partition owns (the kernel's or nobody's).
+    pub const NONE: InterruptRoute = InterruptRoute { owner: NO_OWNER, slot: 0 };
+
+    /// The owner and slot, if a partition owns the interrupt.
+    pub const fn target(self) -> Option<(PartitionId, usize)> {
+        if self.owner == NO_OWNER { None } else { Some((self.owner, self.slot as usize)) }
+    }
+}
 
 /// Board facts the kernel needs at run time.
 #[derive(Clone, Copy, Debug)]
@@ -161,9 +185,10 @@ pub struct SystemDesc {
     pub partitions: &'static [PartitionDesc],
     /// The schedule of core 0.
     pub schedule: ScheduleDesc,
-    /// Owner of each interrupt id, or [`NO_OWNER`] (the kernel's or nobody's).
-    /// The virtual timer is not here: every partition has its own.
-    pub interrupt_owners: &'static [u8],
+    /// Route of each interrupt id ([`InterruptRoute::NONE`] for the kernel's
+    /// and nobody's). The virtual timer is not here: every partition has its
+    /// own ([`PartitionDesc::timer_slot`]).
+    pub interrupt_routes: &'static [InterruptRoute],
     /// Trace output.
     pub trace: TraceFlags,
 }
@@ -207,7 +232,9 @@ impl TableError {
             TableError::EmptyWindow => "window of zero length",
             TableError::PartitionWithoutWindow => "partition has no window",
             TableError::BadImageInit => "partition .data/.bss range inverted or not word-aligned",
-            TableError::BadInterrupts => "partition interrupts unsorted, too many, or not matching the owner table",
+            TableError::BadInterrupts => {
+                "partition interrupts unsorted, too many, without the virtual timer, or not matching the route table"
+            }
         }
     }
 }
@@ -243,13 +270,22 @@ impl SystemDesc {
             while i < interrupts.len() {
                 let intid = interrupts[i];
                 let sorted = i == 0 || interrupts[i - 1] < intid;
-                let owner_ok = intid == crate::vgic::VIRTUAL_TIMER
-                    || ((intid as usize) < self.interrupt_owners.len()
-                        && self.interrupt_owners[intid as usize] as usize == p);
-                if !sorted || !owner_ok {
+                let routed = if intid == crate::vgic::VIRTUAL_TIMER {
+                    desc.timer_slot as usize == i
+                } else {
+                    (intid as usize) < self.interrupt_routes.len() && {
+                        let route = self.interrupt_routes[intid as usize];
+                        route.owner as usize == p && route.slot as usize == i
+                    }
+                };
+                if !sorted || !routed {
                     return Err(TableError::BadInterrupts);
                 }
                 i += 1;
+            }
+            let timer = desc.timer_slot as usize;
+            if timer >= interrupts.len() || interrupts[timer] != crate::vgic::VIRTUAL_TIMER {
+                return Err(TableError::BadInterrupts);
             }
             let init = &desc.init;
             let words = init.data_start | init.data_end | init.data_load | init.bss_start | init.bss_end;
@@ -327,7 +363,8 @@ pub(crate) mod tests {
             initial_sp: 0x1001_0000,
             regions: &[],
             grants: &[],
-            interrupts: &[],
+            interrupts: &[crate::vgic::VIRTUAL_TIMER],
+            timer_slot: 0,
             init: NO_INIT,
             fault_policy: FaultPolicy::Halt,
         }
@@ -343,7 +380,7 @@ pub(crate) mod tests {
             kernel_regions: [EncodedRegion::DISABLED; KERNEL_REGION_SLOTS],
             partitions: &TWO,
             schedule: ScheduleDesc { major_frame, windows },
-            interrupt_owners: &[],
+            interrupt_routes: &[],
             trace: TraceFlags { windows: false, interrupts: false },
         }
     }
@@ -378,5 +415,49 @@ pub(crate) mod tests {
         assert_eq!(system(&ONLY_A, 200).check(), Err(TableError::PartitionWithoutWindow));
         static UNKNOWN: [WindowDesc; 2] = [w(Some(0), 0, 100), w(Some(2), 100, 100)];
         assert_eq!(system(&UNKNOWN, 200).check(), Err(TableError::UnknownPartition));
+    }
+
+    #[test]
+    fn interrupt_routes_must_name_the_owner_and_slot() {
+        static WINDOWS: [WindowDesc; 2] = [w(Some(0), 0, 100), w(Some(1), 100, 100)];
+        const NONE: InterruptRoute = InterruptRoute::NONE;
+        // Partition b owns SPIs 33 and 40 (slots 1 and 2, after the timer).
+        static B: [u16; 3] = [crate::vgic::VIRTUAL_TIMER, 33, 40];
+        static PARTITIONS: [PartitionDesc; 2] =
+            [partition("a"), PartitionDesc { interrupts: &B, timer_slot: 0, ..partition("b") }];
+        static ROUTES: [InterruptRoute; 41] = {
+            let mut routes = [NONE; 41];
+            routes[33] = InterruptRoute { owner: 1, slot: 1 };
+            routes[40] = InterruptRoute { owner: 1, slot: 2 };
+            routes
+        };
+        let good = SystemDesc { partitions: &PARTITIONS, interrupt_routes: &ROUTES, ..system(&WINDOWS, 200) };
+        assert_eq!(good.check(), Ok(()));
+        assert_eq!(ROUTES[40].target(), Some((1, 2)));
+        assert_eq!(ROUTES[39].target(), None);
+
+        static WRONG_SLOT: [InterruptRoute; 41] = {
+            let mut routes = ROUTES;
+            routes[40].slot = 1;
+            routes
+        };
+        let wrong_slot = SystemDesc { interrupt_routes: &WRONG_SLOT, ..good };
+        assert_eq!(wrong_slot.check(), Err(TableError::BadInterrupts));
+        static WRONG_OWNER: [InterruptRoute; 41] = {
+            let mut routes = ROUTES;
+            routes[33].owner = 0;
+            routes
+        };
+        assert_eq!(SystemDesc { interrupt_routes: &WRONG_OWNER, ..good }.check(), Err(TableError::BadInterrupts));
+        static NO_TIMER: [PartitionDesc; 2] =
+            [partition("a"), PartitionDesc { interrupts: &[33, 40], timer_slot: 0, ..partition("b") }];
+        static SHIFTED: [InterruptRoute; 41] = {
+            let mut routes = ROUTES;
+            routes[33].slot = 0;
+            routes[40].slot = 1;
+            routes
+        };
+        let no_timer = SystemDesc { partitions: &NO_TIMER, interrupt_routes: &SHIFTED, ..good };
+        assert_eq!(no_timer.check(), Err(TableError::BadInterrupts));
     }
 }

@@ -158,32 +158,127 @@ pub enum Effect {
     Refill,
 }
 
-/// Capacity of one access's effects: a 32-bit write to a set/clear register
-/// touches at most 32 interrupts.
-pub const MAX_EFFECTS: usize = 33;
-
-/// The effects of one emulated access.
-#[derive(Clone, Copy, Debug)]
+/// What one emulated access does to the physical GIC and the list
+/// registers: one [`Action`] on a set of interrupts, then possibly a refill.
+///
+/// An access writes one register, so it takes one kind of action, on at
+/// most 32 interrupts that lie in one 32-aligned block: a bitmask over that
+/// block holds them, and a write touching all 32 needs no more room (or
+/// time to build) than one touching one.
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Effects {
-    items: [Option<Effect>; MAX_EFFECTS],
-    len: usize,
+    action: Action,
+    /// Interrupt id of bit 0 of the masks (32-aligned).
+    base: u16,
+    /// The interrupts acted on.
+    mask: u32,
+    /// For [`Action::Trigger`]: which of them become edge-triggered.
+    edge: u32,
+    refill: bool,
+}
+
+/// The kind of action an access takes on its interrupts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Action {
+    #[default]
+    None,
+    Enable,
+    Disable,
+    SetPending,
+    /// Unlist; for an SPI also clear the physical pending state.
+    ClearPending,
+    /// Unlist, and deactivate the physical interrupt.
+    Deactivate,
+    Trigger,
 }
 
 impl Effects {
-    const fn new() -> Effects {
-        Effects { items: [None; MAX_EFFECTS], len: 0 }
+    /// Takes `action` on `intid`. Every interrupt of one access shares the
+    /// action and the 32-aligned block (see the type); anything else would
+    /// be a bug in this module and is dropped.
+    fn add(&mut self, action: Action, intid: u16) {
+        if self.mask == 0 {
+            self.action = action;
+            self.base = intid & !31;
+        }
+        if action != self.action || intid & !31 != self.base {
+            return;
+        }
+        self.mask |= 1 << (intid % 32);
     }
 
-    fn push(&mut self, effect: Effect) {
-        if let Some(slot) = self.items.get_mut(self.len) {
-            *slot = Some(effect);
-            self.len += 1;
+    fn trigger(&mut self, intid: u16, edge: bool) {
+        self.add(Action::Trigger, intid);
+        if edge && self.action == Action::Trigger {
+            self.edge |= 1 << (intid % 32);
         }
     }
 
-    /// The effects, in order.
-    pub fn iter(&self) -> impl Iterator<Item = Effect> + '_ {
-        self.items.iter().take(self.len).flatten().copied()
+    /// The effects, in the order to apply them: every interrupt leaves the
+    /// list registers before its physical state is cleared or deactivated;
+    /// then [`Effect::Refill`].
+    pub fn iter(&self) -> EffectsIter<'_> {
+        let unlists = matches!(self.action, Action::ClearPending | Action::Deactivate);
+        EffectsIter { effects: self, unlisting: unlists, remaining: self.mask, refill: self.refill }
+    }
+}
+
+/// Iterator over [`Effects`].
+pub struct EffectsIter<'a> {
+    effects: &'a Effects,
+    /// In the first pass (unlisting) of an action that needs one.
+    unlisting: bool,
+    remaining: u32,
+    refill: bool,
+}
+
+impl Iterator for EffectsIter<'_> {
+    type Item = Effect;
+
+    fn next(&mut self) -> Option<Effect> {
+        loop {
+            if self.remaining == 0 {
+                if !self.unlisting {
+                    return core::mem::take(&mut self.refill).then_some(Effect::Refill);
+                }
+                self.unlisting = false;
+                self.remaining = self.effects.mask;
+                continue;
+            }
+            let bit = self.remaining.trailing_zeros() as u16;
+            self.remaining &= self.remaining - 1;
+            let intid = self.effects.base + bit;
+            if self.unlisting {
+                return Some(Effect::Unlist(intid));
+            }
+            return Some(match self.effects.action {
+                Action::Enable => Effect::Enable(intid),
+                Action::Disable => Effect::Disable(intid),
+                Action::SetPending => Effect::SetPending(intid),
+                // SGIs and PPIs have no physical pending state of theirs.
+                Action::ClearPending if intid < FIRST_SPI => continue,
+                Action::ClearPending => Effect::ClearPending(intid),
+                Action::Deactivate => Effect::Deactivate(intid),
+                Action::Trigger => Effect::Trigger(intid, self.effects.edge & (1 << bit) != 0),
+                Action::None => continue,
+            });
+        }
+    }
+}
+
+/// The set bits of a mask, lowest first.
+struct SetBits(u32);
+
+impl Iterator for SetBits {
+    type Item = u16;
+
+    fn next(&mut self) -> Option<u16> {
+        if self.0 == 0 {
+            return None;
+        }
+        let bit = self.0.trailing_zeros();
+        self.0 &= self.0 - 1;
+        Some(bit as u16)
     }
 }
 
@@ -300,11 +395,47 @@ impl Vgic {
     /// Records that `intid` is waiting for delivery. `hardware` when a
     /// physical interrupt was acknowledged for it.
     pub fn queue(&mut self, owned: &[u16], intid: u16, hardware: bool) -> bool {
-        let Some(index) = Vgic::slot(owned, intid) else { return false };
+        Vgic::slot(owned, intid).is_some_and(|index| self.queue_slot(index, hardware))
+    }
+
+    /// [`Vgic::queue`] for the interrupt in slot `index`, when the caller
+    /// knows it (from the build-time route table).
+    pub fn queue_slot(&mut self, index: usize, hardware: bool) -> bool {
         let Some(irq) = self.irqs.get_mut(index) else { return false };
         irq.hardware |= hardware;
         self.queued |= 1 << index;
         true
+    }
+
+    /// The fast path of delivery: lists `intid` (slot `index`, just queued)
+    /// straight into an empty list register, when that needs no choice:
+    /// it is enabled, it is the only interrupt waiting, a list register is
+    /// empty, and no list register holds it already. `empty` is `ICH_ELRSR`
+    /// (bit n: list register n is empty); `listed(n)` reads the interrupt id
+    /// in list register n. Returns the register to write and its value; with
+    /// `None` the interrupt stays queued and [`Vgic::refill`] decides.
+    pub fn list_directly(
+        &mut self,
+        index: usize,
+        intid: u16,
+        empty: u32,
+        listed: impl Fn(usize) -> u16,
+    ) -> Option<(usize, ListRegister)> {
+        let own = 1u32.checked_shl(index as u32)?;
+        let empty = empty & ((1 << LIST_REGISTERS) - 1);
+        if self.queued & self.enabled != own || empty == 0 {
+            return None;
+        }
+        let occupied = !empty & ((1 << LIST_REGISTERS) - 1);
+        if SetBits(occupied).any(|n| listed(n as usize) == intid) {
+            return None;
+        }
+        let irq = self.irqs.get_mut(index)?;
+        let register = empty.trailing_zeros() as usize;
+        let value = ListRegister::pending(intid, irq.priority, irq.group1, irq.hardware);
+        irq.hardware = false;
+        self.queued &= !own;
+        Some((register, value))
     }
 
     /// Whether owned interrupt `index` is enabled.
@@ -407,8 +538,32 @@ mod offset {
 const CTLR_WRITABLE: u32 = 0b11;
 const CTLR_FIXED: u32 = (1 << 4) | (1 << 6);
 
-fn bit_register(base: u32, offset: u32) -> Option<u16> {
-    offset.checked_sub(base).filter(|delta| *delta < 0x80).map(|delta| (delta / 4 * 32) as u16)
+/// The registers with one bit per interrupt.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BitRegister {
+    Group,
+    SetEnable,
+    ClearEnable,
+    SetPending,
+    ClearPending,
+    SetActive,
+    ClearActive,
+}
+
+impl BitRegister {
+    /// The register whose 0x80-byte block holds offset `at`.
+    fn at(at: u32) -> Option<BitRegister> {
+        Some(match at & !0x7F {
+            offset::IGROUPR => BitRegister::Group,
+            offset::ISENABLER => BitRegister::SetEnable,
+            offset::ICENABLER => BitRegister::ClearEnable,
+            offset::ISPENDR => BitRegister::SetPending,
+            offset::ICPENDR => BitRegister::ClearPending,
+            offset::ISACTIVER => BitRegister::SetActive,
+            offset::ICACTIVER => BitRegister::ClearActive,
+            _ => return None,
+        })
+    }
 }
 
 /// Emulates one access by a partition that owns `owned` (sorted interrupt
@@ -420,7 +575,7 @@ pub fn emulate(vgic: &mut Vgic, owned: &[u16], facts: &GicFacts, access: Access)
     if !access.offset.is_multiple_of(access.size as u32) {
         return Err(Refusal::Unaligned);
     }
-    let mut outcome = Outcome { value: 0, effects: Effects::new(), ignored: false };
+    let mut outcome = Outcome { value: 0, effects: Effects::default(), ignored: false };
     let word_only = |outcome: Outcome| if access.size == 4 { Ok(outcome) } else { Err(Refusal::BadSize) };
     match access.frame {
         Frame::OtherRedistributor => {
@@ -445,7 +600,7 @@ pub fn emulate(vgic: &mut Vgic, owned: &[u16], facts: &GicFacts, access: Access)
             }
             o if (offset::IPRIORITYR..offset::IPRIORITYR + 0x20).contains(&o) => Ok(outcome),
             o if (offset::IROUTER + 0x100..offset::IROUTER + 0x100 + 8 * 988).contains(&o) => {
-                word_only(router(vgic, owned, facts, access, outcome))
+                word_only(router(owned, facts, access, outcome))
             }
             _ => interrupt_registers(vgic, owned, access, outcome, FIRST_SPI),
         },
@@ -496,11 +651,10 @@ fn read_only(mut outcome: Outcome, access: Access, value: u32) -> Outcome {
 
 /// `IROUTER<n>`, accessed as two 32-bit halves: the partition's own core is
 /// the only valid target.
-fn router(vgic: &Vgic, owned: &[u16], facts: &GicFacts, access: Access, mut outcome: Outcome) -> Outcome {
+fn router(owned: &[u16], facts: &GicFacts, access: Access, mut outcome: Outcome) -> Outcome {
     let relative = access.offset - offset::IROUTER;
     let intid = (relative / 8) as u16;
     let high = relative % 8 == 4;
-    let _ = vgic;
     if Vgic::slot(owned, intid).is_none() {
         outcome.ignored = true;
         return outcome;
@@ -529,22 +683,17 @@ fn interrupt_registers(
     if (offset::IPRIORITYR..offset::IPRIORITYR + 0x400).contains(&o) {
         // One byte per interrupt; byte or word accesses.
         let base = (o - offset::IPRIORITYR) as u16;
-        let mut owned_touched = false;
-        for byte in 0..access.size as u16 {
-            let intid = base + byte;
-            let shift = byte * 8;
-            match Vgic::slot(owned, intid).filter(|_| intid >= first).and_then(|index| vgic.irqs.get_mut(index)) {
-                Some(irq) => {
-                    owned_touched = true;
-                    match access.write {
-                        Some(value) => irq.priority = (value >> shift) as u8 & PRIORITY_MASK,
-                        None => outcome.value |= (irq.priority as u32) << shift,
-                    }
-                }
-                None => outcome.ignored |= access.write.is_some_and(|v| (v >> shift) & 0xFF != 0),
+        let mut owned_lanes = 0u32;
+        for (index, intid) in owned_among(owned, first, base, access.size as u16) {
+            let shift = (intid - base) * 8;
+            owned_lanes |= 0xFF << shift;
+            let Some(irq) = vgic.irqs.get_mut(index) else { continue };
+            match access.write {
+                Some(value) => irq.priority = (value >> shift) as u8 & PRIORITY_MASK,
+                None => outcome.value |= (irq.priority as u32) << shift,
             }
         }
-        outcome.ignored |= access.write.is_none() && !owned_touched;
+        outcome.ignored |= ignored(access.write, owned_lanes);
         return Ok(outcome);
     }
     if access.size != 4 {
@@ -553,111 +702,131 @@ fn interrupt_registers(
     if (offset::ICFGR..offset::ICFGR + 0x100).contains(&o) {
         // Two bits per interrupt; bit 1 of each is "edge".
         let base = ((o - offset::ICFGR) / 4 * 16) as u16;
-        let mut owned_touched = false;
-        for field in 0..16u16 {
-            let intid = base + field;
+        let mut owned_fields = 0u32;
+        for (index, intid) in owned_among(owned, first, base, 16) {
+            let field = intid - base;
             let edge_bit = 1 << (field * 2 + 1);
-            let slot = Vgic::slot(owned, intid).filter(|_| intid >= first);
-            owned_touched |= slot.is_some();
-            match slot.and_then(|index| vgic.irqs.get_mut(index)) {
+            owned_fields |= 0b11 << (field * 2);
+            let Some(irq) = vgic.irqs.get_mut(index) else { continue };
+            match access.write {
                 // SGIs are always edge, PPIs fixed by the core: read-only.
-                Some(irq) if intid < FIRST_SPI => {
-                    outcome.value |= if irq.edge || intid < FIRST_PPI { edge_bit } else { 0 }
-                }
-                Some(irq) => match access.write {
-                    Some(value) => {
-                        let edge = value & edge_bit != 0;
-                        if edge != irq.edge {
-                            irq.edge = edge;
-                            outcome.effects.push(Effect::Trigger(intid, edge));
-                        }
+                _ if intid < FIRST_SPI => outcome.value |= if irq.edge || intid < FIRST_PPI { edge_bit } else { 0 },
+                Some(value) => {
+                    let edge = value & edge_bit != 0;
+                    if edge != irq.edge {
+                        irq.edge = edge;
+                        outcome.effects.trigger(intid, edge);
                     }
-                    None => outcome.value |= if irq.edge { edge_bit } else { 0 },
-                },
-                None => outcome.ignored |= access.write.is_some_and(|v| v & (0b11 << (field * 2)) != 0),
+                }
+                None => outcome.value |= if irq.edge { edge_bit } else { 0 },
             }
         }
-        outcome.ignored |= access.write.is_none() && !owned_touched;
+        outcome.ignored |= ignored(access.write, owned_fields);
         return Ok(outcome);
     }
-    let (kind, base) = [
-        (offset::IGROUPR, offset::IGROUPR),
-        (offset::ISENABLER, offset::ISENABLER),
-        (offset::ICENABLER, offset::ICENABLER),
-        (offset::ISPENDR, offset::ISPENDR),
-        (offset::ICPENDR, offset::ICPENDR),
-        (offset::ISACTIVER, offset::ISACTIVER),
-        (offset::ICACTIVER, offset::ICACTIVER),
-    ]
-    .into_iter()
-    .find_map(|(kind, base)| bit_register(base, o).map(|start| (kind, start)))
-    .unwrap_or((u32::MAX, 0));
-    if kind == u32::MAX {
-        return Ok(outcome);
-    }
+    // The seven one-bit-per-interrupt registers sit in 0x80-byte blocks
+    // from IGROUPR to ICACTIVER.
+    let Some(register) = BitRegister::at(o) else { return Ok(outcome) };
+    let base = ((o % 0x80) / 4 * 32) as u16;
+    let mut owned_bits = 0u32;
     let mut refill = false;
-    let mut owned_touched = false;
-    for bit in 0..32u16 {
-        let intid = base + bit;
-        let mask = 1u32 << bit;
-        let written = access.write.is_some_and(|v| v & mask != 0);
-        let Some(index) = Vgic::slot(owned, intid).filter(|_| intid >= first) else {
-            outcome.ignored |= written;
-            continue;
-        };
-        owned_touched = true;
-        let own = 1u32 << index;
-        let physical = intid >= FIRST_SPI;
-        let (enabled, queued) = (vgic.enabled & own != 0, vgic.queued & own != 0);
-        let Some(irq) = vgic.irqs.get_mut(index) else { continue };
-        match (kind, access.write) {
-            (offset::IGROUPR, None) => outcome.value |= if irq.group1 { mask } else { 0 },
-            (offset::IGROUPR, Some(value)) => irq.group1 = value & mask != 0,
-            (offset::ISENABLER | offset::ICENABLER, None) => outcome.value |= if enabled { mask } else { 0 },
-            (offset::ISENABLER, Some(_)) if written && !enabled => {
-                vgic.enabled |= own;
-                if physical {
-                    outcome.effects.push(Effect::Enable(intid));
-                }
-                refill |= queued;
+    match (register, access.write) {
+        // A read, or an IGROUPR write, walks the owned interrupts of the word.
+        (BitRegister::Group, _) | (_, None) => {
+            for (index, intid) in owned_among(owned, first, base, 32) {
+                owned_bits |= 1 << (intid - base);
+                refill |= bit_register(vgic, &mut outcome, register, access.write, index, intid, base);
             }
-            (offset::ICENABLER, Some(_)) if written && enabled => {
-                vgic.enabled &= !own;
-                if physical {
-                    outcome.effects.push(Effect::Disable(intid));
+        }
+        // A write to a set/clear register acts on the bits it sets, each
+        // found by one binary search (a guest typically writes one bit).
+        (_, Some(value)) => {
+            for bit in SetBits(value) {
+                let intid = base + bit;
+                if let Some(index) = Vgic::slot(owned, intid).filter(|_| intid >= first) {
+                    owned_bits |= 1 << bit;
+                    refill |= bit_register(vgic, &mut outcome, register, access.write, index, intid, base);
                 }
             }
-            (offset::ISPENDR | offset::ICPENDR, None) => outcome.value |= if queued { mask } else { 0 },
-            (offset::ISPENDR, Some(_)) if written => {
-                if physical {
-                    outcome.effects.push(Effect::SetPending(intid));
-                } else if !queued {
-                    vgic.queued |= own;
-                    refill = true;
-                }
-            }
-            (offset::ICPENDR, Some(_)) if written => {
-                vgic.queued &= !own;
-                outcome.effects.push(Effect::Unlist(intid));
-                if physical {
-                    outcome.effects.push(Effect::ClearPending(intid));
-                }
-            }
-            (offset::ICACTIVER, Some(_)) if written => {
-                outcome.effects.push(Effect::Unlist(intid));
-                outcome.effects.push(Effect::Deactivate(intid));
-            }
-            // Active state lives in the list registers and the physical GIC;
-            // setting it by hand is not supported and reads report none queued.
-            _ => {}
         }
     }
-    if refill {
-        outcome.effects.push(Effect::Refill);
-    }
-    // A read that names none of the partition's interrupts is about others.
-    outcome.ignored |= access.write.is_none() && !owned_touched;
+    outcome.effects.refill |= refill;
+    outcome.ignored |= ignored(access.write, owned_bits);
     Ok(outcome)
+}
+
+/// One owned interrupt's bit of a one-bit-per-interrupt register: `intid`,
+/// in slot `index`, in the word whose bit 0 is `base`. Returns whether queued
+/// interrupts may now be deliverable.
+fn bit_register(
+    vgic: &mut Vgic,
+    outcome: &mut Outcome,
+    register: BitRegister,
+    write: Option<u32>,
+    index: usize,
+    intid: u16,
+    base: u16,
+) -> bool {
+    let mask = 1u32 << (intid - base);
+    let own = 1u32 << index;
+    let physical = intid >= FIRST_SPI;
+    let (enabled, queued) = (vgic.enabled & own != 0, vgic.queued & own != 0);
+    let Some(irq) = vgic.irqs.get_mut(index) else { return false };
+    match (register, write) {
+        (BitRegister::Group, None) => outcome.value |= if irq.group1 { mask } else { 0 },
+        (BitRegister::Group, Some(value)) => irq.group1 = value & mask != 0,
+        (BitRegister::SetEnable | BitRegister::ClearEnable, None) => outcome.value |= if enabled { mask } else { 0 },
+        (BitRegister::SetEnable, Some(_)) if !enabled => {
+            vgic.enabled |= own;
+            if physical {
+                outcome.effects.add(Action::Enable, intid);
+            }
+            return queued;
+        }
+        (BitRegister::ClearEnable, Some(_)) if enabled => {
+            vgic.enabled &= !own;
+            if physical {
+                outcome.effects.add(Action::Disable, intid);
+            }
+        }
+        (BitRegister::SetPending | BitRegister::ClearPending, None) => outcome.value |= if queued { mask } else { 0 },
+        (BitRegister::SetPending, Some(_)) if physical => outcome.effects.add(Action::SetPending, intid),
+        (BitRegister::SetPending, Some(_)) if !queued => {
+            vgic.queued |= own;
+            return true;
+        }
+        (BitRegister::ClearPending, Some(_)) => {
+            vgic.queued &= !own;
+            outcome.effects.add(Action::ClearPending, intid);
+        }
+        (BitRegister::ClearActive, Some(_)) => {
+            outcome.effects.add(Action::Deactivate, intid);
+        }
+        // Active state lives in the list registers and the physical GIC;
+        // setting it by hand is not supported and reads report none.
+        _ => {}
+    }
+    false
+}
+
+/// The partition's interrupts among the `count` consecutive ids from `from`
+/// (none below `first`), as (slot, id), lowest first. `owned` is sorted, so
+/// this costs one binary search and one step per interrupt it yields,
+/// however many ids the register covers.
+fn owned_among(owned: &[u16], first: u16, from: u16, count: u16) -> impl Iterator<Item = (usize, u16)> + '_ {
+    let end = from.saturating_add(count);
+    let start = owned.partition_point(|intid| *intid < from.max(first));
+    owned.iter().copied().enumerate().skip(start).take_while(move |(index, intid)| *intid < end && *index < MAX_OWNED)
+}
+
+/// Whether an access is about interrupts the partition does not own: a write
+/// that sets any bit outside `owned_bits` (the bits of its own interrupts),
+/// or a read that names none of its interrupts.
+fn ignored(write: Option<u32>, owned_bits: u32) -> bool {
+    match write {
+        Some(value) => value & !owned_bits != 0,
+        None => owned_bits == 0,
+    }
 }
 
 #[cfg(test)]
@@ -689,6 +858,45 @@ mod tests {
         let disable = emulate(&mut vgic, &OWNED, &FACTS, distributor(0x184, 4, Some(u32::MAX))).unwrap();
         assert_eq!(effects(&disable), [Effect::Disable(33), Effect::Disable(34)]);
         assert!(disable.ignored);
+    }
+
+    #[test]
+    fn a_write_covering_32_owned_interrupts_keeps_every_effect() {
+        // 31 SPIs in one distributor word plus the virtual timer: the most
+        // a partition may own. Clearing all their pending and active state
+        // in one write needs two effects each.
+        let owned: std::vec::Vec<u16> = core::iter::once(VIRTUAL_TIMER).chain(64..95).collect();
+        let mut vgic = Vgic::new();
+        let clear = emulate(&mut vgic, &owned, &FACTS, distributor(0x288, 4, Some(u32::MAX))).unwrap();
+        let effects = effects(&clear);
+        assert_eq!(effects.len(), 62, "{effects:?}");
+        let unlisted: Vec<Effect> = (64..95).map(Effect::Unlist).collect();
+        let cleared: Vec<Effect> = (64..95).map(Effect::ClearPending).collect();
+        assert_eq!(effects[..31], unlisted[..], "out of the list registers first");
+        assert_eq!(effects[31..], cleared[..]);
+        assert!(clear.ignored, "bit 31 (interrupt 95) is not the partition's");
+    }
+
+    #[test]
+    fn clearing_state_unlists_first_and_leaves_the_virtual_timer_physically_alone() {
+        let mut vgic = Vgic::new();
+        let sgi_frame = |offset, write| Access { frame: Frame::RedistributorSgi, offset, size: 4, write };
+        // ICPENDR0 and ICACTIVER0 for the virtual timer (PPI 27).
+        let unpend = emulate(&mut vgic, &OWNED, &FACTS, sgi_frame(0x280, Some(1 << 27))).unwrap();
+        assert_eq!(effects(&unpend), [Effect::Unlist(27)], "no physical pending state to clear for a PPI");
+        let deactivate = emulate(&mut vgic, &OWNED, &FACTS, sgi_frame(0x380, Some(1 << 27))).unwrap();
+        assert_eq!(effects(&deactivate), [Effect::Unlist(27), Effect::Deactivate(27)]);
+        // ICACTIVER1 for SPIs 33 and 34.
+        let spis = emulate(&mut vgic, &OWNED, &FACTS, distributor(0x384, 4, Some(0b110))).unwrap();
+        assert_eq!(
+            effects(&spis),
+            [Effect::Unlist(33), Effect::Unlist(34), Effect::Deactivate(33), Effect::Deactivate(34)]
+        );
+        // ICFGR2 (SPIs 32..47): 33 to edge, 34 stays level (already).
+        let trigger = emulate(&mut vgic, &OWNED, &FACTS, distributor(0xC08, 4, Some(0b10 << 2))).unwrap();
+        assert_eq!(effects(&trigger), [Effect::Trigger(33, true)]);
+        let back = emulate(&mut vgic, &OWNED, &FACTS, distributor(0xC08, 4, Some(0))).unwrap();
+        assert_eq!(effects(&back), [Effect::Trigger(33, false)]);
     }
 
     #[test]
@@ -796,6 +1004,60 @@ mod tests {
         assert_eq!(lrs[0].intid(), 96);
     }
 
+    /// A physical interrupt for slot `index` arrives while the partition's
+    /// interface is loaded: what `Kernel::deliver` does, against `lrs`.
+    fn arrive(vgic: &mut Vgic, owned: &[u16], index: usize, lrs: &mut [ListRegister; LIST_REGISTERS]) {
+        vgic.queue_slot(index, true);
+        let empty =
+            lrs.iter().enumerate().filter(|(_, lr)| lr.state() == LrState::Invalid).fold(0, |m, (n, _)| m | 1 << n);
+        let snapshot = *lrs;
+        match vgic.list_directly(index, owned[index], empty, |n| snapshot[n].intid()) {
+            Some((n, lr)) => lrs[n] = lr,
+            None => {
+                vgic.refill(owned, lrs);
+            }
+        }
+    }
+
+    #[test]
+    fn the_fast_path_lists_a_lone_enabled_interrupt_into_the_first_empty_register() {
+        let mut vgic = Vgic::new();
+        vgic.enabled = 0b11;
+        vgic.irqs[1] = VirtualIrq { hardware: false, priority: 0x40, group1: true, edge: false };
+        vgic.queue_slot(1, true);
+        let (register, lr) = vgic.list_directly(1, 97, 0b1100, |_| 96).expect("fast path");
+        assert_eq!(register, 2, "first empty list register");
+        assert_eq!(lr, ListRegister::pending(97, 0x40, true, true));
+        assert!(!vgic.is_queued(1) && !vgic.irqs[1].hardware, "handed over exactly once");
+    }
+
+    #[test]
+    fn the_fast_path_declines_whenever_a_choice_is_needed() {
+        let owned = owned_range();
+        let fresh = |enabled: u32| {
+            let mut vgic = Vgic::new();
+            vgic.enabled = enabled;
+            vgic.queue_slot(0, true);
+            vgic
+        };
+        // Disabled: it waits for its enable.
+        assert!(fresh(0).list_directly(0, owned[0], 0b1111, |_| 0).is_none());
+        // Another interrupt waiting: priority order is refill's to decide.
+        let mut two = fresh(0b11);
+        two.queue_slot(1, true);
+        assert!(two.list_directly(0, owned[0], 0b1111, |_| 0).is_none());
+        // No empty list register.
+        assert!(fresh(1).list_directly(0, owned[0], 0b10000, |_| 0).is_none());
+        // Already listed (a PPI pended by the guest, now also physically).
+        assert!(fresh(1).list_directly(0, owned[0], 0b1110, |_| owned[0]).is_none());
+        // Each declined case left it queued.
+        let mut declined = fresh(0);
+        let _ = declined.list_directly(0, owned[0], 0b1111, |_| 0);
+        assert!(declined.is_queued(0) && declined.irqs[0].hardware);
+        // An out-of-range slot is refused, not a panic.
+        assert!(fresh(1).list_directly(40, 1, 0b1111, |_| 0).is_none());
+    }
+
     #[test]
     fn list_register_words_round_trip() {
         let lr = ListRegister::pending(34, 0xA0, true, true);
@@ -824,10 +1086,10 @@ mod tests {
                 irq.priority = priority * 8;
             }
             let mut lrs = [ListRegister(0); LIST_REGISTERS];
-            // All arrive while the guest is masked.
+            // All arrive while the guest is masked, each delivered as the
+            // kernel does: the fast path when it applies, else a refill.
             for index in order {
-                vgic.queue(&owned, owned[index], true);
-                vgic.refill(&owned, &mut lrs);
+                arrive(&mut vgic, &owned, index, &mut lrs);
             }
             // The guest takes the most urgent pending list register, handles
             // it, and ends it (the list register becomes free); the kernel

@@ -22,6 +22,7 @@ use aarch32_cpu::register::{SysReg, SysRegRead, SysRegWrite};
 use arm_gic::gicv3::registers::{Gicd, GicrSgi};
 use arm_gic::gicv3::{GicCpuInterface, GicV3};
 use arm_gic::{IntId, InterruptGroup, UniqueMmioPointer};
+use bulkhead_kernel_core::tables::InterruptRoute;
 use bulkhead_kernel_core::vgic::{FIRST_SPI, GicFacts, VIRTUAL_TIMER};
 use core::ptr::{NonNull, read_volatile, write_volatile};
 
@@ -112,7 +113,7 @@ impl Gic {
     /// to touch, and each core will own its own when more than one runs.
     ///
     /// Returns `false` if the redistributor cannot be found.
-    pub fn init(&self, owners: &[u8]) -> bool {
+    pub fn init(&self, routes: &[InterruptRoute]) -> bool {
         const CORE: usize = 0;
         GicCpuInterface::enable_system_register_el2(true);
         GicCpuInterface::disable_legacy_interrupt_bypass_el2(true);
@@ -135,8 +136,8 @@ impl Gic {
             ok &= gic.set_interrupt_priority(id(intid), Some(CORE), priority).is_ok();
             ok &= gic.enable_interrupt(id(intid), Some(CORE), true).is_ok();
         }
-        for (intid, owner) in owners.iter().enumerate() {
-            if *owner != bulkhead_kernel_core::tables::NO_OWNER && intid >= FIRST_SPI as usize {
+        for (intid, route) in routes.iter().enumerate() {
+            if route.target().is_some() && intid >= FIRST_SPI as usize {
                 ok &= gic.set_interrupt_priority(id(intid as u16), None, PARTITION_PRIORITY).is_ok();
                 ok &= gic.enable_interrupt(id(intid as u16), None, false).is_ok();
             }

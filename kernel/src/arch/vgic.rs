@@ -37,6 +37,8 @@ ich_register!(/// `ICH_AP1R0`: group 1 active priorities.
     IchAp1r0, 9, 0);
 ich_register!(/// `ICH_HCR`: virtual interface control.
     IchHcr, 11, 0);
+ich_register!(/// `ICH_ELRSR`: which list registers are empty.
+    IchElrsr, 11, 5);
 ich_register!(/// `ICH_VMCR`: the guest's PMR, BPR and group enables.
     IchVmcr, 11, 7);
 ich_register!(/// `ICH_LR0` (low word).
@@ -73,28 +75,70 @@ pub fn read_list_registers() -> [ListRegister; LIST_REGISTERS] {
 
 /// Writes the list registers selected by `mask` (bit n = `ICH_LR<n>`).
 pub fn write_list_registers(lrs: &[ListRegister; LIST_REGISTERS], mask: u32) {
+    // Unrolled by hand: a loop here stays a loop, with a jump table per turn.
+    let [lr0, lr1, lr2, lr3] = *lrs;
+    if mask & 1 != 0 {
+        write_list_register(0, lr0);
+    }
+    if mask & 2 != 0 {
+        write_list_register(1, lr1);
+    }
+    if mask & 4 != 0 {
+        write_list_register(2, lr2);
+    }
+    if mask & 8 != 0 {
+        write_list_register(3, lr3);
+    }
+}
+
+/// Writes list register `n` (ignored beyond the last).
+///
+/// Always inlined: with `n` known, as in [`write_list_registers`] and
+/// [`restore`], it is two instructions.
+#[inline(always)]
+pub fn write_list_register(n: usize, lr: ListRegister) {
     // SAFETY: list registers only describe virtual interrupts for the
     // partition whose interface is loaded; HW-linked entries name physical
     // interrupts that partition owns (bulkhead_kernel_core::vgic only lists
     // owned ones), so its EOI can deactivate nothing else.
     unsafe {
-        if mask & 1 != 0 {
-            IchLrc0::write_raw(lrs[0].high());
-            IchLr0::write_raw(lrs[0].low());
-        }
-        if mask & 2 != 0 {
-            IchLrc1::write_raw(lrs[1].high());
-            IchLr1::write_raw(lrs[1].low());
-        }
-        if mask & 4 != 0 {
-            IchLrc2::write_raw(lrs[2].high());
-            IchLr2::write_raw(lrs[2].low());
-        }
-        if mask & 8 != 0 {
-            IchLrc3::write_raw(lrs[3].high());
-            IchLr3::write_raw(lrs[3].low());
+        match n {
+            0 => {
+                IchLrc0::write_raw(lr.high());
+                IchLr0::write_raw(lr.low());
+            }
+            1 => {
+                IchLrc1::write_raw(lr.high());
+                IchLr1::write_raw(lr.low());
+            }
+            2 => {
+                IchLrc2::write_raw(lr.high());
+                IchLr2::write_raw(lr.low());
+            }
+            3 => {
+                IchLrc3::write_raw(lr.high());
+                IchLr3::write_raw(lr.low());
+            }
+            _ => {}
         }
     }
+}
+
+/// The interrupt id list register `n` holds (whatever its state).
+pub fn listed_intid(n: usize) -> u16 {
+    let low = match n {
+        0 => IchLr0::read_raw(),
+        1 => IchLr1::read_raw(),
+        2 => IchLr2::read_raw(),
+        3 => IchLr3::read_raw(),
+        _ => 0,
+    };
+    ListRegister::from_words(low, 0).intid()
+}
+
+/// `ICH_ELRSR`: bit n set when list register n is empty.
+pub fn empty_list_registers() -> u32 {
+    IchElrsr::read_raw()
 }
 
 /// Turns the virtual interface on for the loaded partition, asking for a

@@ -267,9 +267,7 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
             );
         }
         out.push_str("];\n");
-        let mut interrupts: Vec<u32> = partition.interrupts.clone();
-        interrupts.push(bulkhead_kernel_core::vgic::VIRTUAL_TIMER as u32);
-        interrupts.sort();
+        let interrupts = owned_interrupts(partition);
         let list = interrupts.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
         let _ = writeln!(out, "static {id}_INTERRUPTS: [u16; {}] = [{list}];", interrupts.len());
         let section = format!(".bulkhead_image_{}", id.to_lowercase());
@@ -288,11 +286,15 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
         let _ = writeln!(
             out,
             "    PartitionDesc {{\n        name: {:?},\n        entry: {:#010x},\n        initial_sp: {:#010x},\n        \
-             regions: &{id}_REGIONS,\n        grants: &{id}_GRANTS,\n        interrupts: &{id}_INTERRUPTS,\n        init: ImageInit {{ data_start: {:#010x}, data_end: {:#010x}, \
+             regions: &{id}_REGIONS,\n        grants: &{id}_GRANTS,\n        interrupts: &{id}_INTERRUPTS,\n        timer_slot: {},\n        init: ImageInit {{ data_start: {:#010x}, data_end: {:#010x}, \
              data_load: {:#010x}, bss_start: {:#010x}, bss_end: {:#010x} }},\n        fault_policy: FaultPolicy::{},\n    }},",
             partition.name,
             image.entry,
             data.base as u64 + data.size as u64,
+            owned_interrupts(partition)
+                .iter()
+                .position(|intid| *intid == bulkhead_kernel_core::vgic::VIRTUAL_TIMER as u32)
+                .unwrap_or_default(),
             image.data_start,
             image.data_end,
             image.data_load,
@@ -320,15 +322,22 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
     let kernel = &system.kernel;
     let board = &system.board;
     let console = &board.devices[kernel.console];
-    let mut owners = vec!["NO_OWNER".to_owned(); board.gic.interrupts as usize];
-    for (index, partition) in system.partitions.iter().enumerate() {
-        for &intid in &partition.interrupts {
-            if let Some(owner) = owners.get_mut(intid as usize) {
-                *owner = index.to_string();
+    let mut routes = vec!["InterruptRoute::NONE".to_owned(); board.gic.interrupts as usize];
+    for (owner, partition) in system.partitions.iter().enumerate() {
+        for (slot, &intid) in owned_interrupts(partition).iter().enumerate() {
+            if intid == bulkhead_kernel_core::vgic::VIRTUAL_TIMER as u32 {
+                continue;
+            }
+            if let Some(route) = routes.get_mut(intid as usize) {
+                *route = format!("InterruptRoute {{ owner: {owner}, slot: {slot} }}");
             }
         }
     }
-    let _ = writeln!(out, "static INTERRUPT_OWNERS: [u8; {}] = [{}];\n", owners.len(), owners.join(", "));
+    let _ = writeln!(out, "static INTERRUPT_ROUTES: [InterruptRoute; {}] = [", routes.len());
+    for chunk in routes.chunks(4) {
+        let _ = writeln!(out, "    {},", chunk.join(", "));
+    }
+    out.push_str("];\n\n");
     let _ = writeln!(
         out,
         "/// The system.\npub static SYSTEM: SystemDesc = SystemDesc {{\n    name: {:?},\n    board: BoardDesc {{ name: {:?}, console_base: {:#010x}, \
@@ -347,7 +356,7 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
     let _ = writeln!(
         out,
         "    ],\n    partitions: &PARTITIONS,\n    schedule: ScheduleDesc {{ major_frame: {}, windows: &WINDOWS }},\n    \
-         interrupt_owners: &INTERRUPT_OWNERS,\n    trace: TraceFlags {{ windows: {}, interrupts: {} }},\n}};",
+         interrupt_routes: &INTERRUPT_ROUTES,\n    trace: TraceFlags {{ windows: {}, interrupts: {} }},\n}};",
         schedule.major_frame, system.trace_windows, system.trace_interrupts
     );
     out
@@ -421,4 +430,13 @@ pub fn memory_map(system: &System) -> String {
         );
     }
     out
+}
+
+/// The interrupts partition `partition` owns, sorted, with the virtual
+/// timer: the order of its virtual GIC's slots.
+fn owned_interrupts(partition: &Partition) -> Vec<u32> {
+    let mut interrupts = partition.interrupts.clone();
+    interrupts.push(bulkhead_kernel_core::vgic::VIRTUAL_TIMER as u32);
+    interrupts.sort_unstable();
+    interrupts
 }
