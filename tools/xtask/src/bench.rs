@@ -18,6 +18,23 @@
 //!   boundary that falls during a hypercall waits;
 //! - `boot_insns`: from reset to the first partition instruction.
 //!
+//! A second run boots `tests/systems/bench-irq.toml` (one partition driving
+//! the virtual timer and six SPIs through the virtual GIC, see
+//! `partitions/bench-irq`):
+//!
+//! - `virq_latency_insns`: from the first instruction of the kernel's IRQ
+//!   vector (the physical virtual-timer interrupt, taken while its owner
+//!   runs) to the first instruction of the partition's IRQ vector (worst
+//!   case; entries that are window boundaries, and the deliberate bursts of
+//!   six interrupts at once, are left out);
+//! - `virq_eoi_insns`: from the guest's `ICC_EOIR1` write to its next
+//!   instruction (worst case: an EOI that empties the list registers while
+//!   interrupts are queued costs a maintenance interrupt and a refill;
+//!   EOIs interrupted by a window boundary are left out);
+//! - `gicd_trap_insns`: one trapped and emulated `GICD_I[CS]ENABLER` store, from
+//!   the store to the instruction after it (worst case without an interrupt
+//!   in between).
+//!
 //! Sizes come from the kernel ELF. Figures are reported and compared with
 //! targets; the bench never fails on a figure. Output: a table on stdout and
 //! `target/bench/summary.json`.
@@ -26,7 +43,7 @@ use crate::{setup, system};
 use anyhow::{Context, Result, bail};
 use bulkhead_insn_plugin::{Event, parse_events};
 use bulkhead_system_tests::qemu::{Run, symbol_address};
-use object::{Object, ObjectSection};
+use object::{Object, ObjectSection, ObjectSymbol};
 use serde_json::json;
 use std::path::Path;
 use std::process::Command;
@@ -64,10 +81,8 @@ pub fn run(root: &Path) -> Result<()> {
     let plugin = root.join("target/release/libbulkhead_insn_plugin.so");
     let out_dir = root.join("target/bench");
     std::fs::create_dir_all(&out_dir)?;
-    let events_path = out_dir.join("events.txt");
 
     let kernel = &built.kernel;
-    let kernel_code = &built.system.kernel.code;
     let vectors = symbol_address(kernel, "_vector_table")?;
     let irq_vector = vectors + IRQ_VECTOR_OFFSET;
     let probe = root.join("target/bulkhead/bench/partitions/probe-a.elf");
@@ -75,18 +90,13 @@ pub fn run(root: &Path) -> Result<()> {
     let hvc_return = symbol_address(&probe, "bench_hvc_return")?;
     let console = symbol_address(&probe, "bench_console")?;
     let console_return = symbol_address(&probe, "bench_console_return")?;
-    let plugin_argument = format!(
-        "{},out={},pc={irq_vector:#x},pc={hvc:#x},pc={hvc_return:#x},pc={console:#x},pc={console_return:#x},range={:#x}-{:#x}",
-        plugin.display(),
-        events_path.display(),
-        kernel_code.base,
-        kernel_code.base as u64 + kernel_code.size as u64
-    );
-    let output = Run::new(kernel).frames(FRAMES).plugin(plugin_argument).run()?;
-    if output.status != Some(0) {
-        bail!("the bench run failed:\n{}", output.lines.join("\n"));
-    }
-    let events = parse_events(&std::fs::read_to_string(&events_path)?).map_err(anyhow::Error::msg)?;
+    let events = traced_run(
+        &plugin,
+        &out_dir.join("events.txt"),
+        &built,
+        FRAMES,
+        &[irq_vector, hvc, hvc_return, console, console_return],
+    )?;
 
     // Boot: reset to the first instruction outside the kernel.
     let boot = events
@@ -150,6 +160,8 @@ pub fn run(root: &Path) -> Result<()> {
     let hvc_max = *hypercalls.iter().max().unwrap();
     let hvc_median = median(&mut hypercalls.clone());
 
+    let virq = virtual_interrupts(root, &toolchain, &plugin, &out_dir)?;
+
     // Sizes.
     let bytes = std::fs::read(kernel)?;
     let elf = object::File::parse(&*bytes)?;
@@ -191,6 +203,36 @@ pub fn run(root: &Path) -> Result<()> {
             target: Some(50_000),
             unit: "instructions",
             note: "reset to the first partition instruction".into(),
+        },
+        Metric {
+            key: "virq_latency_insns",
+            value: virq.latency_max,
+            target: Some(160),
+            unit: "instructions",
+            note: format!(
+                "physical virtual-timer interrupt at the kernel's IRQ vector to the guest's IRQ vector, worst of {} (best {}); Bao on this board: 183",
+                virq.latency_samples, virq.latency_min
+            ),
+        },
+        Metric {
+            key: "virq_eoi_insns",
+            value: virq.eoi_max,
+            target: None,
+            unit: "instructions",
+            note: format!(
+                "guest ICC_EOIR1 write to its next instruction, worst of {} (median {}): the worst includes a maintenance interrupt and list-register refill",
+                virq.eoi_samples, virq.eoi_median
+            ),
+        },
+        Metric {
+            key: "gicd_trap_insns",
+            value: virq.gicd_max,
+            target: Some(600),
+            unit: "instructions",
+            note: format!(
+                "one trapped and emulated GICD_ICENABLER or GICD_ISENABLER store that changes the physical distributor, worst of {} (best {}); Bao on this board: 853",
+                virq.gicd_samples, virq.gicd_min
+            ),
         },
         Metric {
             key: "kernel_text_bytes",
@@ -256,7 +298,7 @@ pub fn run(root: &Path) -> Result<()> {
         json!({
             "simulator": "qemu-system-arm -M mps3-an536 -icount shift=0,sleep=off",
             "counter": "bulkhead-insn-plugin (exact executed-instruction counts)",
-            "system": "tests/systems/bench.toml",
+            "systems": ["tests/systems/bench.toml", "tests/systems/bench-irq.toml"],
             "frames": FRAMES,
             "switch_samples": switches,
         }),
@@ -265,4 +307,148 @@ pub fn run(root: &Path) -> Result<()> {
     std::fs::write(&path, serde_json::to_string_pretty(&summary)? + "\n")?;
     println!("wrote {}", path.display());
     Ok(())
+}
+
+/// Boots `built` for `frames` frames with the instruction-count plugin
+/// watching `pcs` and the kernel's code range, and returns its events.
+fn traced_run(
+    plugin: &Path,
+    events_path: &Path,
+    built: &system::Built,
+    frames: u32,
+    pcs: &[u64],
+) -> Result<Vec<Event>> {
+    let kernel_code = &built.system.kernel.code;
+    let mut argument = format!("{},out={}", plugin.display(), events_path.display());
+    for pc in pcs {
+        argument += &format!(",pc={pc:#x}");
+    }
+    argument += &format!(",range={:#x}-{:#x}", kernel_code.base, kernel_code.base as u64 + kernel_code.size as u64);
+    let output = Run::new(&built.kernel).frames(frames).plugin(argument).run()?;
+    if output.status != Some(0) {
+        bail!("the bench run of {} failed:\n{}", built.system.name, output.lines.join("\n"));
+    }
+    parse_events(&std::fs::read_to_string(events_path)?).map_err(anyhow::Error::msg)
+}
+
+/// Figures from the `bench-irq` run.
+struct VirtualInterrupts {
+    latency_max: u64,
+    latency_min: u64,
+    latency_samples: usize,
+    eoi_max: u64,
+    eoi_median: u64,
+    eoi_samples: usize,
+    gicd_max: u64,
+    gicd_min: u64,
+    gicd_samples: usize,
+}
+
+/// Frames of the `bench-irq` run (1 ms each).
+const IRQ_FRAMES: u32 = 20;
+
+/// Runs `tests/systems/bench-irq.toml` and measures virtual interrupts.
+fn virtual_interrupts(
+    root: &Path,
+    toolchain: &setup::Toolchain,
+    plugin: &Path,
+    out_dir: &Path,
+) -> Result<VirtualInterrupts> {
+    let built = system::build(root, toolchain, &root.join("tests/systems/bench-irq.toml"))?;
+    let kernel = &built.kernel;
+    let irq_vector = symbol_address(kernel, "_vector_table")? + IRQ_VECTOR_OFFSET;
+    let start_window = kernel_function(kernel, "6Kernel12start_window")?;
+    let probe = root.join("target/bulkhead/bench-irq/partitions/irq-probe.elf");
+    let guest_irq_vector = symbol_address(&probe, "_vector_table")? + IRQ_VECTOR_OFFSET;
+    let eoi = symbol_address(&probe, "bench_eoi")?;
+    let eoi_return = symbol_address(&probe, "bench_eoi_return")?;
+    let gicd = symbol_address(&probe, "bench_gicd_write")?;
+    let gicd_return = symbol_address(&probe, "bench_gicd_write_return")?;
+    let burst = symbol_address(&probe, "bench_burst")?;
+    let burst_done = symbol_address(&probe, "bench_burst_done")?;
+    let events = traced_run(
+        plugin,
+        &out_dir.join("events-irq.txt"),
+        &built,
+        IRQ_FRAMES,
+        &[irq_vector, start_window, guest_irq_vector, eoi, eoi_return, gicd, gicd_return, burst, burst_done],
+    )?;
+
+    let (mut latencies, mut eois, mut gicd_writes) = (Vec::new(), Vec::new(), Vec::new());
+    // Open intervals: the kernel's IRQ entry (cleared by any other watched
+    // guest instruction or by a window boundary), an EOI, a GICD store.
+    let (mut irq_at, mut eoi_at, mut gicd_at) = (None, None, None);
+    // Between a burst's store and its end, deliveries are of six at once.
+    let mut in_burst = false;
+    for event in &events {
+        let Event::Pc { count, addr } = *event else { continue };
+        let addr = addr as u64;
+        if addr == irq_vector {
+            irq_at = (!in_burst).then_some(count);
+            // An interrupt during the store is not the store's cost.
+            gicd_at = None;
+        } else if addr == start_window {
+            // A window boundary is not part of any of these paths.
+            irq_at = None;
+            eoi_at = None;
+            gicd_at = None;
+        } else if addr == guest_irq_vector {
+            if let Some(start) = irq_at.take() {
+                latencies.push(count - start);
+            }
+        } else {
+            // Any other watched guest instruction: the kernel entry before
+            // it (a maintenance interrupt after an EOI) delivered nothing.
+            irq_at = None;
+            if addr == burst {
+                in_burst = true;
+            } else if addr == burst_done {
+                in_burst = false;
+            } else if addr == eoi {
+                eoi_at = Some(count);
+            } else if addr == eoi_return {
+                if let Some(start) = eoi_at.take() {
+                    eois.push(count - start);
+                }
+            } else if addr == gicd {
+                gicd_at = Some(count);
+            } else if addr == gicd_return
+                && let Some(start) = gicd_at.take()
+            {
+                gicd_writes.push(count - start);
+            }
+        }
+    }
+    if latencies.len() < 10 || eois.len() < 10 || gicd_writes.len() < 10 {
+        bail!(
+            "too few samples in the bench-irq run: {} deliveries, {} EOIs, {} GICD writes",
+            latencies.len(),
+            eois.len(),
+            gicd_writes.len()
+        );
+    }
+    Ok(VirtualInterrupts {
+        latency_max: *latencies.iter().max().unwrap(),
+        latency_min: *latencies.iter().min().unwrap(),
+        latency_samples: latencies.len(),
+        eoi_max: *eois.iter().max().unwrap(),
+        eoi_median: median(&mut eois.clone()),
+        eoi_samples: eois.len(),
+        gicd_max: *gicd_writes.iter().max().unwrap(),
+        gicd_min: *gicd_writes.iter().min().unwrap(),
+        gicd_samples: gicd_writes.len(),
+    })
+}
+
+/// The address of the kernel function whose (mangled) name ends with
+/// `suffix`; exactly one must match.
+fn kernel_function(kernel: &Path, suffix: &str) -> Result<u64> {
+    let bytes = std::fs::read(kernel)?;
+    let file = object::File::parse(&*bytes)?;
+    let mut matches = file.symbols().filter(|symbol| symbol.name().is_ok_and(|name| name.ends_with(suffix)));
+    match (matches.next(), matches.next()) {
+        (Some(symbol), None) => Ok(symbol.address()),
+        (None, _) => bail!("no kernel function *{suffix} in {} (inlined?)", kernel.display()),
+        _ => bail!("more than one kernel function *{suffix} in {}", kernel.display()),
+    }
 }
