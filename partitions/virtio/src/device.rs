@@ -1,0 +1,398 @@
+//! The rpmsg virtio device: handshake, both queues, and messages in and out.
+//!
+//! The island is the VIRTIO *device*; the Cortex-A is the driver. The driver
+//! fills vring 0 with empty buffers for the device to write messages into
+//! (device to driver) and posts its own messages on vring 1 (driver to
+//! device). The device:
+//!
+//! 1. writes the resource table and waits for `DRIVER_OK` in its status;
+//! 2. then checks what the driver wrote (features, ring addresses) and
+//!    starts both queues: [`Event::Ready`], after which the application
+//!    announces its services;
+//! 3. on any ring or table error stops using the link, sets `NEEDS_RESET`
+//!    and reports [`Event::Broken`] with the reason;
+//! 4. when the driver resets (status back to 0) rewrites the table and
+//!    waits again: [`Event::Reset`]. The driver must wait for the device's
+//!    doorbell after writing 0 before it starts again (the device rings on
+//!    `Reset`), since a quick 0-then-`DRIVER_OK` could otherwise go unseen.
+//!
+//! Nothing here blocks or allocates; every call does a bounded amount of
+//! work and every shared field it uses is read once.
+
+use crate::resource_table::{LinkLayout, TableError, status};
+use crate::rpmsg::{BUFFER_SIZE, HEADER_SIZE, Header, MAX_PAYLOAD, MessageError};
+use crate::vring::{Chain, DeviceQueue, RingError};
+use crate::window::Window;
+
+/// Which queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Queue {
+    /// vring 0: buffers the device fills for the driver.
+    ToDriver,
+    /// vring 1: messages from the driver.
+    FromDriver,
+}
+
+impl Queue {
+    /// For logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Queue::ToDriver => "vring0",
+            Queue::FromDriver => "vring1",
+        }
+    }
+}
+
+/// Why the link is down until the driver resets it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// A ring broke a rule.
+    Ring(Queue, RingError),
+    /// The table's driver fields are unusable.
+    Table(TableError),
+    /// A buffer on vring 0 that the device may not write.
+    ReadOnlyBufferForDevice,
+}
+
+impl Fault {
+    /// A short, stable reason for logs.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Fault::Ring(_, error) => error.reason(),
+            Fault::Table(error) => error.reason(),
+            Fault::ReadOnlyBufferForDevice => "read-only-buffer-on-vring0",
+        }
+    }
+
+    /// The queue concerned, if any.
+    pub fn queue(&self) -> Option<Queue> {
+        match self {
+            Fault::Ring(queue, _) => Some(*queue),
+            Fault::ReadOnlyBufferForDevice => Some(Queue::ToDriver),
+            Fault::Table(_) => None,
+        }
+    }
+}
+
+/// A change of the link's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The driver is ready and its choices check out: announce services.
+    Ready {
+        /// The features it took.
+        features: u32,
+    },
+    /// The driver reset the device: the link waits for a new handshake.
+    /// Ring the doorbell so the driver knows the reset was seen.
+    Reset,
+    /// The driver broke a rule: `NEEDS_RESET` is set and the link is down.
+    Broken(Fault),
+}
+
+/// The link's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Waiting for `DRIVER_OK`.
+    Waiting,
+    /// Running.
+    Ready,
+    /// Down after a fault, until the driver resets.
+    Broken(Fault),
+}
+
+/// What [`RpmsgDevice::receive`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Incoming {
+    /// A message; its payload is in the caller's buffer.
+    Message(Header),
+    /// A malformed message, returned to the driver unread.
+    Dropped(MessageError),
+}
+
+/// Why [`RpmsgDevice::send`] did not send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendError {
+    /// The link is not running.
+    NotReady,
+    /// The driver has no empty buffer posted right now.
+    NoBuffer,
+    /// More than 496 bytes.
+    TooLong,
+    /// The buffer offered is too small for this message; the message was
+    /// not sent and the buffer went back empty.
+    BufferTooSmall,
+    /// The link broke while sending (see [`RpmsgDevice::state`]).
+    Broken(Fault),
+}
+
+/// Counters, for logs and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Messages received.
+    pub received: u32,
+    /// Messages sent.
+    pub sent: u32,
+    /// Malformed messages dropped.
+    pub dropped: u32,
+    /// Handshakes completed.
+    pub handshakes: u32,
+}
+
+/// The device side of one rpmsg link.
+pub struct RpmsgDevice {
+    layout: LinkLayout,
+    state: State,
+    to_driver: Option<DeviceQueue>,
+    from_driver: Option<DeviceQueue>,
+    /// A used buffer was returned since the last [`RpmsgDevice::take_notify`].
+    notify: bool,
+    stats: Stats,
+}
+
+impl RpmsgDevice {
+    /// The device of `layout`, not started.
+    pub const fn new(layout: LinkLayout) -> RpmsgDevice {
+        RpmsgDevice {
+            layout,
+            state: State::Waiting,
+            to_driver: None,
+            from_driver: None,
+            notify: false,
+            stats: Stats { received: 0, sent: 0, dropped: 0, handshakes: 0 },
+        }
+    }
+
+    /// The link's layout.
+    pub fn layout(&self) -> &LinkLayout {
+        &self.layout
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Starts the device. With `resume`, a device that already ran in this
+    /// window (the island restarted after a fault) picks the link up where
+    /// it was if the driver still has it running: [`Event::Ready`] then
+    /// comes at once, and services are announced again. Otherwise (first
+    /// boot, or a link that was not running) it writes a fresh table.
+    pub fn start(&mut self, window: &mut impl Window, resume: bool) -> Result<Option<Event>, TableError> {
+        self.to_driver = None;
+        self.from_driver = None;
+        self.state = State::Waiting;
+        if resume {
+            let status = self.layout.status(window)?;
+            if status & status::DRIVER_OK != 0 && status & (status::NEEDS_RESET | status::FAILED) == 0 {
+                return Ok(Some(match self.open(window, true) {
+                    Ok(features) => Event::Ready { features },
+                    Err(fault) => self.break_down(window, fault),
+                }));
+            }
+        }
+        self.layout.write_table(window)?;
+        Ok(None)
+    }
+
+    /// Looks at the status the driver wrote; call on every doorbell (and
+    /// whenever the application has time). Reports state changes.
+    pub fn poll(&mut self, window: &mut impl Window) -> Option<Event> {
+        let status = match self.layout.status(window) {
+            Ok(status) => status,
+            Err(error) => return self.broken_once(window, Fault::Table(error)),
+        };
+        let driver_ok = status & status::DRIVER_OK != 0;
+        match self.state {
+            State::Waiting if driver_ok => Some(match self.open(window, false) {
+                Ok(features) => Event::Ready { features },
+                Err(fault) => self.break_down(window, fault),
+            }),
+            State::Ready | State::Broken(_) if status == 0 => {
+                self.to_driver = None;
+                self.from_driver = None;
+                self.state = State::Waiting;
+                // A table the driver may have scribbled on is made pristine.
+                if let Err(error) = self.layout.write_table(window) {
+                    return self.broken_once(window, Fault::Table(error));
+                }
+                Some(Event::Reset)
+            }
+            _ => None,
+        }
+    }
+
+    fn open(&mut self, window: &impl Window, resume: bool) -> Result<u32, Fault> {
+        let (features, [to_driver, from_driver]) = self.layout.negotiated(window).map_err(Fault::Table)?;
+        let map = self.layout.address_map();
+        let mut queues = [
+            (Queue::ToDriver, DeviceQueue::new(to_driver, map)),
+            (Queue::FromDriver, DeviceQueue::new(from_driver, map)),
+        ];
+        if resume {
+            for (queue, device_queue) in &mut queues {
+                device_queue.resume(window).map_err(|error| Fault::Ring(*queue, error))?;
+            }
+        }
+        let [(_, to_driver), (_, from_driver)] = queues;
+        self.to_driver = Some(to_driver);
+        self.from_driver = Some(from_driver);
+        self.state = State::Ready;
+        self.stats.handshakes += 1;
+        Ok(features)
+    }
+
+    fn break_down(&mut self, window: &mut impl Window, fault: Fault) -> Event {
+        self.to_driver = None;
+        self.from_driver = None;
+        self.state = State::Broken(fault);
+        // If even the status cannot be written, the table is outside the
+        // window: nothing more to do than stop.
+        let _ = self.layout.set_status_bits(window, status::NEEDS_RESET);
+        Event::Broken(fault)
+    }
+
+    fn broken_once(&mut self, window: &mut impl Window, fault: Fault) -> Option<Event> {
+        match self.state {
+            State::Broken(_) => None,
+            _ => Some(self.break_down(window, fault)),
+        }
+    }
+
+    /// Whether the driver has an empty buffer posted for the device (so a
+    /// reply can be sent). Read-only: nothing is taken.
+    pub fn can_send(&self, window: &impl Window) -> bool {
+        self.to_driver.as_ref().is_some_and(|queue| queue.has_available(window))
+    }
+
+    /// Takes the next message from the driver into `buffer` (its payload at
+    /// `buffer[..header.len]`), returning the buffer to the driver.
+    pub fn receive(
+        &mut self,
+        window: &mut impl Window,
+        buffer: &mut [u8; BUFFER_SIZE],
+    ) -> Result<Option<Incoming>, Fault> {
+        let Some(queue) = self.from_driver.as_mut() else { return Ok(None) };
+        let chain = match queue.pop(window) {
+            Ok(Some(chain)) => chain,
+            Ok(None) => return Ok(None),
+            Err(error) => return Err(self.fail(window, Fault::Ring(Queue::FromDriver, error))),
+        };
+        let mut raw = [0u8; BUFFER_SIZE];
+        let copied = gather(window, &chain, &mut raw);
+        let incoming = match Header::parse(&raw[..copied], chain.readable_len()) {
+            Ok(header) => {
+                let payload = raw.get(HEADER_SIZE..HEADER_SIZE + header.len as usize).unwrap_or(&[]);
+                buffer[..payload.len()].copy_from_slice(payload);
+                self.stats.received += 1;
+                Incoming::Message(header)
+            }
+            Err(error) => {
+                self.stats.dropped += 1;
+                Incoming::Dropped(error)
+            }
+        };
+        let Some(queue) = self.from_driver.as_mut() else { return Ok(None) };
+        if let Err(error) = queue.push(window, chain.head, 0) {
+            return Err(self.fail(window, Fault::Ring(Queue::FromDriver, error)));
+        }
+        self.notify |= queue.driver_wants_interrupts(window);
+        Ok(Some(incoming))
+    }
+
+    /// Sends `payload` from endpoint `src` to `dst` in the next empty
+    /// buffer the driver posted.
+    pub fn send(&mut self, window: &mut impl Window, src: u32, dst: u32, payload: &[u8]) -> Result<(), SendError> {
+        if payload.len() > MAX_PAYLOAD {
+            return Err(SendError::TooLong);
+        }
+        let Some(queue) = self.to_driver.as_mut() else {
+            return Err(match self.state {
+                State::Broken(fault) => SendError::Broken(fault),
+                _ => SendError::NotReady,
+            });
+        };
+        let chain = match queue.pop(window) {
+            Ok(Some(chain)) => chain,
+            Ok(None) => return Err(SendError::NoBuffer),
+            Err(error) => return Err(SendError::Broken(self.fail(window, Fault::Ring(Queue::ToDriver, error)))),
+        };
+        if chain.readable_len() != 0 {
+            return Err(SendError::Broken(self.fail(window, Fault::ReadOnlyBufferForDevice)));
+        }
+        let total = HEADER_SIZE + payload.len();
+        let written = if (chain.writable_len() as usize) < total {
+            0
+        } else {
+            let header = Header { src, dst, len: payload.len() as u16, flags: 0 };
+            scatter(window, &chain, &header.to_bytes(), payload);
+            total as u32
+        };
+        let Some(queue) = self.to_driver.as_mut() else { return Err(SendError::NotReady) };
+        if let Err(error) = queue.push(window, chain.head, written) {
+            return Err(SendError::Broken(self.fail(window, Fault::Ring(Queue::ToDriver, error))));
+        }
+        self.notify |= queue.driver_wants_interrupts(window);
+        if written == 0 {
+            return Err(SendError::BufferTooSmall);
+        }
+        self.stats.sent += 1;
+        Ok(())
+    }
+
+    fn fail(&mut self, window: &mut impl Window, fault: Fault) -> Fault {
+        self.break_down(window, fault);
+        fault
+    }
+
+    /// Whether the driver should be notified (buffers were returned since
+    /// the last call), clearing the flag.
+    pub fn take_notify(&mut self) -> bool {
+        core::mem::take(&mut self.notify)
+    }
+}
+
+/// Copies the chain's device-readable bytes (at most one buffer's worth)
+/// into `into`; returns how many.
+fn gather(window: &impl Window, chain: &Chain, into: &mut [u8; BUFFER_SIZE]) -> usize {
+    let mut copied = 0usize;
+    for segment in chain.segments().iter().filter(|s| !s.writable) {
+        let take = (segment.len as usize).min(BUFFER_SIZE - copied);
+        if take == 0 {
+            break;
+        }
+        // The segment was checked to be inside the window.
+        if window.read_bytes(segment.offset, &mut into[copied..copied + take]).is_none() {
+            break;
+        }
+        copied += take;
+    }
+    copied
+}
+
+/// Writes `header` then `payload` across the chain's device-writable
+/// buffers (which the caller checked are large enough).
+fn scatter(window: &mut impl Window, chain: &Chain, header: &[u8], payload: &[u8]) {
+    let mut parts = [header, payload];
+    let mut part = 0;
+    for segment in chain.segments().iter().filter(|s| s.writable) {
+        let mut at = segment.offset;
+        let mut room = segment.len as usize;
+        while room > 0 && part < parts.len() {
+            let bytes = parts[part];
+            let take = bytes.len().min(room);
+            // Inside the window: the segment was checked.
+            let _ = window.write_bytes(at, &bytes[..take]);
+            at += take as u32;
+            room -= take;
+            parts[part] = &bytes[take..];
+            if parts[part].is_empty() {
+                part += 1;
+            }
+        }
+    }
+}

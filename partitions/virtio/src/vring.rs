@@ -1,0 +1,530 @@
+//! Split virtqueues, device side, against a driver that may be hostile.
+//!
+//! The layout is the VIRTIO split ring as legacy drivers (Linux's
+//! remoteproc, OpenAMP) lay it out in one block with an alignment:
+//!
+//! ```text
+//! desc    +0                       num x { le64 addr; le32 len; le16 flags; le16 next }
+//! avail   +16*num                  le16 flags; le16 idx; le16 ring[num]; le16 used_event
+//! used    align_up(avail + 6 + 2*num, align)
+//!                                  le16 flags; le16 idx; { le32 id; le32 len } ring[num]; le16 avail_event
+//! ```
+//!
+//! What the driver writes (the descriptor table, the available ring) is read
+//! once per field and checked before use: the available index may not run
+//! more than `num` ahead, heads and `next` links must be below `num`, a chain
+//! may not be longer than [`MAX_CHAIN`] (which also ends any loop), indirect
+//! descriptors are refused (the feature is never offered), device-readable
+//! descriptors must come before device-writable ones, and every buffer must
+//! lie inside the shared window. What the device writes (the used ring) is
+//! kept in the device's own state and never read back, so the driver cannot
+//! steer it. `VIRTIO_RING_F_EVENT_IDX` is not offered: the device notifies
+//! unless the driver sets `VRING_AVAIL_F_NO_INTERRUPT`.
+//!
+//! This module never decides what a buffer means; see [`crate::rpmsg`].
+
+use crate::window::Window;
+
+/// Size of one descriptor.
+pub const DESCRIPTOR_SIZE: u32 = 16;
+/// Descriptor flag: the chain continues at `next`.
+pub const DESC_F_NEXT: u16 = 1;
+/// Descriptor flag: the device writes this buffer.
+pub const DESC_F_WRITE: u16 = 2;
+/// Descriptor flag: the buffer holds a table of descriptors.
+pub const DESC_F_INDIRECT: u16 = 4;
+/// Available-ring flag: the driver does not want an interrupt on used buffers.
+pub const AVAIL_F_NO_INTERRUPT: u16 = 1;
+/// The most descriptors the device accepts in one chain.
+pub const MAX_CHAIN: usize = 4;
+/// The largest ring (a power of two, as legacy VIRTIO requires).
+pub const MAX_NUM: u16 = 32768;
+
+/// Where one split virtqueue lies: offsets of its three parts in the window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Vring {
+    /// Descriptor table.
+    pub desc: u32,
+    /// Available ring.
+    pub avail: u32,
+    /// Used ring.
+    pub used: u32,
+    /// Entries (a power of two).
+    pub num: u16,
+}
+
+impl Vring {
+    /// Bytes a ring of `num` entries with `align` needs (Linux's
+    /// `vring_size`), or `None` if `num` is not a power of two up to
+    /// [`MAX_NUM`] or `align` not a power of two.
+    pub const fn size(num: u16, align: u32) -> Option<u32> {
+        if !num.is_power_of_two() || num > MAX_NUM || !align.is_power_of_two() {
+            return None;
+        }
+        let num = num as u32;
+        let avail_end = DESCRIPTOR_SIZE * num + 2 * (3 + num);
+        let used = (avail_end + align - 1) & !(align - 1);
+        Some(used + 2 * 3 + 8 * num)
+    }
+
+    /// The ring of `num` entries with `align` at window offset `offset`, if
+    /// it fits in a window of `window_size` bytes and `offset` is aligned.
+    pub const fn at(offset: u32, num: u16, align: u32, window_size: u32) -> Option<Vring> {
+        let Some(size) = Vring::size(num, align) else { return None };
+        if offset & (align - 1) != 0 || offset > window_size || window_size - offset < size {
+            return None;
+        }
+        let avail = offset + DESCRIPTOR_SIZE * num as u32;
+        let used_unaligned = avail + 2 * (3 + num as u32);
+        let used = (used_unaligned + align - 1) & !(align - 1);
+        Some(Vring { desc: offset, avail, used, num })
+    }
+
+    /// One past the ring's last byte.
+    pub const fn end(&self) -> u32 {
+        self.used + 2 * 3 + 8 * self.num as u32
+    }
+
+    fn avail_flags(&self) -> u32 {
+        self.avail
+    }
+    fn avail_idx(&self) -> u32 {
+        self.avail + 2
+    }
+    fn avail_ring(&self, slot: u16) -> u32 {
+        self.avail + 4 + 2 * (slot % self.num) as u32
+    }
+    fn used_idx(&self) -> u32 {
+        self.used + 2
+    }
+    fn used_ring(&self, slot: u16) -> u32 {
+        self.used + 4 + 8 * (slot % self.num) as u32
+    }
+    fn descriptor(&self, index: u16) -> u32 {
+        self.desc + DESCRIPTOR_SIZE * index as u32
+    }
+}
+
+/// How the driver's bus addresses map onto the window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AddressMap {
+    /// The driver's address of the window's first byte.
+    pub remote_base: u64,
+    /// Window size.
+    pub size: u32,
+}
+
+impl AddressMap {
+    /// The window offset of `len` bytes at driver address `address`, if they
+    /// all lie inside the window.
+    pub fn offset(&self, address: u64, len: u32) -> Option<u32> {
+        let offset = address.checked_sub(self.remote_base)?;
+        let end = offset.checked_add(len as u64)?;
+        (end <= self.size as u64).then_some(offset as u32)
+    }
+}
+
+/// One buffer of a chain, checked: inside the window.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Segment {
+    /// Window offset.
+    pub offset: u32,
+    /// Bytes.
+    pub len: u32,
+    /// The device writes it (else reads it).
+    pub writable: bool,
+}
+
+/// A descriptor chain taken from the available ring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chain {
+    /// Its head: what goes back in the used ring.
+    pub head: u16,
+    segments: [Segment; MAX_CHAIN],
+    count: usize,
+}
+
+impl Chain {
+    /// Its buffers, device-readable ones first.
+    pub fn segments(&self) -> &[Segment] {
+        self.segments.get(..self.count).unwrap_or(&[])
+    }
+
+    /// Total bytes of the device-readable buffers.
+    pub fn readable_len(&self) -> u32 {
+        self.segments().iter().filter(|s| !s.writable).map(|s| s.len).fold(0, u32::saturating_add)
+    }
+
+    /// Total bytes of the device-writable buffers.
+    pub fn writable_len(&self) -> u32 {
+        self.segments().iter().filter(|s| s.writable).map(|s| s.len).fold(0, u32::saturating_add)
+    }
+}
+
+/// Why a ring is unusable. Any of these puts the device in NEEDS_RESET.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RingError {
+    /// The available index ran more than `num` ahead of the device.
+    AvailIndexJump {
+        /// What the driver published.
+        avail: u16,
+        /// Where the device is.
+        seen: u16,
+    },
+    /// A head index not below `num`.
+    HeadOutOfRange(u16),
+    /// A `next` link not below `num`.
+    NextOutOfRange(u16),
+    /// A chain longer than [`MAX_CHAIN`] (or a loop).
+    ChainTooLong(u16),
+    /// An indirect descriptor (not negotiated).
+    Indirect(u16),
+    /// A device-readable descriptor after a device-writable one.
+    ReadableAfterWritable(u16),
+    /// A buffer that is not entirely inside the shared window.
+    OutsideWindow {
+        /// Descriptor index.
+        index: u16,
+        /// Its address.
+        address: u64,
+        /// Its length.
+        len: u32,
+    },
+    /// The ring itself could not be read or written (it does not fit the
+    /// window: a placement bug, or a driver-chosen address).
+    RingOutsideWindow,
+}
+
+impl RingError {
+    /// A short, stable reason for logs.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            RingError::AvailIndexJump { .. } => "avail-index-jump",
+            RingError::HeadOutOfRange(_) => "head-out-of-range",
+            RingError::NextOutOfRange(_) => "next-out-of-range",
+            RingError::ChainTooLong(_) => "chain-too-long",
+            RingError::Indirect(_) => "indirect-descriptor",
+            RingError::ReadableAfterWritable(_) => "readable-after-writable",
+            RingError::OutsideWindow { .. } => "buffer-outside-window",
+            RingError::RingOutsideWindow => "ring-outside-window",
+        }
+    }
+}
+
+/// The device side of one split virtqueue.
+#[derive(Clone, Copy, Debug)]
+pub struct DeviceQueue {
+    ring: Vring,
+    map: AddressMap,
+    /// The next available-ring slot the device will take.
+    last_avail: u16,
+    /// The next used-ring slot the device will fill.
+    next_used: u16,
+}
+
+impl DeviceQueue {
+    /// A queue over `ring`, from the start (both indexes 0, as after a
+    /// driver's reset).
+    pub const fn new(ring: Vring, map: AddressMap) -> DeviceQueue {
+        DeviceQueue { ring, map, last_avail: 0, next_used: 0 }
+    }
+
+    /// Where the ring is.
+    pub fn ring(&self) -> Vring {
+        self.ring
+    }
+
+    /// Picks the queue up where a previous life of the device left it: both
+    /// indexes from the used index in the window. Buffers taken but not
+    /// returned before are taken again (at least once, never lost). Refused
+    /// if the used index is not within `num` behind the available index.
+    pub fn resume(&mut self, window: &impl Window) -> Result<(), RingError> {
+        let used = window.read_u16(self.ring.used_idx()).ok_or(RingError::RingOutsideWindow)?;
+        let avail = window.read_u16(self.ring.avail_idx()).ok_or(RingError::RingOutsideWindow)?;
+        if avail.wrapping_sub(used) > self.ring.num {
+            return Err(RingError::AvailIndexJump { avail, seen: used });
+        }
+        self.last_avail = used;
+        self.next_used = used;
+        Ok(())
+    }
+
+    /// Takes the next available chain, if any, checking all of it.
+    pub fn pop(&mut self, window: &impl Window) -> Result<Option<Chain>, RingError> {
+        let num = self.ring.num;
+        let avail = window.read_u16(self.ring.avail_idx()).ok_or(RingError::RingOutsideWindow)?;
+        let pending = avail.wrapping_sub(self.last_avail);
+        if pending == 0 {
+            return Ok(None);
+        }
+        if pending > num {
+            return Err(RingError::AvailIndexJump { avail, seen: self.last_avail });
+        }
+        // The ring entry and descriptors were written before the index.
+        window.barrier();
+        let head = window.read_u16(self.ring.avail_ring(self.last_avail)).ok_or(RingError::RingOutsideWindow)?;
+        if head >= num {
+            return Err(RingError::HeadOutOfRange(head));
+        }
+        let mut chain = Chain { head, segments: [Segment::default(); MAX_CHAIN], count: 0 };
+        let mut index = head;
+        let mut seen_writable = false;
+        loop {
+            let at = self.ring.descriptor(index);
+            let address = window.read_u64(at).ok_or(RingError::RingOutsideWindow)?;
+            let len = window.read_u32(at + 8).ok_or(RingError::RingOutsideWindow)?;
+            let flags = window.read_u16(at + 12).ok_or(RingError::RingOutsideWindow)?;
+            let next = window.read_u16(at + 14).ok_or(RingError::RingOutsideWindow)?;
+            if flags & DESC_F_INDIRECT != 0 {
+                return Err(RingError::Indirect(index));
+            }
+            let writable = flags & DESC_F_WRITE != 0;
+            if seen_writable && !writable {
+                return Err(RingError::ReadableAfterWritable(index));
+            }
+            seen_writable |= writable;
+            let offset = self.map.offset(address, len).ok_or(RingError::OutsideWindow { index, address, len })?;
+            let slot = chain.segments.get_mut(chain.count).ok_or(RingError::ChainTooLong(head))?;
+            *slot = Segment { offset, len, writable };
+            chain.count += 1;
+            if flags & DESC_F_NEXT == 0 {
+                break;
+            }
+            if next >= num {
+                return Err(RingError::NextOutOfRange(next));
+            }
+            index = next;
+        }
+        self.last_avail = self.last_avail.wrapping_add(1);
+        Ok(Some(chain))
+    }
+
+    /// Returns chain `head` to the driver, `written` bytes written into it.
+    pub fn push(&mut self, window: &mut impl Window, head: u16, written: u32) -> Result<(), RingError> {
+        let slot = self.ring.used_ring(self.next_used);
+        window.write_u32(slot, head as u32).ok_or(RingError::RingOutsideWindow)?;
+        window.write_u32(slot + 4, written).ok_or(RingError::RingOutsideWindow)?;
+        // The entry before the index that publishes it.
+        window.barrier();
+        self.next_used = self.next_used.wrapping_add(1);
+        window.write_u16(self.ring.used_idx(), self.next_used).ok_or(RingError::RingOutsideWindow)?;
+        window.barrier();
+        Ok(())
+    }
+
+    /// Whether the driver wants to hear about used buffers.
+    pub fn driver_wants_interrupts(&self, window: &impl Window) -> bool {
+        window.read_u16(self.ring.avail_flags()).is_none_or(|flags| flags & AVAIL_F_NO_INTERRUPT == 0)
+    }
+
+    /// Whether the driver has made a chain available that the device has not
+    /// taken (reads only the available index).
+    pub fn has_available(&self, window: &impl Window) -> bool {
+        window.read_u16(self.ring.avail_idx()).is_some_and(|avail| avail != self.last_avail)
+    }
+
+    /// Chains taken and not yet returned.
+    pub fn in_flight(&self) -> u16 {
+        self.last_avail.wrapping_sub(self.next_used)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::window::SliceWindow;
+
+    /// A driver, as plain writes into the ring, for tests.
+    struct Driver {
+        ring: Vring,
+        remote_base: u64,
+        avail_idx: u16,
+    }
+
+    impl Driver {
+        fn descriptor(&self, w: &mut impl Window, index: u16, offset: u64, len: u32, flags: u16, next: u16) {
+            let at = self.ring.descriptor(index);
+            w.write_u32(at, (self.remote_base + offset) as u32).unwrap();
+            w.write_u32(at + 4, ((self.remote_base + offset) >> 32) as u32).unwrap();
+            w.write_u32(at + 8, len).unwrap();
+            w.write_u16(at + 12, flags).unwrap();
+            w.write_u16(at + 14, next).unwrap();
+        }
+
+        fn offer(&mut self, w: &mut impl Window, head: u16) {
+            w.write_u16(self.ring.avail_ring(self.avail_idx), head).unwrap();
+            self.avail_idx = self.avail_idx.wrapping_add(1);
+            w.write_u16(self.ring.avail_idx(), self.avail_idx).unwrap();
+        }
+    }
+
+    const WINDOW: u32 = 0x4000;
+    const REMOTE: u64 = 0x8_8000_0000;
+
+    fn setup(bytes: &mut [u8]) -> (SliceWindow<'_>, DeviceQueue, Driver) {
+        let ring = Vring::at(0, 8, 64, WINDOW).unwrap();
+        let map = AddressMap { remote_base: REMOTE, size: WINDOW };
+        (SliceWindow::new(bytes), DeviceQueue::new(ring, map), Driver { ring, remote_base: REMOTE, avail_idx: 0 })
+    }
+
+    #[test]
+    fn layout_matches_linux_vring_init() {
+        // vring_size(256, 4096) in Linux: 4096 + 4096 + ... = 0x2806 (10246).
+        assert_eq!(Vring::size(256, 4096), Some(10246));
+        // num 8, align 64: desc 0..128, avail 128..150, used at 192.
+        let ring = Vring::at(0x1000, 8, 64, WINDOW).unwrap();
+        assert_eq!((ring.desc, ring.avail, ring.used, ring.end()), (0x1000, 0x1080, 0x10C0, 0x10C0 + 6 + 64));
+        assert_eq!(Vring::size(6, 64), None, "not a power of two");
+        assert_eq!(Vring::at(0x1001, 8, 64, WINDOW), None, "unaligned");
+        assert_eq!(Vring::at(WINDOW - 64, 8, 64, WINDOW), None, "does not fit");
+        assert_eq!(Vring::at(!63, 8, 64, WINDOW), None);
+    }
+
+    #[test]
+    fn a_chain_goes_round_and_comes_back_used() {
+        let mut bytes = vec![0u8; WINDOW as usize];
+        let (mut w, mut queue, mut driver) = setup(&mut bytes);
+        driver.descriptor(&mut w, 3, 0x1000, 16, DESC_F_NEXT, 5);
+        driver.descriptor(&mut w, 5, 0x2000, 512, DESC_F_WRITE, 0);
+        driver.offer(&mut w, 3);
+        let chain = queue.pop(&w).unwrap().unwrap();
+        assert_eq!(chain.head, 3);
+        assert_eq!(
+            chain.segments(),
+            [
+                Segment { offset: 0x1000, len: 16, writable: false },
+                Segment { offset: 0x2000, len: 512, writable: true }
+            ]
+        );
+        assert_eq!((chain.readable_len(), chain.writable_len()), (16, 512));
+        assert_eq!(queue.pop(&w).unwrap(), None);
+        assert_eq!(queue.in_flight(), 1);
+        queue.push(&mut w, 3, 100).unwrap();
+        let used = driver.ring.used;
+        assert_eq!((w.read_u16(used + 2), w.read_u32(used + 4), w.read_u32(used + 8)), (Some(1), Some(3), Some(100)));
+        assert_eq!(queue.in_flight(), 0);
+    }
+
+    #[test]
+    fn hostile_rings_are_refused() {
+        type Case = (&'static str, fn(&mut SliceWindow<'_>, &mut Driver), RingError);
+        let cases: [Case; 8] = [
+            (
+                "avail index jump",
+                |w, d| {
+                    d.descriptor(w, 0, 0, 8, 0, 0);
+                    w.write_u16(d.ring.avail_idx(), 9).unwrap();
+                },
+                RingError::AvailIndexJump { avail: 9, seen: 0 },
+            ),
+            ("head out of range", |w, d| d.offer(w, 8), RingError::HeadOutOfRange(8)),
+            (
+                "next out of range",
+                |w, d| {
+                    d.descriptor(w, 0, 0, 8, DESC_F_NEXT, 200);
+                    d.offer(w, 0);
+                },
+                RingError::NextOutOfRange(200),
+            ),
+            (
+                "loop",
+                |w, d| {
+                    d.descriptor(w, 1, 0, 8, DESC_F_NEXT, 2);
+                    d.descriptor(w, 2, 8, 8, DESC_F_NEXT, 1);
+                    d.offer(w, 1);
+                },
+                RingError::ChainTooLong(1),
+            ),
+            (
+                "indirect",
+                |w, d| {
+                    d.descriptor(w, 0, 0, 16, DESC_F_INDIRECT, 0);
+                    d.offer(w, 0);
+                },
+                RingError::Indirect(0),
+            ),
+            (
+                "readable after writable",
+                |w, d| {
+                    d.descriptor(w, 0, 0, 8, DESC_F_WRITE | DESC_F_NEXT, 1);
+                    d.descriptor(w, 1, 8, 8, 0, 0);
+                    d.offer(w, 0);
+                },
+                RingError::ReadableAfterWritable(1),
+            ),
+            (
+                "past the end",
+                |w, d| {
+                    d.descriptor(w, 0, WINDOW as u64 - 8, 9, 0, 0);
+                    d.offer(w, 0);
+                },
+                RingError::OutsideWindow { index: 0, address: REMOTE + WINDOW as u64 - 8, len: 9 },
+            ),
+            (
+                "below the window",
+                |w, d| {
+                    let at = d.ring.descriptor(0);
+                    w.write_u32(at, 0x1000).unwrap();
+                    w.write_u32(at + 4, 0).unwrap();
+                    w.write_u32(at + 8, 4).unwrap();
+                    d.offer(w, 0);
+                },
+                RingError::OutsideWindow { index: 0, address: 0x1000, len: 4 },
+            ),
+        ];
+        for (name, corrupt, expected) in cases {
+            let mut bytes = vec![0u8; WINDOW as usize];
+            let (mut w, mut queue, mut driver) = setup(&mut bytes);
+            corrupt(&mut w, &mut driver);
+            assert_eq!(queue.pop(&w), Err(expected), "{name}");
+        }
+    }
+
+    #[test]
+    fn resume_adopts_the_used_index() {
+        let mut bytes = vec![0u8; WINDOW as usize];
+        let (mut w, mut queue, mut driver) = setup(&mut bytes);
+        for head in 0..3 {
+            driver.descriptor(&mut w, head, 0x1000, 16, 0, 0);
+            driver.offer(&mut w, head);
+        }
+        for _ in 0..3 {
+            let chain = queue.pop(&w).unwrap().unwrap();
+            if chain.head < 2 {
+                queue.push(&mut w, chain.head, 0).unwrap();
+            }
+        }
+        // A restarted device resumes after the two it returned: the third is
+        // taken again.
+        let mut again = DeviceQueue::new(driver.ring, AddressMap { remote_base: REMOTE, size: WINDOW });
+        again.resume(&w).unwrap();
+        assert_eq!(again.pop(&w).unwrap().map(|c| c.head), Some(2));
+        // A used index the driver moved far from its available index is refused.
+        w.write_u16(driver.ring.used_idx(), 100).unwrap();
+        assert!(again.resume(&w).is_err());
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever a driver writes into the ring, popping never reads or
+        /// yields anything outside the window, and never loops.
+        #[test]
+        fn arbitrary_rings_never_escape_the_window(ring_bytes in proptest::collection::vec(any::<u8>(), 256)) {
+            let mut bytes = vec![0u8; WINDOW as usize];
+            bytes[..256].copy_from_slice(&ring_bytes);
+            let (w, mut queue, _) = setup(&mut bytes);
+            for _ in 0..20 {
+                match queue.pop(&w) {
+                    Ok(Some(chain)) => {
+                        prop_assert!(chain.segments().len() <= MAX_CHAIN);
+                        for segment in chain.segments() {
+                            prop_assert!(segment.offset as u64 + segment.len as u64 <= WINDOW as u64);
+                        }
+                    }
+                    Ok(None) | Err(_) => break,
+                }
+            }
+        }
+    }
+}
