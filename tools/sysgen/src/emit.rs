@@ -7,7 +7,7 @@
 //! `const fn` the host tests check, rather than as opaque register words.
 
 use crate::image::Image;
-use crate::model::{Access, Partition, RegionKind, System};
+use crate::model::{Access, MailboxDriver, Partition, RegionKind, ServiceKind, System, VringPlacement};
 use crate::units::human_size;
 use crate::validate::FIQ_STACK;
 use bulkhead_mpu::{El1Access, El2Access, MemoryType, Region, Shareability};
@@ -37,6 +37,7 @@ pub fn partition_memory_x(system: &System, index: usize) -> String {
             RegionKind::Data => "PARTITION_DATA".to_owned(),
             RegionKind::Private => format!("REGION_{}", identifier(&region.name)),
             RegionKind::Shared(_) => format!("SHARED_{}", identifier(&region.name)),
+            RegionKind::Virtio(_) => format!("VIRTIO_{}", identifier(&region.name)),
             RegionKind::Device(_) => continue,
         };
         let _ = writeln!(
@@ -115,6 +116,47 @@ pub fn partition_layout_rs(system: &System, index: usize) -> String {
     let _ =
         writeln!(out, "/// This partition's memory regions.\npub const REGIONS: &[Region] = {};", regions(partition));
     let _ = writeln!(out, "/// This partition's devices.\npub const DEVICES: &[Device] = {};", devices(partition));
+    out.push_str("/// The VIRTIO links this partition is the device of.\npub const VIRTIO: &[VirtioLink] = &[\n");
+    for link in system.virtio.iter().filter(|l| l.partition == index) {
+        let vring =
+            |v: &VringPlacement| format!("Vring {{ offset: {:?}, num: {}, align: {:#x} }}", v.offset, v.num, v.align);
+        let mut services = String::new();
+        for service in &link.services {
+            let kind = match service.kind {
+                ServiceKind::Tty => "Tty",
+                ServiceKind::Echo => "Echo",
+            };
+            let _ = write!(
+                services,
+                "Service {{ kind: ServiceKind::{kind}, name: {:?}, address: {} }}, ",
+                service.name, service.address
+            );
+        }
+        let driver = match link.mailbox.driver {
+            MailboxDriver::Uart => "Uart",
+            MailboxDriver::NxpMru => "NxpMru",
+            MailboxDriver::ArmMhuv2 => "ArmMhuv2",
+        };
+        let devices = &system.board.devices;
+        let _ = writeln!(
+            out,
+            "    VirtioLink {{\n        name: {:?},\n        window_base: {:#010x},\n        window_size: {:#x},\n        \
+             remote_base: {:#x},\n        table: {:#x},\n        vrings: [{}, {}],\n        services: &[{services}],\n        \
+             mailbox: Mailbox {{ driver: MailboxDriver::{driver}, base: {:#010x}, send_base: {:#010x}, channel: {}, interrupt: {} }},\n    }},",
+            link.name,
+            link.window.base,
+            link.window.size,
+            link.remote_base,
+            link.table,
+            vring(&link.vrings[0]),
+            vring(&link.vrings[1]),
+            devices[link.mailbox.device].base,
+            devices[link.mailbox.send_device].base,
+            link.mailbox.channel,
+            link.mailbox.interrupt,
+        );
+    }
+    out.push_str("];\n");
     out.push_str("/// Every partition's memory and devices.\npub const PARTITIONS: &[PartitionMap] = &[\n");
     for p in &system.partitions {
         let _ = writeln!(
@@ -413,6 +455,7 @@ pub fn memory_map(system: &System) -> String {
         for region in &partition.regions {
             let what = match region.kind {
                 RegionKind::Device(_) => "device".to_owned(),
+                RegionKind::Virtio(_) => "virtio rw non-cacheable".to_owned(),
                 RegionKind::Shared(_) => format!("shared {}", region.access.name()),
                 _ => region.access.name().to_owned(),
             };

@@ -48,7 +48,7 @@ pub fn inspect(path: &Path, elf: &[u8], partition: &Partition) -> Result<Image, 
     let ram: Vec<Span> = partition
         .regions
         .iter()
-        .filter(|r| r.access.write && !matches!(r.kind, RegionKind::Device(_)))
+        .filter(|r| r.access.write && !matches!(r.kind, RegionKind::Device(_) | RegionKind::Virtio(_)))
         .map(|r| r.span)
         .collect();
     let inside = |span: &Span, start: u64, length: u64| {

@@ -168,6 +168,8 @@ pub enum RegionKind {
     Shared(usize),
     /// A board device (index into [`Board::devices`]).
     Device(usize),
+    /// The shared window of a VIRTIO link (index into [`System::virtio`]).
+    Virtio(usize),
 }
 
 /// One region of a partition.
@@ -245,6 +247,108 @@ pub struct SharedRegion {
     pub span: Span,
 }
 
+/// Where a vring goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VringPlacement {
+    /// Offset in the window, or `None` when the driver places it.
+    pub offset: Option<u32>,
+    /// Entries.
+    pub num: u16,
+    /// Alignment.
+    pub align: u32,
+}
+
+/// What an rpmsg service does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServiceKind {
+    /// A console to the partition.
+    Tty,
+    /// Sends every message back.
+    Echo,
+}
+
+impl ServiceKind {
+    /// As written.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ServiceKind::Tty => "tty",
+            ServiceKind::Echo => "echo",
+        }
+    }
+}
+
+/// An rpmsg service of a link.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Service {
+    /// What it does.
+    pub kind: ServiceKind,
+    /// Name announced.
+    pub name: String,
+    /// Endpoint address.
+    pub address: u32,
+}
+
+/// Mailbox hardware.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MailboxDriver {
+    /// One byte per doorbell over a UART (the simulation stand-in).
+    Uart,
+    /// NXP S32Z/S32E Message Receiving Unit.
+    NxpMru,
+    /// Arm MHUv2 doorbell.
+    ArmMhuv2,
+}
+
+impl MailboxDriver {
+    /// As written.
+    pub fn name(&self) -> &'static str {
+        match self {
+            MailboxDriver::Uart => "uart",
+            MailboxDriver::NxpMru => "nxp-mru",
+            MailboxDriver::ArmMhuv2 => "arm-mhuv2",
+        }
+    }
+}
+
+/// The doorbells of a link.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mailbox {
+    /// Hardware.
+    pub driver: MailboxDriver,
+    /// Device that rings the partition (index into [`Board::devices`]).
+    pub device: usize,
+    /// Device the partition rings the other side through.
+    pub send_device: usize,
+    /// Channel.
+    pub channel: u32,
+    /// Interrupt that rings the partition.
+    pub interrupt: u32,
+}
+
+/// A VIRTIO rpmsg link.
+#[derive(Clone, Debug)]
+pub struct VirtioLink {
+    /// Name.
+    pub name: String,
+    /// The partition that is the device.
+    pub partition: usize,
+    /// The window, as the island sees it.
+    pub window: Span,
+    /// The window's first byte as the other processor sees it.
+    pub remote_base: u64,
+    /// Offset of the resource table in the window.
+    pub table: u32,
+    /// vring 0 (device to driver) and vring 1 (driver to device).
+    pub vrings: [VringPlacement; 2],
+    /// Offset of the first byte left for the driver's buffers (and rings,
+    /// when it places them).
+    pub pool: u32,
+    /// Services.
+    pub services: Vec<Service>,
+    /// Doorbells.
+    pub mailbox: Mailbox,
+}
+
 /// One window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Window {
@@ -282,6 +386,8 @@ pub struct System {
     pub partitions: Vec<Partition>,
     /// Shared regions.
     pub shared: Vec<SharedRegion>,
+    /// VIRTIO links.
+    pub virtio: Vec<VirtioLink>,
     /// Schedules, one per core used.
     pub schedules: Vec<Schedule>,
     /// Window tracing on.

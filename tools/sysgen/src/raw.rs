@@ -31,9 +31,9 @@ pub struct SystemFile {
     /// `[[channel]]`: reserved for inter-partition ports (not supported yet).
     #[serde(default)]
     pub channel: Option<Spanned<toml::Value>>,
-    /// `[[virtio]]`: reserved for VIRTIO links (not supported yet).
+    /// `[[virtio]]`: VIRTIO rpmsg links to another processor.
     #[serde(default)]
-    pub virtio: Option<Spanned<toml::Value>>,
+    pub virtio: Vec<Spanned<Virtio>>,
 }
 
 /// `[system]`.
@@ -148,6 +148,84 @@ pub struct Shared {
     pub access: BTreeMap<Spanned<String>, Spanned<String>>,
     /// `normal` (default) or `non-cacheable`.
     pub memory_type: Option<Spanned<String>>,
+}
+
+/// `[[virtio]]`: one VIRTIO rpmsg link between a partition (the device) and
+/// another processor (the driver).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Virtio {
+    /// Unique name.
+    pub name: Spanned<String>,
+    /// The partition that is the device.
+    pub partition: Spanned<String>,
+    /// The shared window.
+    pub window: Spanned<VirtioWindow>,
+    /// Offset of the resource table in the window (default 0).
+    pub resource_table: Option<Spanned<Size>>,
+    /// The two vrings.
+    pub vrings: Spanned<Vrings>,
+    /// rpmsg services the partition announces.
+    #[serde(default)]
+    pub services: Vec<Spanned<Service>>,
+    /// The doorbells.
+    pub mailbox: Spanned<Mailbox>,
+}
+
+/// The shared window of a VIRTIO link.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VirtioWindow {
+    /// Fixed first byte (as the island sees it).
+    pub base: Option<Spanned<u64>>,
+    /// Size.
+    pub size: Spanned<Size>,
+    /// Board memory (one the other processor reaches).
+    pub memory: Option<Spanned<String>>,
+    /// The window's first byte as the other processor sees it, if different.
+    pub remote_base: Option<Spanned<u64>>,
+}
+
+/// The vrings of a link.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vrings {
+    /// Entries per ring (a power of two).
+    pub num: Spanned<u32>,
+    /// Alignment of each ring's used part (default 4K).
+    pub align: Option<Spanned<Size>>,
+    /// `"device"` (default: the generator places them after the table) or
+    /// `"driver"` (the driver places them and writes their addresses back).
+    pub placement: Option<Spanned<String>>,
+}
+
+/// An rpmsg service.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// `"tty"` or `"echo"`.
+    pub kind: Spanned<String>,
+    /// Name announced (defaults per kind).
+    pub name: Option<Spanned<String>>,
+    /// Endpoint address (default 1024 + position).
+    pub address: Option<Spanned<u32>>,
+}
+
+/// The doorbells of a link.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mailbox {
+    /// `"uart"`, `"nxp-mru"` or `"arm-mhuv2"`.
+    pub driver: Spanned<String>,
+    /// The device the partition is rung through (its interrupt).
+    pub device: Spanned<String>,
+    /// The device the partition rings the other side through (default:
+    /// `device`).
+    pub send_device: Option<Spanned<String>>,
+    /// Channel within the mailbox (default 0).
+    pub channel: Option<Spanned<u32>>,
+    /// The interrupt that rings the partition (default: the device's first).
+    pub interrupt: Option<Spanned<u32>>,
 }
 
 /// `[[schedule]]`.

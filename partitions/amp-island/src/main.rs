@@ -1,0 +1,322 @@
+//! The AMP safety island: this partition is the VIRTIO rpmsg *device* of
+//! the link its system description gives it, and serves two rpmsg services
+//! to the other processor (the driver, a Cortex-A running Linux):
+//!
+//! - `tty` (announced as `rpmsg-tty` by default): a console. Lines typed
+//!   on the other side are commands: `help`, `status`, `echo TEXT`,
+//!   `crash` (fault on purpose, to watch the kernel restart the island and
+//!   the link come back);
+//! - `echo` (announced as `rpmsg-client-sample` by default, which Linux's
+//!   sample client talks to): every message goes back to its sender.
+//!
+//! The partition sleeps until its mailbox interrupt (the other side's
+//! doorbell) and then works the link; everything the other side wrote is
+//! checked by `bulkhead-virtio` before use. A ring or table error takes the
+//! link down (NEEDS_RESET) until the driver resets it; the island and its
+//! neighbours go on. After a restart the island resumes a running link and
+//! announces its services again.
+
+#![no_std]
+#![no_main]
+
+mod console;
+
+use bulkhead_doorbell::mhuv2::Mhuv2Doorbell;
+use bulkhead_doorbell::mru::MruDoorbell;
+use bulkhead_doorbell::uart::UartDoorbell;
+use bulkhead_doorbell::{Doorbell, Registers};
+use bulkhead_sdk::gic::{self, arm_gic::Trigger};
+use bulkhead_sdk::layout::{self, MailboxDriver, ServiceKind, VirtioLink};
+use bulkhead_sdk::{entry, println};
+use bulkhead_virtio::device::{Event, Incoming, RpmsgDevice, SendError};
+use bulkhead_virtio::resource_table::{ADDR_ANY, LinkLayout, VringSpec};
+use bulkhead_virtio::rpmsg::{self, BUFFER_SIZE, NS_ADDR, NS_CREATE};
+use bulkhead_virtio::window::MmioWindow;
+use core::cell::RefCell;
+use core::sync::atomic::{AtomicBool, Ordering};
+use critical_section::Mutex;
+
+/// The doorbell hardware the description chose.
+enum AnyDoorbell {
+    Uart(UartDoorbell),
+    Mru(MruDoorbell),
+    Mhuv2(Mhuv2Doorbell),
+}
+
+impl Doorbell for AnyDoorbell {
+    fn ring(&mut self) {
+        match self {
+            AnyDoorbell::Uart(d) => d.ring(),
+            AnyDoorbell::Mru(d) => d.ring(),
+            AnyDoorbell::Mhuv2(d) => d.ring(),
+        }
+    }
+
+    fn take(&mut self) -> bool {
+        match self {
+            AnyDoorbell::Uart(d) => d.take(),
+            AnyDoorbell::Mru(d) => d.take(),
+            AnyDoorbell::Mhuv2(d) => d.take(),
+        }
+    }
+}
+
+static DOORBELL: Mutex<RefCell<Option<AnyDoorbell>>> = Mutex::new(RefCell::new(None));
+/// The other side rang since the main loop last looked.
+static RANG: AtomicBool = AtomicBool::new(false);
+
+#[aarch32_rt::irq]
+fn irq_handler() {
+    while let Some(intid) = gic::acknowledge().filter(|intid| *intid < 1020) {
+        let rang = critical_section::with(|cs| DOORBELL.borrow_ref_mut(cs).as_mut().is_some_and(|d| d.take()));
+        if rang {
+            RANG.store(true, Ordering::Release);
+        }
+        gic::end(intid);
+    }
+}
+
+fn ring() {
+    critical_section::with(|cs| {
+        if let Some(doorbell) = DOORBELL.borrow_ref_mut(cs).as_mut() {
+            doorbell.ring();
+        }
+    });
+    bench::rang();
+}
+
+fn doorbell_for(link: &VirtioLink) -> AnyDoorbell {
+    let mailbox = link.mailbox;
+    // SAFETY: the mailbox devices are this partition's (the generator
+    // checked they are among its devices); nothing else here drives them.
+    let (own, other) = unsafe { (Registers::new(mailbox.base as usize), Registers::new(mailbox.send_base as usize)) };
+    match mailbox.driver {
+        MailboxDriver::Uart => AnyDoorbell::Uart(UartDoorbell::new(own)),
+        MailboxDriver::NxpMru => AnyDoorbell::Mru(MruDoorbell::new(own, other, mailbox.channel as usize)),
+        MailboxDriver::ArmMhuv2 => AnyDoorbell::Mhuv2(Mhuv2Doorbell::new(other, own, mailbox.channel as usize)),
+    }
+}
+
+fn link_layout(link: &VirtioLink) -> LinkLayout {
+    let spec = |n: usize| {
+        let vring = link.vrings[n];
+        VringSpec {
+            da: vring.offset.map_or(ADDR_ANY, |offset| link.window_base + offset),
+            align: vring.align,
+            num: vring.num,
+        }
+    };
+    LinkLayout {
+        local_base: link.window_base,
+        size: link.window_size,
+        remote_base: link.remote_base,
+        table: link.table,
+        vrings: [spec(0), spec(1)],
+        features: rpmsg::F_NS,
+    }
+}
+
+/// The island's state besides the device.
+struct Island {
+    link: &'static VirtioLink,
+    device: RpmsgDevice,
+    window: MmioWindow,
+    console: console::Console,
+    /// Service announcements still to send (bit n: service n).
+    to_announce: u32,
+    restarts: u32,
+}
+
+impl Island {
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Ready { features } => {
+                println!(
+                    "island: link {} ready (features {features:#x}, handshake {})",
+                    self.link.name,
+                    self.device.stats().handshakes
+                );
+                self.to_announce = (1 << self.link.services.len()) - 1;
+            }
+            Event::Reset => {
+                println!("island: link {} reset by the driver; waiting for it", self.link.name);
+                self.to_announce = 0;
+                // Tells the driver the reset was seen (see bulkhead_virtio::device).
+                ring();
+            }
+            Event::Broken(fault) => {
+                println!(
+                    "island: link {} broken: {} on {}; NEEDS_RESET set, waiting for a reset",
+                    self.link.name,
+                    fault.reason(),
+                    fault.queue().map_or("table", |q| q.name())
+                );
+                self.to_announce = 0;
+                ring();
+            }
+        }
+    }
+
+    fn announce(&mut self) {
+        for (n, service) in self.link.services.iter().enumerate() {
+            if self.to_announce & (1 << n) == 0 {
+                continue;
+            }
+            let message = rpmsg::name_service_message(service.name, service.address, NS_CREATE);
+            match self.device.send(&mut self.window, service.address, NS_ADDR, &message) {
+                Ok(()) => {
+                    self.to_announce &= !(1 << n);
+                    println!("island: announced {} at {}", service.name, service.address);
+                }
+                Err(SendError::NoBuffer) => return,
+                Err(error) => {
+                    println!("island: cannot announce {}: {error:?}", service.name);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Works the link until nothing is left to do now.
+    fn service(&mut self) {
+        if let Some(event) = self.device.poll(&mut self.window) {
+            self.handle(event);
+        }
+        if self.to_announce != 0 {
+            self.announce();
+        }
+        let mut buffer = [0u8; BUFFER_SIZE];
+        // Take a message only when a reply could go out: the driver's
+        // doorbell after it posts buffers brings the island back.
+        while self.to_announce == 0 && self.device.can_send(&self.window) {
+            match self.device.receive(&mut self.window, &mut buffer) {
+                Ok(Some(Incoming::Message(header))) => {
+                    let payload = &buffer[..header.len as usize];
+                    self.dispatch(header.src, header.dst, payload);
+                }
+                Ok(Some(Incoming::Dropped(error))) => println!("island: dropped a message: {}", error.reason()),
+                Ok(None) => break,
+                Err(fault) => {
+                    self.handle(Event::Broken(fault));
+                    break;
+                }
+            }
+        }
+        if self.device.take_notify() {
+            ring();
+        }
+    }
+
+    fn dispatch(&mut self, src: u32, dst: u32, payload: &[u8]) {
+        let Some(service) = self.link.services.iter().find(|s| s.address == dst) else {
+            println!("island: message for unknown endpoint {dst} from {src} dropped");
+            return;
+        };
+        match service.kind {
+            ServiceKind::Echo => self.reply(dst, src, payload),
+            ServiceKind::Tty => {
+                let mut output = console::Output::new();
+                let stats = self.device.stats();
+                self.console.input(payload, console::Facts { stats, restarts: self.restarts }, &mut output);
+                for chunk in output.chunks() {
+                    self.reply(dst, src, chunk);
+                }
+            }
+        }
+    }
+
+    fn reply(&mut self, src: u32, dst: u32, payload: &[u8]) {
+        if let Err(error) = self.device.send(&mut self.window, src, dst, payload) {
+            println!("island: reply to {dst} lost: {error:?}");
+            if let SendError::Broken(fault) = error {
+                self.handle(Event::Broken(fault));
+            }
+        }
+    }
+}
+
+/// Sleeps until the next doorbell (or the end of the window).
+fn wait_for_doorbell() {
+    // SAFETY: masking this partition's own interrupts around the check, so a
+    // doorbell between the check and WFI still wakes it (WFI wakes on a
+    // pending interrupt even when masked).
+    unsafe { core::arch::asm!("cpsid i") };
+    if !RANG.load(Ordering::Acquire) {
+        // SAFETY: waits for this partition's next interrupt.
+        unsafe { core::arch::asm!("wfi") };
+    }
+    // SAFETY: unmask again; the handler is ready.
+    unsafe { core::arch::asm!("cpsie i") };
+}
+
+#[entry]
+fn main() -> ! {
+    let Some(link) = layout::VIRTIO.first() else {
+        println!("island: no VIRTIO link in the system description; nothing to do");
+        loop {
+            bulkhead_sdk::hypercall::yield_window();
+        }
+    };
+    let restarts = bulkhead_sdk::hypercall::identity().restarts;
+    let doorbell = doorbell_for(link);
+    critical_section::with(|cs| *DOORBELL.borrow_ref_mut(cs) = Some(doorbell));
+    let mut gic = gic::init();
+    gic::enable(&mut gic, link.mailbox.interrupt, 0x80, Trigger::Level);
+
+    // SAFETY: the window is this partition's region (mapped read/write,
+    // non-cacheable, by the kernel) and nothing else in it uses the memory.
+    let window = unsafe { MmioWindow::new(link.window_base as *mut u8, link.window_size) };
+    let mut island = Island {
+        link,
+        device: RpmsgDevice::new(link_layout(link)),
+        window,
+        console: console::Console::new(),
+        to_announce: 0,
+        restarts,
+    };
+    match island.device.start(&mut island.window, restarts > 0) {
+        Ok(Some(event)) => island.handle(event),
+        Ok(None) => {}
+        Err(error) => println!("island: cannot write the resource table: {}", error.reason()),
+    }
+    println!(
+        "island: device of link {} ({} KiB window at {:#010x}), {} services, {}",
+        link.name,
+        link.window_size / 1024,
+        link.window_base,
+        link.services.len(),
+        if restarts > 0 { "resumed after a restart" } else { "waiting for the driver" }
+    );
+    // SAFETY: the handler and the doorbell are ready.
+    unsafe { core::arch::asm!("cpsie i") };
+    loop {
+        RANG.store(false, Ordering::Release);
+        island.service();
+        wait_for_doorbell();
+    }
+}
+
+/// Markers for `cargo xtask bench` (see tools/xtask/src/bench.rs).
+mod bench {
+    core::arch::global_asm!(
+        r#"
+        .section .text.island_rang,"ax",%progbits
+        .arm
+        .global island_rang
+        .type island_rang, %function
+    island_rang:
+        bx      lr
+        .size island_rang, . - island_rang
+        "#
+    );
+
+    unsafe extern "C" {
+        fn island_rang();
+    }
+
+    /// The island just rang the other side.
+    pub fn rang() {
+        // SAFETY: an empty function.
+        unsafe { island_rang() };
+    }
+}

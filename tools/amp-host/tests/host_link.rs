@@ -1,0 +1,255 @@
+//! The driver and the island's device on one window in host memory, stepped
+//! by hand: the whole protocol without QEMU, including every hostile case.
+
+use bulkhead_amp_host::LinkConfig;
+use bulkhead_amp_host::driver::{Driver, Received};
+use bulkhead_amp_host::hostile::Case;
+use bulkhead_virtio::device::{Event, Incoming, RpmsgDevice, SendError, State};
+use bulkhead_virtio::resource_table::{LinkLayout, VringSpec, status};
+use bulkhead_virtio::rpmsg::{self, BUFFER_SIZE, NS_ADDR, NS_CREATE};
+use bulkhead_virtio::window::MmioWindow;
+
+const SIZE: u32 = 0x40000;
+const LOCAL: u32 = 0x2000_0000;
+const REMOTE: u64 = 0x8000_0000;
+const TTY: u32 = 1024;
+const ECHO: u32 = 1025;
+
+/// A window both sides reach: one heap block behind two volatile views.
+struct Memory {
+    block: Vec<u64>,
+}
+
+impl Memory {
+    fn new() -> Memory {
+        Memory { block: vec![0; SIZE as usize / 8] }
+    }
+
+    fn window(&mut self) -> MmioWindow {
+        // SAFETY: the block outlives every test's use of it and is 8-aligned;
+        // the two views are used from one thread, through volatile accesses
+        // on raw pointers only, as two processors would share it.
+        unsafe { MmioWindow::new(self.block.as_mut_ptr().cast(), SIZE) }
+    }
+}
+
+fn layout(driver_places: bool) -> LinkLayout {
+    let da = |offset: u32| if driver_places { u32::MAX } else { LOCAL + offset };
+    LinkLayout {
+        local_base: LOCAL,
+        size: SIZE,
+        remote_base: REMOTE,
+        table: 0,
+        vrings: [
+            VringSpec { da: da(0x1000), align: 0x1000, num: 64 },
+            VringSpec { da: da(0x3000), align: 0x1000, num: 64 },
+        ],
+        features: rpmsg::F_NS,
+    }
+}
+
+fn config() -> LinkConfig {
+    LinkConfig {
+        name: "test".into(),
+        local_base: LOCAL,
+        remote_base: REMOTE,
+        size: SIZE,
+        table: 0,
+        pool: 0x5000,
+        file_offset: 0,
+        doorbell_uart: 3,
+    }
+}
+
+/// The island's side, as `amp-island` does it (echo and a trivial tty).
+struct Island {
+    device: RpmsgDevice,
+    window: MmioWindow,
+    events: Vec<Event>,
+    /// Reasons of dropped messages.
+    dropped: Vec<&'static str>,
+}
+
+impl Island {
+    fn step(&mut self) {
+        if let Some(event) = self.device.poll(&mut self.window) {
+            self.on(event);
+        }
+        let mut buffer = [0u8; BUFFER_SIZE];
+        while self.device.can_send(&self.window) {
+            match self.device.receive(&mut self.window, &mut buffer) {
+                Ok(Some(Incoming::Message(header))) => {
+                    let payload = buffer[..header.len as usize].to_vec();
+                    if let Err(SendError::Broken(fault)) =
+                        self.device.send(&mut self.window, header.dst, header.src, &payload)
+                    {
+                        self.events.push(Event::Broken(fault));
+                        break;
+                    }
+                }
+                Ok(Some(Incoming::Dropped(error))) => self.dropped.push(error.reason()),
+                Ok(None) => break,
+                Err(fault) => {
+                    self.events.push(Event::Broken(fault));
+                    break;
+                }
+            }
+        }
+    }
+
+    fn on(&mut self, event: Event) {
+        if let Event::Ready { .. } = event {
+            for (name, address) in [("rpmsg-tty", TTY), ("rpmsg-client-sample", ECHO)] {
+                let message = rpmsg::name_service_message(name, address, NS_CREATE);
+                self.device.send(&mut self.window, address, NS_ADDR, &message).expect("announce");
+            }
+        }
+        self.events.push(event);
+    }
+}
+
+fn start(memory: &mut Memory, driver_places: bool) -> (Island, Driver<MmioWindow>) {
+    let mut island = Island {
+        device: RpmsgDevice::new(layout(driver_places)),
+        window: memory.window(),
+        events: Vec::new(),
+        dropped: Vec::new(),
+    };
+    assert_eq!(island.device.start(&mut island.window, false), Ok(None));
+    let mut driver = Driver::attach(memory.window(), config()).expect("attach");
+    island.step();
+    assert!(matches!(island.events.last(), Some(Event::Ready { features: 1 })), "{:?}", island.events);
+    let announced = driver.receive().unwrap();
+    assert_eq!(
+        announced,
+        [
+            Received::Announcement { name: "rpmsg-tty".into(), address: TTY, flags: NS_CREATE },
+            Received::Announcement { name: "rpmsg-client-sample".into(), address: ECHO, flags: NS_CREATE },
+        ]
+    );
+    (island, driver)
+}
+
+fn echo(island: &mut Island, driver: &mut Driver<MmioWindow>, payload: &[u8]) -> Vec<u8> {
+    driver.send(2000, ECHO, payload).expect("send");
+    island.step();
+    match driver.receive().unwrap().as_slice() {
+        [Received::Message { src: ECHO, dst: 2000, payload }] => payload.clone(),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn ten_thousand_messages_of_every_size_come_back_intact() {
+    for driver_places in [false, true] {
+        let mut memory = Memory::new();
+        let (mut island, mut driver) = start(&mut memory, driver_places);
+        for n in 0..10_000u32 {
+            let size = 1 + (n as usize % rpmsg::MAX_PAYLOAD);
+            let payload: Vec<u8> = (0..size).map(|i| (i as u32 * 31 + n) as u8).collect();
+            assert_eq!(echo(&mut island, &mut driver, &payload), payload, "message {n}");
+        }
+        assert_eq!(island.device.stats().received, 10_000);
+        assert_eq!(island.device.stats().sent, 10_002, "two announcements and the echoes");
+    }
+}
+
+#[test]
+fn batches_fill_the_ring_and_drain_in_order() {
+    let mut memory = Memory::new();
+    let (mut island, mut driver) = start(&mut memory, false);
+    for round in 0..50u8 {
+        let batch = driver.free_tx();
+        assert_eq!(batch, 64, "round {round}: every buffer came back");
+        for i in 0..batch {
+            driver.send(2000, ECHO, &[round, i as u8]).unwrap();
+        }
+        assert!(driver.send(2000, ECHO, b"one too many").is_err(), "the pool is exhausted");
+        island.step();
+        let replies = driver.receive().unwrap();
+        let expected: Vec<Received> =
+            (0..batch).map(|i| Received::Message { src: ECHO, dst: 2000, payload: vec![round, i as u8] }).collect();
+        assert_eq!(replies, expected);
+    }
+}
+
+#[test]
+fn the_driver_can_reset_and_handshake_again() {
+    let mut memory = Memory::new();
+    let (mut island, mut driver) = start(&mut memory, true);
+    assert_eq!(echo(&mut island, &mut driver, b"before"), b"before");
+    driver.reset().unwrap();
+    island.step();
+    assert_eq!(island.events.last(), Some(&Event::Reset));
+    assert_eq!(island.device.state(), State::Waiting);
+    // The table is pristine again: the driver places the rings anew.
+    let mut driver = Driver::attach(driver.into_window(), config()).unwrap();
+    island.step();
+    assert!(matches!(island.events.last(), Some(Event::Ready { .. })));
+    assert_eq!(driver.receive().unwrap().len(), 2, "services announced again");
+    assert_eq!(echo(&mut island, &mut driver, b"after"), b"after");
+    assert_eq!(island.device.stats().handshakes, 2);
+}
+
+#[test]
+fn a_restarted_island_resumes_the_running_link() {
+    let mut memory = Memory::new();
+    let (mut island, mut driver) = start(&mut memory, false);
+    assert_eq!(echo(&mut island, &mut driver, b"first life"), b"first life");
+    // A message is waiting when the island dies and comes back.
+    driver.send(2000, ECHO, b"in flight").unwrap();
+    let mut reborn = Island {
+        device: RpmsgDevice::new(layout(false)),
+        window: memory.window(),
+        events: Vec::new(),
+        dropped: Vec::new(),
+    };
+    let event = reborn.device.start(&mut reborn.window, true).unwrap();
+    assert!(matches!(event, Some(Event::Ready { .. })), "{event:?}");
+    reborn.on(event.unwrap());
+    reborn.step();
+    let received = driver.receive().unwrap();
+    assert_eq!(received.len(), 3, "two announcements again and the waiting echo: {received:?}");
+    assert_eq!(received[2], Received::Message { src: ECHO, dst: 2000, payload: b"in flight".to_vec() });
+    assert_eq!(echo(&mut reborn, &mut driver, b"second life"), b"second life");
+}
+
+#[test]
+fn every_hostile_case_is_refused_and_the_link_recovers() {
+    for case in Case::ALL {
+        let mut memory = Memory::new();
+        let (mut island, mut driver) = start(&mut memory, false);
+        if case.at_handshake() {
+            driver.reset().unwrap();
+            island.step();
+            driver = Driver::attach_with(driver.into_window(), config(), |window, table| {
+                case.tamper_handshake(window, table)
+            })
+            .unwrap();
+        } else {
+            case.apply(&mut driver, ECHO).unwrap();
+        }
+        island.step();
+        if case.breaks_link() {
+            let reason = match island.events.last() {
+                Some(Event::Broken(fault)) => fault.reason(),
+                other => panic!("{case:?}: expected the link to break, got {other:?}"),
+            };
+            assert_eq!(reason, case.reason(), "{case:?}");
+            assert_ne!(driver.status().unwrap() & status::NEEDS_RESET, 0, "{case:?}: NEEDS_RESET set");
+            assert!(matches!(island.device.state(), State::Broken(_)));
+            // Recovery: reset, handshake, echo.
+            driver.reset().unwrap();
+            island.step();
+            assert_eq!(island.events.last(), Some(&Event::Reset), "{case:?}");
+            driver = Driver::attach(driver.into_window(), config()).unwrap();
+            island.step();
+            assert_eq!(driver.receive().unwrap().len(), 2, "{case:?}: services announced again");
+        } else {
+            assert_eq!(island.device.state(), State::Ready, "{case:?}: the link stays up");
+            assert_eq!(island.dropped.last(), Some(&case.reason()));
+            let _ = driver.receive();
+        }
+        assert_eq!(echo(&mut island, &mut driver, b"still here"), b"still here", "{case:?}");
+    }
+}
