@@ -41,7 +41,16 @@ pub struct Run {
     plugin: Option<String>,
     qemu: PathBuf,
     uart2: Uart2,
+    /// UARTs (beyond uart0) served on UNIX sockets for the caller.
+    socket_uarts: Vec<u8>,
+    /// QEMU's DDR in a shared file: path and size.
+    shared_ddr: Option<(PathBuf, u64)>,
+    /// Tells this run's sockets from other runs' in the same process.
+    instance: u32,
 }
+
+/// Counts runs, for unique socket names.
+static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 /// What a run printed and how it ended.
 #[derive(Clone, Debug)]
@@ -66,7 +75,30 @@ impl Run {
             plugin: None,
             qemu: std::env::var_os("BULKHEAD_QEMU").map_or_else(|| PathBuf::from("qemu-system-arm"), PathBuf::from),
             uart2: Uart2::Unconnected,
+            socket_uarts: Vec::new(),
+            shared_ddr: None,
+            instance: RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
+    }
+
+    /// Serves `uartN` on a UNIX socket (at [`Run::uart_socket`]) for the
+    /// caller to connect to.
+    pub fn serve_uart(mut self, n: u8) -> Run {
+        self.socket_uarts.push(n);
+        self
+    }
+
+    /// Where `uartN` is served.
+    pub fn uart_socket(&self, n: u8) -> PathBuf {
+        let directory = self.kernel.parent().map_or_else(std::env::temp_dir, Path::to_owned);
+        directory.join(format!("uart{n}-{}-{}.sock", std::process::id(), self.instance))
+    }
+
+    /// Backs the board's DDR with the file at `path` (`size` bytes), which
+    /// another process can map: the shared memory of an AMP link.
+    pub fn shared_ddr(mut self, path: impl Into<PathBuf>, size: u64) -> Run {
+        self.shared_ddr = Some((path.into(), size));
+        self
     }
 
     /// Connects `uart2`.
@@ -76,8 +108,7 @@ impl Run {
     }
 
     fn uart2_socket(&self) -> PathBuf {
-        let directory = self.kernel.parent().map_or_else(std::env::temp_dir, Path::to_owned);
-        directory.join(format!("uart2-{}.sock", std::process::id()))
+        self.uart_socket(2)
     }
 
     /// Stops the kernel (and QEMU, with status 0) after `frames` major frames.
@@ -101,14 +132,34 @@ impl Run {
     /// The QEMU command line.
     pub fn command(&self) -> Result<Command> {
         let mut command = Command::new(&self.qemu);
-        command.args(["-M", "mps3-an536", "-display", "none", "-monitor", "none", "-serial", "stdio"]);
+        match &self.shared_ddr {
+            Some((path, size)) => {
+                command.args(["-M", "mps3-an536,memory-backend=ddr", "-object"]);
+                command.arg(format!("memory-backend-file,id=ddr,size={size},mem-path={},share=on", path.display()));
+            }
+            None => {
+                command.args(["-M", "mps3-an536"]);
+            }
+        }
+        command.args(["-display", "none", "-monitor", "none", "-serial", "stdio"]);
         command.args(["-icount", "shift=0,sleep=off"]);
         command.args(["-semihosting-config", "enable=on,target=native"]);
         command.arg("-kernel").arg(&self.kernel);
+        // Serial ports in order: uart0 is the console; any later one served
+        // on a socket needs every one before it present (as null).
+        let mut sockets = self.socket_uarts.clone();
         if !matches!(self.uart2, Uart2::Unconnected) {
-            let socket = self.uart2_socket();
-            let _ = std::fs::remove_file(&socket);
-            command.args(["-serial", "null", "-serial"]).arg(format!("unix:{},server=on,wait=off", socket.display()));
+            sockets.push(2);
+        }
+        for n in 1..=sockets.iter().copied().max().unwrap_or(0) {
+            command.arg("-serial");
+            if sockets.contains(&n) {
+                let socket = self.uart_socket(n);
+                let _ = std::fs::remove_file(&socket);
+                command.arg(format!("unix:{},server=on,wait=off", socket.display()));
+            } else {
+                command.arg("null");
+            }
         }
         if let Some(frames) = self.frames {
             let address = boot_params_address(&self.kernel)?;
@@ -122,10 +173,12 @@ impl Run {
         Ok(command)
     }
 
-    /// Runs to completion, collecting the console; echoes lines to `echo`
-    /// as they arrive when given.
-    pub fn run_with(&self, mut echo: Option<&mut dyn FnMut(&str)>) -> Result<Output> {
-        let started = Instant::now();
+    /// Starts QEMU with its console read line by line on a thread.
+    fn spawn(&self) -> Result<(Child, mpsc::Receiver<String>, std::process::ChildStderr)> {
+        if let Some((path, size)) = &self.shared_ddr {
+            let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+            file.set_len(*size)?;
+        }
         let mut child = self
             .command()?
             .stdin(Stdio::null())
@@ -134,8 +187,7 @@ impl Run {
             .spawn()
             .with_context(|| format!("cannot start {} (run `cargo xtask setup`)", self.qemu.display()))?;
         let stdout = child.stdout.take().context("no stdout")?;
-        let mut stderr = child.stderr.take().context("no stderr")?;
-        let uart2 = self.connect_uart2();
+        let stderr = child.stderr.take().context("no stderr")?;
         let (sender, receiver) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).split(b'\n') {
@@ -145,6 +197,34 @@ impl Run {
                 }
             }
         });
+        Ok((child, receiver, stderr))
+    }
+
+    /// Starts QEMU and returns at once: the caller talks to the system (its
+    /// served UARTs, its shared DDR) while it runs, and stops it.
+    pub fn start(&self) -> Result<Session> {
+        let (child, receiver, stderr) = self.spawn()?;
+        Ok(Session {
+            child,
+            receiver,
+            stderr,
+            lines: Vec::new(),
+            started: Instant::now(),
+            files: self
+                .socket_uarts
+                .iter()
+                .map(|n| self.uart_socket(*n))
+                .chain(self.shared_ddr.as_ref().map(|(p, _)| p.clone()))
+                .collect(),
+        })
+    }
+
+    /// Runs to completion, collecting the console; echoes lines to `echo`
+    /// as they arrive when given.
+    pub fn run_with(&self, mut echo: Option<&mut dyn FnMut(&str)>) -> Result<Output> {
+        let started = Instant::now();
+        let (mut child, receiver, mut stderr) = self.spawn()?;
+        let uart2 = self.connect_uart2();
         let mut lines = Vec::new();
         loop {
             let remaining = self.timeout.saturating_sub(started.elapsed());
@@ -244,6 +324,85 @@ impl Run {
     /// Runs to completion, collecting the console.
     pub fn run(&self) -> Result<Output> {
         self.run_with(None)
+    }
+}
+
+/// A running QEMU (see [`Run::start`]). Dropping it kills QEMU and removes
+/// its sockets and shared memory file.
+pub struct Session {
+    child: Child,
+    receiver: mpsc::Receiver<String>,
+    stderr: std::process::ChildStderr,
+    lines: Vec<String>,
+    started: Instant,
+    files: Vec<PathBuf>,
+}
+
+impl Session {
+    /// Waits up to `timeout` (wall clock) for a console line containing
+    /// `what` and returns it. Lines before it are kept.
+    pub fn wait_for(&mut self, what: &str, timeout: Duration) -> Result<String> {
+        let deadline = Instant::now() + timeout;
+        let seen = self.lines.len();
+        if let Some(line) = self.lines.iter().find(|l| l.contains(what)) {
+            return Ok(line.clone());
+        }
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            match self.receiver.recv_timeout(remaining.max(Duration::from_millis(1))) {
+                Ok(line) => {
+                    let found = line.contains(what);
+                    self.lines.push(line.clone());
+                    if found {
+                        return Ok(line);
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() < deadline => {}
+                Err(error) => bail!(
+                    "no console line containing {what:?} within {timeout:?} ({error}); since then:\n{}",
+                    self.lines[seen.saturating_sub(5)..].join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Collects the lines printed so far without waiting.
+    pub fn drain(&mut self) -> &[String] {
+        while let Ok(line) = self.receiver.try_recv() {
+            self.lines.push(line);
+        }
+        &self.lines
+    }
+
+    /// Every line so far (call [`Session::drain`] first for the newest).
+    pub fn lines(&self) -> &[String] {
+        &self.lines
+    }
+
+    /// Stops QEMU and returns what it printed.
+    pub fn stop(mut self) -> Output {
+        kill(&mut self.child);
+        self.drain();
+        let mut errors = String::new();
+        let _ = self.stderr.read_to_string(&mut errors);
+        if !errors.trim().is_empty() {
+            eprintln!("{}", errors.trim());
+        }
+        Output {
+            lines: std::mem::take(&mut self.lines),
+            uart2: Vec::new(),
+            status: None,
+            elapsed: self.started.elapsed(),
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        kill(&mut self.child);
+        for file in &self.files {
+            let _ = std::fs::remove_file(file);
+        }
     }
 }
 

@@ -226,12 +226,21 @@ impl<W: Window> Driver<W> {
         w(self.window.read_u8(self.config.table + field::STATUS))
     }
 
-    /// Resets the device (status 0). Ring it and wait for its ring before
-    /// attaching again.
+    /// Resets the device (status 0). Ring it, and wait for
+    /// [`Driver::reset_seen`] before attaching again.
     pub fn reset(&mut self) -> Result<(), DriverError> {
         w(self.window.write_u8(self.config.table + field::STATUS, 0))?;
         self.window.barrier();
         Ok(())
+    }
+
+    /// Whether the device has seen the reset: it rewrote the resource table,
+    /// so the features this driver took read as none again. (The device also
+    /// rings, but a ring can be an older one still in flight; the table
+    /// cannot.)
+    pub fn reset_seen(&self) -> Result<bool, DriverError> {
+        let features = w(self.window.read_u32(self.config.table + field::DRIVER_FEATURES))?;
+        Ok(features == 0 && self.status()? == 0)
     }
 
     fn buffer_offset(&self, index: u16) -> u32 {

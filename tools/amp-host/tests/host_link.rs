@@ -179,7 +179,9 @@ fn the_driver_can_reset_and_handshake_again() {
     let (mut island, mut driver) = start(&mut memory, true);
     assert_eq!(echo(&mut island, &mut driver, b"before"), b"before");
     driver.reset().unwrap();
+    assert!(!driver.reset_seen().unwrap(), "not before the island looked");
     island.step();
+    assert!(driver.reset_seen().unwrap());
     assert_eq!(island.events.last(), Some(&Event::Reset));
     assert_eq!(island.device.state(), State::Waiting);
     // The table is pristine again: the driver places the rings anew.
