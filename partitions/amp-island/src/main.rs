@@ -116,11 +116,18 @@ fn link_layout(link: &VirtioLink) -> LinkLayout {
     }
 }
 
+/// One rpmsg buffer, word-aligned so copies to and from the window go a
+/// word at a time.
+#[repr(C, align(8))]
+struct Buffer([u8; BUFFER_SIZE]);
+
 /// The island's state besides the device.
 struct Island {
     link: &'static VirtioLink,
     device: RpmsgDevice,
     window: MmioWindow,
+    /// The message being handled.
+    buffer: Buffer,
     console: console::Console,
     /// Service announcements still to send (bit n: service n).
     to_announce: u32,
@@ -185,15 +192,11 @@ impl Island {
         if self.to_announce != 0 {
             self.announce();
         }
-        let mut buffer = [0u8; BUFFER_SIZE];
         // Take a message only when a reply could go out: the driver's
         // doorbell after it posts buffers brings the island back.
         while self.to_announce == 0 && self.device.can_send(&self.window) {
-            match self.device.receive(&mut self.window, &mut buffer) {
-                Ok(Some(Incoming::Message(header))) => {
-                    let payload = &buffer[..header.len as usize];
-                    self.dispatch(header.src, header.dst, payload);
-                }
+            match self.device.receive(&mut self.window, &mut self.buffer.0) {
+                Ok(Some(Incoming::Message(header))) => self.dispatch(header),
                 Ok(Some(Incoming::Dropped(error))) => println!("island: dropped a message: {}", error.reason()),
                 Ok(None) => break,
                 Err(fault) => {
@@ -207,27 +210,27 @@ impl Island {
         }
     }
 
-    fn dispatch(&mut self, src: u32, dst: u32, payload: &[u8]) {
+    /// Handles the message in `self.buffer`.
+    fn dispatch(&mut self, header: rpmsg::Header) {
+        let (src, dst) = (header.src, header.dst);
         let Some(service) = self.link.services.iter().find(|s| s.address == dst) else {
             println!("island: message for unknown endpoint {dst} from {src} dropped");
             return;
         };
-        match service.kind {
-            ServiceKind::Echo => self.reply(dst, src, payload),
+        let result = match service.kind {
+            ServiceKind::Echo => {
+                let payload = rpmsg::payload(&self.buffer.0, &header);
+                self.device.send(&mut self.window, dst, src, payload)
+            }
             ServiceKind::Tty => {
                 let mut output = console::Output::new();
-                let stats = self.device.stats();
-                self.console.input(payload, console::Facts { stats, restarts: self.restarts }, &mut output);
-                for chunk in output.chunks() {
-                    self.reply(dst, src, chunk);
-                }
+                let facts = console::Facts { stats: self.device.stats(), restarts: self.restarts };
+                self.console.input(rpmsg::payload(&self.buffer.0, &header), facts, &mut output);
+                output.chunks().try_for_each(|chunk| self.device.send(&mut self.window, dst, src, chunk))
             }
-        }
-    }
-
-    fn reply(&mut self, src: u32, dst: u32, payload: &[u8]) {
-        if let Err(error) = self.device.send(&mut self.window, src, dst, payload) {
-            println!("island: reply to {dst} lost: {error:?}");
+        };
+        if let Err(error) = result {
+            println!("island: reply to {src} lost: {error:?}");
             if let SendError::Broken(fault) = error {
                 self.handle(Event::Broken(fault));
             }
@@ -270,6 +273,7 @@ fn main() -> ! {
         link,
         device: RpmsgDevice::new(link_layout(link)),
         window,
+        buffer: Buffer([0; BUFFER_SIZE]),
         console: console::Console::new(),
         to_announce: 0,
         restarts,

@@ -21,6 +21,7 @@
 
 use crate::resource_table::{LinkLayout, TableError, status};
 use crate::rpmsg::{BUFFER_SIZE, HEADER_SIZE, Header, MAX_PAYLOAD, MessageError};
+
 use crate::vring::{Chain, DeviceQueue, RingError};
 use crate::window::Window;
 
@@ -147,6 +148,8 @@ pub struct RpmsgDevice {
     /// A used buffer was returned since the last [`RpmsgDevice::take_notify`].
     notify: bool,
     stats: Stats,
+    /// Where chains are taken into.
+    chain: Chain,
 }
 
 impl RpmsgDevice {
@@ -159,6 +162,7 @@ impl RpmsgDevice {
             from_driver: None,
             notify: false,
             stats: Stats { received: 0, sent: 0, dropped: 0, handshakes: 0 },
+            chain: Chain::EMPTY,
         }
     }
 
@@ -269,25 +273,28 @@ impl RpmsgDevice {
         self.to_driver.as_ref().is_some_and(|queue| queue.has_available(window))
     }
 
-    /// Takes the next message from the driver into `buffer` (its payload at
-    /// `buffer[..header.len]`), returning the buffer to the driver.
+    /// Takes the next message from the driver into `buffer` (header and
+    /// payload as received: the payload is
+    /// [`crate::rpmsg::payload`]`(buffer, &header)`), returning the driver's
+    /// buffer to it.
     pub fn receive(
         &mut self,
         window: &mut impl Window,
         buffer: &mut [u8; BUFFER_SIZE],
     ) -> Result<Option<Incoming>, Fault> {
         let Some(queue) = self.from_driver.as_mut() else { return Ok(None) };
-        let chain = match queue.pop(window) {
-            Ok(Some(chain)) => chain,
-            Ok(None) => return Ok(None),
+        match queue.pop_into(window, &mut self.chain) {
+            Ok(true) => {}
+            Ok(false) => return Ok(None),
             Err(error) => return Err(self.fail(window, Fault::Ring(Queue::FromDriver, error))),
-        };
-        let mut raw = [0u8; BUFFER_SIZE];
-        let copied = gather(window, &chain, &mut raw);
-        let incoming = match Header::parse(&raw[..copied], chain.readable_len()) {
+        }
+        let chain = &self.chain;
+        // The header, then only as much payload as it announces.
+        let copied = gather(window, chain, 0, &mut buffer[..HEADER_SIZE]);
+        let incoming = match Header::parse(&buffer[..copied], chain.readable_len()) {
             Ok(header) => {
-                let payload = raw.get(HEADER_SIZE..HEADER_SIZE + header.len as usize).unwrap_or(&[]);
-                buffer[..payload.len()].copy_from_slice(payload);
+                let end = HEADER_SIZE + header.len as usize;
+                gather(window, chain, HEADER_SIZE, &mut buffer[HEADER_SIZE..end]);
                 self.stats.received += 1;
                 Incoming::Message(header)
             }
@@ -296,8 +303,9 @@ impl RpmsgDevice {
                 Incoming::Dropped(error)
             }
         };
+        let head = chain.head;
         let Some(queue) = self.from_driver.as_mut() else { return Ok(None) };
-        if let Err(error) = queue.push(window, chain.head, 0) {
+        if let Err(error) = queue.push(window, head, 0) {
             return Err(self.fail(window, Fault::Ring(Queue::FromDriver, error)));
         }
         self.notify |= queue.driver_wants_interrupts(window);
@@ -316,11 +324,12 @@ impl RpmsgDevice {
                 _ => SendError::NotReady,
             });
         };
-        let chain = match queue.pop(window) {
-            Ok(Some(chain)) => chain,
-            Ok(None) => return Err(SendError::NoBuffer),
+        match queue.pop_into(window, &mut self.chain) {
+            Ok(true) => {}
+            Ok(false) => return Err(SendError::NoBuffer),
             Err(error) => return Err(SendError::Broken(self.fail(window, Fault::Ring(Queue::ToDriver, error)))),
-        };
+        }
+        let chain = &self.chain;
         if chain.readable_len() != 0 {
             return Err(SendError::Broken(self.fail(window, Fault::ReadOnlyBufferForDevice)));
         }
@@ -329,11 +338,12 @@ impl RpmsgDevice {
             0
         } else {
             let header = Header { src, dst, len: payload.len() as u16, flags: 0 };
-            scatter(window, &chain, &header.to_bytes(), payload);
+            scatter(window, chain, &header.to_bytes(), payload);
             total as u32
         };
+        let head = chain.head;
         let Some(queue) = self.to_driver.as_mut() else { return Err(SendError::NotReady) };
-        if let Err(error) = queue.push(window, chain.head, written) {
+        if let Err(error) = queue.push(window, head, written) {
             return Err(SendError::Broken(self.fail(window, Fault::Ring(Queue::ToDriver, error))));
         }
         self.notify |= queue.driver_wants_interrupts(window);
@@ -356,20 +366,26 @@ impl RpmsgDevice {
     }
 }
 
-/// Copies the chain's device-readable bytes (at most one buffer's worth)
-/// into `into`; returns how many.
-fn gather(window: &impl Window, chain: &Chain, into: &mut [u8; BUFFER_SIZE]) -> usize {
+/// Copies the chain's device-readable bytes from byte `skip` on into
+/// `into` (as many as fit); returns how many.
+fn gather(window: &impl Window, chain: &Chain, mut skip: usize, into: &mut [u8]) -> usize {
     let mut copied = 0usize;
     for segment in chain.segments().iter().filter(|s| !s.writable) {
-        let take = (segment.len as usize).min(BUFFER_SIZE - copied);
+        let len = segment.len as usize;
+        if skip >= len {
+            skip -= len;
+            continue;
+        }
+        let take = (len - skip).min(into.len() - copied);
         if take == 0 {
             break;
         }
         // The segment was checked to be inside the window.
-        if window.read_bytes(segment.offset, &mut into[copied..copied + take]).is_none() {
+        if window.read_bytes(segment.offset + skip as u32, &mut into[copied..copied + take]).is_none() {
             break;
         }
         copied += take;
+        skip = 0;
     }
     copied
 }

@@ -108,6 +108,12 @@ impl Header {
     }
 }
 
+/// The payload of a received message whose `header` was parsed from
+/// `buffer` (header and payload as received).
+pub fn payload<'a>(buffer: &'a [u8], header: &Header) -> &'a [u8] {
+    buffer.get(HEADER_SIZE..HEADER_SIZE + header.len as usize).unwrap_or(&[])
+}
+
 /// A name service message announcing (`NS_CREATE`) or withdrawing
 /// (`NS_DESTROY`) service `name` at `address`. Names longer than 31 bytes
 /// are cut (the field is NUL-terminated).

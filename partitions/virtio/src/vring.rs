@@ -145,6 +145,10 @@ pub struct Chain {
 }
 
 impl Chain {
+    /// No chain (a place to pop into).
+    pub const EMPTY: Chain =
+        Chain { head: 0, segments: [Segment { offset: 0, len: 0, writable: false }; MAX_CHAIN], count: 0 };
+
     /// Its buffers, device-readable ones first.
     pub fn segments(&self) -> &[Segment] {
         self.segments.get(..self.count).unwrap_or(&[])
@@ -251,11 +255,19 @@ impl DeviceQueue {
 
     /// Takes the next available chain, if any, checking all of it.
     pub fn pop(&mut self, window: &impl Window) -> Result<Option<Chain>, RingError> {
+        let mut chain = Chain::EMPTY;
+        Ok(self.pop_into(window, &mut chain)?.then_some(chain))
+    }
+
+    /// [`DeviceQueue::pop`] into a chain the caller keeps (no copy on the
+    /// hot path): whether one was taken. On `Ok(false)` or an error the
+    /// chain's contents mean nothing.
+    pub fn pop_into(&mut self, window: &impl Window, chain: &mut Chain) -> Result<bool, RingError> {
         let num = self.ring.num;
         let avail = window.read_u16(self.ring.avail_idx()).ok_or(RingError::RingOutsideWindow)?;
         let pending = avail.wrapping_sub(self.last_avail);
         if pending == 0 {
-            return Ok(None);
+            return Ok(false);
         }
         if pending > num {
             return Err(RingError::AvailIndexJump { avail, seen: self.last_avail });
@@ -266,7 +278,8 @@ impl DeviceQueue {
         if head >= num {
             return Err(RingError::HeadOutOfRange(head));
         }
-        let mut chain = Chain { head, segments: [Segment::default(); MAX_CHAIN], count: 0 };
+        chain.head = head;
+        chain.count = 0;
         let mut index = head;
         let mut seen_writable = false;
         loop {
@@ -296,7 +309,7 @@ impl DeviceQueue {
             index = next;
         }
         self.last_avail = self.last_avail.wrapping_add(1);
-        Ok(Some(chain))
+        Ok(true)
     }
 
     /// Returns chain `head` to the driver, `written` bytes written into it.

@@ -131,22 +131,20 @@ impl Window for MmioWindow {
         if !span_ok(self.size, offset, len, 1) {
             return None;
         }
-        // Word copies where both sides allow them: message copies are most
-        // of the cost of echoing one.
-        let mut done = 0usize;
-        while done < into.len() {
-            let at = offset as usize + done;
-            let rest = into.len() - done;
-            if at.is_multiple_of(4) && rest >= 4 {
-                // SAFETY: inside the window (checked above), aligned.
-                let word = unsafe { self.base.add(at).cast::<u32>().read_volatile() };
-                into[done..done + 4].copy_from_slice(&word.to_ne_bytes());
-                done += 4;
-            } else {
-                // SAFETY: inside the window (checked above).
-                into[done] = unsafe { self.base.add(at).read_volatile() };
-                done += 1;
-            }
+        // SAFETY: inside the window (checked above).
+        let from = unsafe { self.base.add(offset as usize) };
+        // Whole aligned words first (message copies are most of the cost of
+        // echoing one), then the rest byte by byte.
+        let words = if (from as usize | into.as_ptr() as usize).is_multiple_of(4) { into.len() / 4 } else { 0 };
+        let to = into.as_mut_ptr().cast::<u32>();
+        for word in 0..words {
+            // SAFETY: both sides aligned (checked), `word * 4 + 4 <= len`
+            // inside the window and inside `into`.
+            unsafe { to.add(word).write(from.cast::<u32>().add(word).read_volatile()) };
+        }
+        for (at, byte) in into.iter_mut().enumerate().skip(words * 4) {
+            // SAFETY: `at < len`, inside the window.
+            *byte = unsafe { from.add(at).read_volatile() };
         }
         Some(())
     }
@@ -156,21 +154,18 @@ impl Window for MmioWindow {
         if !span_ok(self.size, offset, len, 1) {
             return None;
         }
-        let mut done = 0usize;
-        while done < from.len() {
-            let at = offset as usize + done;
-            let rest = from.len() - done;
-            if at.is_multiple_of(4) && rest >= 4 {
-                let mut word = [0u8; 4];
-                word.copy_from_slice(&from[done..done + 4]);
-                // SAFETY: inside the window (checked above), aligned.
-                unsafe { self.base.add(at).cast::<u32>().write_volatile(u32::from_ne_bytes(word)) };
-                done += 4;
-            } else {
-                // SAFETY: inside the window (checked above).
-                unsafe { self.base.add(at).write_volatile(from[done]) };
-                done += 1;
-            }
+        // SAFETY: inside the window (checked above).
+        let to = unsafe { self.base.add(offset as usize) };
+        let words = if (to as usize | from.as_ptr() as usize).is_multiple_of(4) { from.len() / 4 } else { 0 };
+        let source = from.as_ptr().cast::<u32>();
+        for word in 0..words {
+            // SAFETY: both sides aligned (checked), `word * 4 + 4 <= len`
+            // inside the window and inside `from`.
+            unsafe { to.cast::<u32>().add(word).write_volatile(source.add(word).read()) };
+        }
+        for (at, byte) in from.iter().enumerate().skip(words * 4) {
+            // SAFETY: `at < len`, inside the window.
+            unsafe { to.add(at).write_volatile(*byte) };
         }
         Some(())
     }
@@ -296,15 +291,22 @@ mod tests {
         let message: [u8; 23] = core::array::from_fn(|i| i as u8 * 7);
         for offset in [0, 1, 2, 3, 5, 64, 105] {
             assert_eq!(mmio.write_bytes(offset, &message), slice.write_bytes(offset, &message));
+            // Unaligned on the private side too.
+            assert_eq!(mmio.write_bytes(offset + 1, &message[1..]), slice.write_bytes(offset + 1, &message[1..]));
         }
         assert_eq!(mmio.write_u16(6, 0xBEEF), slice.write_u16(6, 0xBEEF));
         assert_eq!(mmio.write_u16(7, 1), None);
         for offset in 0..128 {
             assert_eq!(mmio.read_u8(offset), slice.read_u8(offset), "byte {offset}");
         }
-        let (mut a, mut b) = ([0u8; 31], [0u8; 31]);
-        assert_eq!(mmio.read_bytes(3, &mut a), slice.read_bytes(3, &mut b));
-        assert_eq!(a, b);
+        for (offset, skip) in [(3, 0), (4, 0), (4, 1), (8, 3)] {
+            let (mut a, mut b) = ([0u32; 9], [0u8; 36]);
+            // SAFETY: viewing a u32 array as bytes.
+            let a_bytes = unsafe { core::slice::from_raw_parts_mut(a.as_mut_ptr().cast::<u8>(), 36) };
+            assert_eq!(mmio.read_bytes(offset, &mut a_bytes[skip..31]), slice.read_bytes(offset, &mut b[skip..31]));
+            assert_eq!(&a_bytes[..31], &b[..31], "offset {offset} skip {skip}");
+        }
+        let mut a = [0u8; 31];
         assert_eq!(mmio.read_bytes(100, &mut a), None);
     }
 }

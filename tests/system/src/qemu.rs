@@ -379,8 +379,26 @@ impl Session {
         &self.lines
     }
 
+    /// Asks QEMU to quit (SIGTERM: an orderly shutdown, which lets TCG
+    /// plugins write their results) and returns what it printed.
+    pub fn terminate(mut self) -> Output {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.finish()
+    }
+
     /// Stops QEMU and returns what it printed.
-    pub fn stop(mut self) -> Output {
+    pub fn stop(self) -> Output {
+        self.finish()
+    }
+
+    fn finish(mut self) -> Output {
         kill(&mut self.child);
         self.drain();
         let mut errors = String::new();

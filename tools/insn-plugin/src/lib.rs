@@ -37,6 +37,7 @@
 //! | `out=PATH` | required, once: the file to write events to (created or truncated) |
 //! | `pc=0xHEX` | any number: an instruction address to watch |
 //! | `range=0xLO-0xHI` | up to [`MAX_RANGES`]: an address range `LO..HI` (inclusive-exclusive) to watch; ranges are numbered from 0 in argument order and may overlap |
+//! | `profile=0xLO-0xHI` | at most one, at most [`MAX_PROFILE_BYTES`] long: count executions of every instruction in `LO..HI` and write `ADDR COUNT` lines to `<out>.profile` at exit (for finding where a path spends its instructions) |
 //!
 //! Addresses are hexadecimal with a `0x` prefix. A Thumb instruction's address
 //! is its real (even) address, without the interworking bit.
@@ -217,6 +218,9 @@ fn parse_addr(s: &str) -> Result<u32, String> {
 /// The most ranges one plugin instance watches (membership is a bitmask).
 pub const MAX_RANGES: usize = 31;
 
+/// Longest `profile=` range.
+pub const MAX_PROFILE_BYTES: u32 = 4 << 20;
+
 /// The plugin's arguments.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -227,6 +231,8 @@ pub struct Config {
     /// Watched address ranges (`range=`); the index here is the range index
     /// in `enter` and `leave` events.
     pub ranges: Vec<Range<u32>>,
+    /// Addresses to count every execution of (`profile=`).
+    pub profile: Option<Range<u32>>,
 }
 
 impl Config {
@@ -235,6 +241,7 @@ impl Config {
         let mut out = None;
         let mut pcs = Vec::new();
         let mut ranges = Vec::new();
+        let mut profile = None;
         for arg in args {
             let (key, value) = arg.split_once('=').ok_or_else(|| format!("argument `{arg}` is not key=value"))?;
             match key {
@@ -256,8 +263,22 @@ impl Config {
                     }
                     ranges.push(lo..hi);
                 }
+                "profile" => {
+                    let (lo, hi) =
+                        value.split_once('-').ok_or_else(|| format!("profile={value}: expected 0xLO-0xHI"))?;
+                    let lo = parse_addr(lo).map_err(|e| format!("profile={value}: {e}"))?;
+                    let hi = parse_addr(hi).map_err(|e| format!("profile={value}: {e}"))?;
+                    if lo >= hi || hi - lo > MAX_PROFILE_BYTES {
+                        return Err(format!(
+                            "profile={value}: LO must be below HI, at most {MAX_PROFILE_BYTES} bytes apart"
+                        ));
+                    }
+                    if profile.replace(lo..hi).is_some() {
+                        return Err("profile= given more than once".into());
+                    }
+                }
                 _ => {
-                    return Err(format!("unknown argument `{key}` (expected out, pc or range)"));
+                    return Err(format!("unknown argument `{key}` (expected out, pc, range or profile)"));
                 }
             }
         }
@@ -265,7 +286,7 @@ impl Config {
             return Err(format!("{} ranges given, at most {MAX_RANGES} are supported", ranges.len()));
         }
         let out = out.ok_or("missing out=PATH")?;
-        Ok(Config { out, pcs, ranges })
+        Ok(Config { out, pcs, ranges, profile })
     }
 
     /// The argument for QEMU's `-plugin` option that loads `library` (the
@@ -280,6 +301,9 @@ impl Config {
         }
         for r in &self.ranges {
             arg.push_str(&format!(",range={:#010x}-{:#010x}", r.start, r.end));
+        }
+        if let Some(r) = &self.profile {
+            arg.push_str(&format!(",profile={:#010x}-{:#010x}", r.start, r.end));
         }
         arg
     }
@@ -436,12 +460,13 @@ mod tests {
             out: PathBuf::from("/tmp/a,b.txt"),
             pcs: vec![0x0800_2138],
             ranges: vec![0x0800_0000..0x0802_0000, 0x0800_0184..0x0800_01a8],
+            profile: Some(0x0802_0000..0x0803_0000),
         };
         let arg = c.plugin_arg(Path::new("/x/libbulkhead_insn_plugin.so"));
         assert_eq!(
             arg,
             "/x/libbulkhead_insn_plugin.so,out=/tmp/a,,b.txt,pc=0x08002138,\
-             range=0x08000000-0x08020000,range=0x08000184-0x080001a8"
+             range=0x08000000-0x08020000,range=0x08000184-0x080001a8,profile=0x08020000-0x08030000"
         );
         // QEMU splits on single commas and turns ",," back into ",".
         let parts: Vec<String> = arg.replace(",,", "\0").split(',').skip(1).map(|p| p.replace('\0', ",")).collect();

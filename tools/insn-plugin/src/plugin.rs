@@ -96,6 +96,8 @@ struct Plugin {
     config: Config,
     pcs: HashSet<u32>,
     out: Mutex<Output>,
+    /// Executions per halfword of the `profile=` range (empty without one).
+    profile: Vec<AtomicU64>,
 }
 
 struct Output {
@@ -112,6 +114,9 @@ static COUNT: AtomicU64 = AtomicU64::new(0);
 static INSIDE: AtomicU32 = AtomicU32::new(0);
 /// Instructions executed on other vCPUs (reported at exit only).
 static OTHERS: AtomicU64 = AtomicU64::new(0);
+/// The `profile=` range (empty when none).
+static PROFILE_START: AtomicU32 = AtomicU32::new(0);
+static PROFILE_END: AtomicU32 = AtomicU32::new(0);
 
 // The user data packs the address into bits 32..64, so it needs 64-bit
 // pointers; `MAX_RANGES` range bits plus the watched bit fill bits 0..32.
@@ -165,11 +170,18 @@ fn install(id: qemu::PluginId, info: *const qemu::Info, argc: c_int, argv: *cons
         .collect::<Result<Vec<_>, _>>()?;
     let config = Config::parse(args)?;
     let file = File::create(&config.out).map_err(|e| format!("cannot create {}: {e}", config.out.display()))?;
+    let halfwords = config.profile.as_ref().map_or(0, |range| (range.end - range.start) as usize / 2);
+    let profile = (0..halfwords).map(|_| AtomicU64::new(0)).collect();
     let plugin = Plugin {
         pcs: config.pcs.iter().copied().collect(),
         config,
         out: Mutex::new(Output { writer: BufWriter::with_capacity(1 << 16, file), events: 0, error: None }),
+        profile,
     };
+    if let Some(range) = &plugin.config.profile {
+        PROFILE_START.store(range.start, Relaxed);
+        PROFILE_END.store(range.end, Relaxed);
+    }
     PLUGIN.set(plugin).map_err(|_| "loaded twice in one QEMU; load it once")?;
     // SAFETY: `id` is the id QEMU gave this plugin; the callbacks have the
     // C signatures QEMU expects and live as long as the library.
@@ -212,10 +224,23 @@ extern "C" fn on_insn(vcpu_index: c_uint, userdata: *mut c_void) {
     let tag = userdata.addr() as u64;
     let mask = tag as u32 & !(WATCHED as u32);
     let count = COUNT.load(Relaxed);
+    let addr = (tag >> 32) as u32;
+    let start = PROFILE_START.load(Relaxed);
+    if addr >= start && addr < PROFILE_END.load(Relaxed) {
+        profile_hit(addr - start);
+    }
     if tag & WATCHED != 0 || mask != INSIDE.load(Relaxed) {
         record(count, (tag >> 32) as u32, mask, tag & WATCHED != 0);
     }
     COUNT.store(count + 1, Relaxed);
+}
+
+#[cold]
+#[inline(never)]
+fn profile_hit(offset: u32) {
+    if let Some(counter) = PLUGIN.get().and_then(|p| p.profile.get(offset as usize / 2)) {
+        counter.fetch_add(1, Relaxed);
+    }
 }
 
 #[cold]
@@ -243,6 +268,19 @@ extern "C" fn on_exit(_id: qemu::PluginId, _userdata: *mut c_void) {
     let path = plugin.config.out.display();
     if let Some(e) = out.error.take().map(Err).unwrap_or(flushed).err() {
         eprintln!("bulkhead-insn-plugin: writing {path} failed, events are missing: {e}");
+    }
+    if let Some(range) = &plugin.config.profile {
+        let mut text = String::new();
+        for (index, counter) in plugin.profile.iter().enumerate() {
+            let hits = counter.load(Relaxed);
+            if hits != 0 {
+                text.push_str(&format!("{:#010x} {hits}\n", range.start as usize + 2 * index));
+            }
+        }
+        let profile_path = format!("{path}.profile");
+        if let Err(e) = std::fs::write(&profile_path, text) {
+            eprintln!("bulkhead-insn-plugin: writing {profile_path} failed: {e}");
+        }
     }
     let summary = format!(
         "bulkhead-insn-plugin: {} instructions on vCPU 0, {} on other vCPUs; {} events in {path}\n",

@@ -35,6 +35,18 @@
 //!   the store to the instruction after it (worst case without an interrupt
 //!   in between).
 //!
+//! A third run boots `tests/systems/virtio.toml` with QEMU's DDR in a shared
+//! file and drives the island's echo service from this process, one message
+//! per doorbell, as the Cortex-A would (`bulkhead-amp-host`):
+//!
+//! - `rpmsg_echo_insns`: from the kernel's IRQ vector (the doorbell's
+//!   interrupt) to the island's ring back, for a 64-byte message: the
+//!   R52's whole cost of receiving and echoing it, doorbells included
+//!   (median; deliveries delayed to a window start are left out);
+//! - `rpmsg_echo_496_insns`: the same for the largest message;
+//! - `rpmsg_echo_msgs_per_s`: 64-byte echoes per second at one instruction
+//!   per nanosecond with the island alone on the core (informative).
+//!
 //! Sizes come from the kernel ELF. Figures are reported and compared with
 //! targets; the bench never fails on a figure. Output: a table on stdout and
 //! `target/bench/summary.json`.
@@ -161,6 +173,7 @@ pub fn run(root: &Path) -> Result<()> {
     let hvc_median = median(&mut hypercalls.clone());
 
     let virq = virtual_interrupts(root, &toolchain, &plugin, &out_dir)?;
+    let rpmsg = rpmsg_echo(root, &toolchain, &plugin, &out_dir)?;
 
     // Sizes.
     let bytes = std::fs::read(kernel)?;
@@ -233,6 +246,31 @@ pub fn run(root: &Path) -> Result<()> {
                 "one trapped and emulated GICD_ICENABLER or GICD_ISENABLER store that changes the physical distributor, worst of {} (best {}); Bao on this board: 853",
                 virq.gicd_samples, virq.gicd_min
             ),
+        },
+        Metric {
+            key: "rpmsg_echo_insns",
+            value: rpmsg.echo_64,
+            target: Some(1500),
+            unit: "instructions",
+            note: format!(
+                "64-byte message: doorbell interrupt at EL2 to the island's doorbell back, median of {} (min {}, max {})",
+                rpmsg.samples_64, rpmsg.min_64, rpmsg.max_64
+            ),
+        },
+        Metric {
+            key: "rpmsg_echo_496_insns",
+            value: rpmsg.echo_496,
+            target: None,
+            unit: "instructions",
+            note: format!("496-byte message, the largest: the island's share, median of {}", rpmsg.samples_496),
+        },
+        Metric {
+            key: "rpmsg_echo_msgs_per_s",
+            value: 1_000_000_000 / rpmsg.echo_64.max(1),
+            target: None,
+            unit: "messages/s",
+            note: "64-byte echoes at 1 instruction/ns with the island alone on the core (simulated, informative)"
+                .into(),
         },
         Metric {
             key: "kernel_text_bytes",
@@ -451,4 +489,138 @@ fn kernel_function(kernel: &Path, suffix: &str) -> Result<u64> {
         (None, _) => bail!("no kernel function *{suffix} in {} (inlined?)", kernel.display()),
         _ => bail!("more than one kernel function *{suffix} in {}", kernel.display()),
     }
+}
+
+/// Figures from the rpmsg echo run.
+struct RpmsgFigures {
+    echo_64: u64,
+    min_64: u64,
+    max_64: u64,
+    samples_64: usize,
+    echo_496: u64,
+    samples_496: usize,
+}
+
+/// Round trips per message size.
+const RPMSG_ROUNDS: usize = 400;
+
+/// Boots the virtio system with the plugin and echoes messages one at a
+/// time through the island, as the Cortex-A would.
+fn rpmsg_echo(root: &Path, toolchain: &setup::Toolchain, plugin: &Path, out_dir: &Path) -> Result<RpmsgFigures> {
+    use bulkhead_amp_host::LinkConfig;
+    use bulkhead_amp_host::driver::{Driver, Received};
+    use bulkhead_amp_host::link::{SharedWindow, SocketDoorbell};
+    use std::time::{Duration, Instant};
+
+    let description = root.join("tests/systems/virtio.toml");
+    let built = system::build(root, toolchain, &description)?;
+    let config = LinkConfig::from_system(&built.system, None)?;
+    let kernel = &built.kernel;
+    let irq_vector = symbol_address(kernel, "_vector_table")? + IRQ_VECTOR_OFFSET;
+    let start_window = kernel_function(kernel, "6Kernel12start_window")?;
+    let island = root.join("target/bulkhead/virtio/partitions/island.elf");
+    let rang = symbol_address(&island, "island_rang")?;
+    let events_path = out_dir.join("events-rpmsg.txt");
+    let kernel_code = &built.system.kernel.code;
+    let mut argument = format!(
+        "{},out={},pc={irq_vector:#x},pc={start_window:#x},pc={rang:#x},range={:#x}-{:#x}",
+        plugin.display(),
+        events_path.display(),
+        kernel_code.base,
+        kernel_code.base as u64 + kernel_code.size as u64
+    );
+    // BULKHEAD_BENCH_PROFILE=1 also counts every instruction of the kernel
+    // and the island (target/bench/events-rpmsg.txt.profile).
+    if std::env::var_os("BULKHEAD_BENCH_PROFILE").is_some() {
+        let island_code = built.system.partitions[0].code().span;
+        argument +=
+            &format!(",profile={:#x}-{:#x}", kernel_code.base, island_code.base as u64 + island_code.size as u64);
+    }
+    let shm = std::path::PathBuf::from(format!("/dev/shm/bulkhead-bench-{}", std::process::id()));
+    let run = Run::new(kernel)
+        .frames(u32::MAX)
+        .timeout(Duration::from_secs(600))
+        .plugin(argument)
+        .shared_ddr(&shm, 64 << 20)
+        .serve_uart(config.doorbell_uart);
+    let socket = run.uart_socket(config.doorbell_uart);
+    let mut session = run.start()?;
+    let patience = Duration::from_secs(60);
+    session.wait_for("island: device of link", patience)?;
+    let mut shared = SharedWindow::open(&shm, &config)?;
+    let mut doorbell = SocketDoorbell::connect(&socket, patience)?;
+    let window = shared.take().context("window")?;
+    let mut driver = Driver::attach(window, config).map_err(anyhow::Error::msg)?;
+    doorbell.ring()?;
+    let deadline = Instant::now() + patience;
+    while driver.services.len() < 2 {
+        if Instant::now() > deadline {
+            bail!("the island did not announce its services");
+        }
+        doorbell.wait(Duration::from_millis(50))?;
+        driver.receive().map_err(anyhow::Error::msg)?;
+    }
+    let echo = *driver.services.get("rpmsg-client-sample").context("no echo service")?;
+    // Settle: the island handles the announcements' buffers first.
+    doorbell.ring()?;
+    std::thread::sleep(Duration::from_millis(200));
+    while doorbell.wait(Duration::from_millis(50))? {}
+    for size in [64usize, 496] {
+        for round in 0..RPMSG_ROUNDS {
+            let payload = vec![round as u8; size];
+            driver.send(1024, echo, &payload).map_err(anyhow::Error::msg)?;
+            doorbell.ring()?;
+            let deadline = Instant::now() + patience;
+            let reply = loop {
+                if let Some(Received::Message { payload, .. }) = driver.receive().map_err(anyhow::Error::msg)?.pop() {
+                    break payload;
+                }
+                if Instant::now() > deadline {
+                    bail!("no echo for message {round} of {size} bytes");
+                }
+                doorbell.wait(Duration::from_millis(20))?;
+            };
+            if reply != payload {
+                bail!("message {round} of {size} bytes came back different");
+            }
+        }
+    }
+    drop(driver);
+    session.terminate();
+    let events = parse_events(&std::fs::read_to_string(&events_path)?).map_err(anyhow::Error::msg)?;
+
+    // One ring by the island per echo, after those for the announcements:
+    // the last 2 x ROUNDS rings are the 64-byte series then the 496-byte
+    // one. Each ring's sample runs from the last IRQ entry before it,
+    // unless a window started in between (then it is left out).
+    let mut rings: Vec<Option<u64>> = Vec::new();
+    let mut irq_at = None;
+    for event in &events {
+        let Event::Pc { count, addr } = *event else { continue };
+        let addr = addr as u64;
+        if addr == irq_vector {
+            irq_at = Some(count);
+        } else if addr == start_window {
+            irq_at = None;
+        } else if addr == rang {
+            rings.push(irq_at.take().map(|start| count - start));
+        }
+    }
+    if rings.len() < 2 * RPMSG_ROUNDS {
+        bail!("the island rang {} times for {} echoes", rings.len(), 2 * RPMSG_ROUNDS);
+    }
+    let series = &rings[rings.len() - 2 * RPMSG_ROUNDS..];
+    let small: Vec<u64> = series[..RPMSG_ROUNDS].iter().flatten().copied().collect();
+    let large: Vec<u64> = series[RPMSG_ROUNDS..].iter().flatten().copied().collect();
+    if small.len() < RPMSG_ROUNDS / 8 || large.len() < RPMSG_ROUNDS / 8 {
+        bail!("too few echo samples outside window starts: {} and {}", small.len(), large.len());
+    }
+    Ok(RpmsgFigures {
+        echo_64: median(&mut small.clone()),
+        min_64: *small.iter().min().unwrap_or(&0),
+        max_64: *small.iter().max().unwrap_or(&0),
+        samples_64: small.len(),
+        echo_496: median(&mut large.clone()),
+        samples_496: large.len(),
+    })
 }
