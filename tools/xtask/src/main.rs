@@ -5,6 +5,7 @@
 //! cargo xtask run [--system FILE] [--frames N]   build and boot a system in QEMU (default: the demo)
 //! cargo xtask test                               every host and QEMU test
 //! cargo xtask bench                              instruction counts and sizes, target/bench/summary.json
+//! cargo xtask fuzz [--seconds N]                 fuzz the VIRTIO device side (cargo fuzz)
 //! cargo xtask build [--system FILE | --all]      build without running
 //! cargo xtask check FILE                         validate a system description
 //! cargo xtask audit KERNEL.elf                   check a built kernel image
@@ -61,6 +62,12 @@ enum Command {
     },
     /// Measure instruction counts and sizes; write target/bench/summary.json.
     Bench,
+    /// Fuzz the VIRTIO device side (rings, table, rpmsg) with cargo fuzz.
+    Fuzz {
+        /// How long.
+        #[arg(long, default_value_t = 300)]
+        seconds: u32,
+    },
     /// Validate a system description and print its memory map.
     Check {
         /// The description.
@@ -142,5 +149,6 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Test { filter } => test::all(&root, filter.as_deref()),
         Command::Bench => bench::run(&root),
+        Command::Fuzz { seconds } => test::fuzz(&root, seconds),
     }
 }

@@ -103,3 +103,26 @@ pub fn qemu() -> Result<()> {
         _ => bail!("qemu-system-arm is still missing or too old after installing it"),
     }
 }
+
+/// The `cargo-fuzz` version the fuzz step installs.
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
+
+/// Makes sure `cargo fuzz` runs (installing `cargo-fuzz` from crates.io
+/// when it does not; the libFuzzer it builds needs a C++ compiler).
+pub fn cargo_fuzz(root: &Path) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let runs =
+        Command::new(&cargo).args(["fuzz", "--version"]).current_dir(root).output().is_ok_and(|o| o.status.success());
+    if runs {
+        return Ok(());
+    }
+    eprintln!("setup: installing cargo-fuzz {CARGO_FUZZ_VERSION}");
+    let status = Command::new(&cargo)
+        .args(["install", "--locked", "--quiet", "cargo-fuzz", "--version", CARGO_FUZZ_VERSION])
+        .current_dir(root)
+        .status()?;
+    if !status.success() {
+        bail!("`cargo install cargo-fuzz` failed");
+    }
+    Ok(())
+}

@@ -11,6 +11,33 @@ fn cargo(root: &Path) -> Command {
     command
 }
 
+/// How long `cargo xtask test` fuzzes the device side of the VIRTIO link.
+const FUZZ_SECONDS: u32 = 30;
+
+/// Fuzzes `bulkhead-virtio` (rings, table and rpmsg from a hostile driver)
+/// for `seconds`, starting from the committed seeds. A crash fails the run
+/// and leaves the input in `partitions/virtio/fuzz/artifacts/`.
+pub fn fuzz(root: &Path, seconds: u32) -> Result<()> {
+    eprintln!("== fuzzing the VIRTIO device side for {seconds} s (cargo fuzz)");
+    setup::cargo_fuzz(root)?;
+    let fuzz_dir = root.join("partitions/virtio/fuzz");
+    let corpus = fuzz_dir.join("corpus/device");
+    std::fs::create_dir_all(&corpus)?;
+    // `cargo fuzz` wants nightly for sanitizers; without one the
+    // instrumentation it needs is stable, behind RUSTC_BOOTSTRAP.
+    let status = cargo(&fuzz_dir)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .args(["fuzz", "run", "--sanitizer", "none", "device"])
+        .arg(&corpus)
+        .arg(fuzz_dir.join("seeds/device"))
+        .args(["--", &format!("-max_total_time={seconds}"), "-print_final_stats=1"])
+        .status()?;
+    if !status.success() {
+        bail!("the fuzzer found a failing input (see partitions/virtio/fuzz/artifacts/device/)");
+    }
+    Ok(())
+}
+
 /// Runs everything.
 pub fn all(root: &Path, filter: Option<&str>) -> Result<()> {
     let toolchain = setup::toolchain(root)?;
@@ -20,6 +47,8 @@ pub fn all(root: &Path, filter: Option<&str>) -> Result<()> {
     if !cargo(root).args(["test", "--quiet"]).status()?.success() {
         bail!("host tests failed");
     }
+
+    fuzz(root, FUZZ_SECONDS)?;
 
     eprintln!("== building every system");
     let mut kernels = Vec::new();
