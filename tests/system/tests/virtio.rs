@@ -9,7 +9,8 @@
 mod common;
 
 use bulkhead_amp_host::LinkConfig;
-use bulkhead_amp_host::driver::{Driver, Received};
+use bulkhead_amp_host::driver::Driver;
+use bulkhead_amp_host::host::{ECHO, Host, ME, TTY};
 use bulkhead_amp_host::hostile::Case;
 use bulkhead_amp_host::link::{SharedWindow, SocketDoorbell};
 use bulkhead_system_tests::qemu::{Run, Session};
@@ -21,17 +22,15 @@ use std::time::{Duration, Instant};
 const PATIENCE: Duration = Duration::from_secs(60);
 /// QEMU's DDR backing file size.
 const DDR_BYTES: u64 = 64 << 20;
-/// Our endpoint address.
-const ME: u32 = 1024;
+/// Services the island announces.
+const SERVICES: usize = 2;
 
 /// A booted island and the host's side of its link.
 struct Amp {
     session: Session,
     // Keeps the mapping alive.
     _shared: SharedWindow,
-    config: LinkConfig,
-    driver: Option<Driver<MmioWindow>>,
-    doorbell: SocketDoorbell,
+    host: Host<MmioWindow>,
 }
 
 impl Amp {
@@ -50,94 +49,8 @@ impl Amp {
         let mut shared = SharedWindow::open(&shm, &config).expect("shared DDR");
         let doorbell = SocketDoorbell::connect(&socket, PATIENCE).expect("doorbell socket");
         let window = shared.take().expect("window");
-        let mut amp = Amp { session, _shared: shared, config, driver: None, doorbell };
-        amp.attach(window);
-        amp
-    }
-
-    fn driver(&mut self) -> &mut Driver<MmioWindow> {
-        self.driver.as_mut().expect("attached")
-    }
-
-    /// Attaches and waits for both services.
-    fn attach(&mut self, window: MmioWindow) {
-        self.driver = Some(Driver::attach(window, self.config.clone()).expect("attach"));
-        self.doorbell.ring().unwrap();
-        self.wait_for_services();
-    }
-
-    fn wait_for_services(&mut self) {
-        let deadline = Instant::now() + PATIENCE;
-        let mut announced = 0;
-        while announced < 2 {
-            assert!(Instant::now() < deadline, "services not announced; console:\n{}", self.tail());
-            self.doorbell.wait(Duration::from_millis(100)).unwrap();
-            let received = self.driver().receive().unwrap();
-            announced += received.iter().filter(|r| matches!(r, Received::Announcement { .. })).count();
-            if !received.is_empty() {
-                self.doorbell.ring().unwrap();
-            }
-        }
-    }
-
-    fn service(&mut self, name: &str) -> u32 {
-        *self.driver().services.get(name).unwrap_or_else(|| panic!("no service {name}"))
-    }
-
-    /// Sends every payload to `endpoint` (in batches as buffers allow) and
-    /// returns the replies in order.
-    fn exchange(&mut self, endpoint: u32, payloads: &[Vec<u8>]) -> Vec<Vec<u8>> {
-        let mut replies = Vec::new();
-        let mut next = 0;
-        let deadline = Instant::now() + PATIENCE;
-        while replies.len() < payloads.len() {
-            assert!(
-                Instant::now() < deadline,
-                "{} of {} replies; console:\n{}",
-                replies.len(),
-                payloads.len(),
-                self.tail()
-            );
-            let mut sent = false;
-            while next < payloads.len() && self.driver().free_tx() > 0 {
-                self.driver().send(ME, endpoint, &payloads[next]).unwrap();
-                next += 1;
-                sent = true;
-            }
-            if sent {
-                self.doorbell.ring().unwrap();
-            }
-            self.doorbell.wait(Duration::from_millis(20)).unwrap();
-            let received = self.driver().receive().unwrap();
-            if !received.is_empty() {
-                self.doorbell.ring().unwrap();
-            }
-            for item in received {
-                if let Received::Message { dst: ME, payload, .. } = item {
-                    replies.push(payload);
-                }
-            }
-        }
-        replies
-    }
-
-    fn tty(&mut self, line: &str) -> String {
-        let tty = self.service("rpmsg-tty");
-        let reply = self.exchange(tty, &[format!("{line}\n").into_bytes()]);
-        String::from_utf8_lossy(&reply[0]).into_owned()
-    }
-
-    /// The driver resets the link and waits for the island to see it.
-    fn reset(&mut self) -> MmioWindow {
-        let mut driver = self.driver.take().expect("attached");
-        driver.reset().unwrap();
-        self.doorbell.ring().unwrap();
-        let deadline = Instant::now() + PATIENCE;
-        while !driver.reset_seen().unwrap() {
-            assert!(Instant::now() < deadline, "the island did not acknowledge the reset:\n{}", self.tail());
-            self.doorbell.wait(Duration::from_millis(10)).unwrap();
-        }
-        driver.into_window()
+        let host = Host::attach(window, config, doorbell, SERVICES).expect("attach");
+        Amp { session, _shared: shared, host }
     }
 
     fn tail(&mut self) -> String {
@@ -162,13 +75,13 @@ fn payload(n: usize) -> Vec<u8> {
 #[test]
 fn ten_thousand_messages_of_every_size_are_echoed_intact() {
     let mut amp = Amp::boot("echo");
-    let echo = amp.service("rpmsg-client-sample");
+    let echo = amp.host.service(ECHO).unwrap();
     let payloads: Vec<Vec<u8>> = (0..10_000).map(payload).collect();
-    let replies = amp.exchange(echo, &payloads);
+    let replies = amp.host.exchange(echo, &payloads).unwrap();
     for (n, (sent, back)) in payloads.iter().zip(&replies).enumerate() {
         assert_eq!(sent, back, "message {n} ({} bytes)", sent.len());
     }
-    let status = amp.tty("status");
+    let status = amp.host.tty("status").unwrap();
     // The status command itself is the 10,001st message; the island sent
     // two announcements and 10,000 echoes before answering it.
     assert!(status.contains("10001 received, 10002 sent, 0 dropped"), "{status}");
@@ -179,26 +92,28 @@ fn ten_thousand_messages_of_every_size_are_echoed_intact() {
 #[test]
 fn the_tty_is_a_console_to_the_island() {
     let mut amp = Amp::boot("tty");
-    assert_eq!(amp.tty("echo hello from the Cortex-A"), "hello from the Cortex-A\r\n");
-    assert!(amp.tty("help").starts_with("commands: help, status"));
-    let status = amp.tty("status");
+    let host = &mut amp.host;
+    assert_eq!(host.tty("echo hello from the Cortex-A").unwrap(), "hello from the Cortex-A\r\n");
+    assert!(host.tty("help").unwrap().starts_with("commands: help, status"));
+    let status = host.tty("status").unwrap();
     assert!(status.starts_with("island: ") && status.contains("0 restarts, 1 handshakes"), "{status}");
-    assert!(amp.tty("reboot").contains("unknown command `reboot`"));
+    assert!(host.tty("reboot").unwrap().contains("unknown command `reboot`"));
     amp.finish();
 }
 
 #[test]
 fn the_driver_restarts_without_restarting_the_island() {
     let mut amp = Amp::boot("driver-restart");
-    let echo = amp.service("rpmsg-client-sample");
-    assert_eq!(amp.exchange(echo, &[b"before".to_vec()]), [b"before".to_vec()]);
+    let host = &mut amp.host;
+    let echo = host.service(ECHO).unwrap();
+    assert_eq!(host.exchange(echo, &[b"before".to_vec()]).unwrap(), [b"before".to_vec()]);
     for round in 0..3 {
-        let window = amp.reset();
-        amp.attach(window);
-        let echo = amp.service("rpmsg-client-sample");
-        assert_eq!(amp.exchange(echo, &[vec![round; 100]]), [vec![round; 100]]);
+        let window = host.reset().unwrap();
+        host.reattach(window, SERVICES).unwrap();
+        let echo = host.service(ECHO).unwrap();
+        assert_eq!(host.exchange(echo, &[vec![round; 100]]).unwrap(), [vec![round; 100]]);
     }
-    assert!(amp.tty("status").contains("0 restarts, 4 handshakes"));
+    assert!(host.tty("status").unwrap().contains("0 restarts, 4 handshakes"));
     let lines = amp.finish();
     assert_eq!(lines.iter().filter(|l| l.contains("reset by the driver")).count(), 3);
     assert!(!lines.iter().any(|l| l.starts_with("@restart")), "the island itself never restarted");
@@ -207,17 +122,17 @@ fn the_driver_restarts_without_restarting_the_island() {
 #[test]
 fn the_island_restarts_and_announces_its_services_again() {
     let mut amp = Amp::boot("island-restart");
-    let tty = amp.service("rpmsg-tty");
+    let tty = amp.host.service(TTY).unwrap();
     // The crash command faults the island: no reply comes; the kernel
     // restarts it at its next window, and it resumes the running link.
-    amp.driver().send(ME, tty, b"crash\n").unwrap();
-    amp.doorbell.ring().unwrap();
+    amp.host.driver().send(ME, tty, b"crash\n").unwrap();
+    amp.host.doorbell.ring().unwrap();
     amp.session.wait_for("@restart island count=1", PATIENCE).expect("the kernel restarts the island");
     amp.session.wait_for("resumed after a restart", PATIENCE).expect("the island resumes");
-    amp.wait_for_services();
-    let echo = amp.service("rpmsg-client-sample");
-    assert_eq!(amp.exchange(echo, &[b"after the restart".to_vec()]), [b"after the restart".to_vec()]);
-    assert!(amp.tty("status").contains("1 restarts"));
+    amp.host.wait_for_services(SERVICES).unwrap();
+    let echo = amp.host.service(ECHO).unwrap();
+    assert_eq!(amp.host.exchange(echo, &[b"after the restart".to_vec()]).unwrap(), [b"after the restart".to_vec()]);
+    assert!(amp.host.tty("status").unwrap().contains("1 restarts"));
     let lines = amp.session.stop().lines;
     let faults: Vec<&String> = lines.iter().filter(|l| l.starts_with("@fault")).collect();
     assert_eq!(faults.len(), 1, "exactly the requested crash: {faults:?}");
@@ -228,34 +143,33 @@ fn the_island_restarts_and_announces_its_services_again() {
 fn a_hostile_driver_is_refused_case_by_case_and_the_link_recovers() {
     let mut amp = Amp::boot("hostile");
     for case in Case::ALL {
-        let echo = amp.service("rpmsg-client-sample");
+        let echo = amp.host.service(ECHO).unwrap();
         if case.at_handshake() {
-            let window = amp.reset();
-            amp.driver = Some(
-                Driver::attach_with(window, amp.config.clone(), |window, table| case.tamper_handshake(window, table))
-                    .unwrap(),
-            );
+            let window = amp.host.reset().unwrap();
+            let config = amp.host.config().clone();
+            let hostile = Driver::attach_with(window, config, |window, table| case.tamper_handshake(window, table));
+            amp.host.install(hostile.unwrap());
         } else {
-            case.apply(amp.driver(), echo).unwrap();
+            case.apply(amp.host.driver(), echo).unwrap();
         }
-        amp.doorbell.ring().unwrap();
+        amp.host.doorbell.ring().unwrap();
         if case.breaks_link() {
             let line = amp.session.wait_for(&format!("broken: {} on", case.reason()), PATIENCE);
             assert!(line.is_ok(), "{case:?}: {}", amp.tail());
             let deadline = Instant::now() + PATIENCE;
-            while amp.driver().status().unwrap() & status::NEEDS_RESET == 0 {
+            while amp.host.driver().status().unwrap() & status::NEEDS_RESET == 0 {
                 assert!(Instant::now() < deadline, "{case:?}: NEEDS_RESET never set");
                 std::thread::sleep(Duration::from_millis(10));
             }
-            let window = amp.reset();
-            amp.attach(window);
+            let window = amp.host.reset().unwrap();
+            amp.host.reattach(window, SERVICES).unwrap();
         } else {
             amp.session.wait_for(&format!("dropped a message: {}", case.reason()), PATIENCE).expect("dropped");
-            let _ = amp.driver().receive();
+            let _ = amp.host.driver().receive();
         }
-        let echo = amp.service("rpmsg-client-sample");
+        let echo = amp.host.service(ECHO).unwrap();
         let probe = format!("still answering after {case:?}").into_bytes();
-        assert_eq!(amp.exchange(echo, std::slice::from_ref(&probe)), [probe], "{case:?}");
+        assert_eq!(amp.host.exchange(echo, std::slice::from_ref(&probe)).unwrap(), [probe], "{case:?}");
     }
     let lines = amp.finish();
     let broken = lines.iter().filter(|l| l.contains("island: link linux broken:")).count();

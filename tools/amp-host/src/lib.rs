@@ -7,6 +7,7 @@
 //!   service; and, for tests, break every rule on purpose ([`hostile`]);
 //! - [`link`]: the simulated hardware: QEMU's DDR as a shared file and the
 //!   doorbell as one byte over a UNIX socket;
+//! - [`host`]: a driver and its doorbell, with the loops its users need;
 //! - [`LinkConfig`]: where things are, from the system description.
 //!
 //! The island must also work with independent implementations (Linux,
@@ -14,6 +15,7 @@
 //! code, and exists to drive tests and the `cargo xtask console` demo.
 
 pub mod driver;
+pub mod host;
 pub mod hostile;
 pub mod link;
 

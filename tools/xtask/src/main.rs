@@ -5,6 +5,7 @@
 //! cargo xtask run [--system FILE] [--frames N]   build and boot a system in QEMU (default: the demo)
 //! cargo xtask test                               every host and QEMU test
 //! cargo xtask bench                              instruction counts and sizes, target/bench/summary.json
+//! cargo xtask console [--system FILE] [--echo N]  boot an AMP system; be its Cortex-A (rpmsg-tty terminal)
 //! cargo xtask fuzz [--seconds N]                 fuzz the VIRTIO device side (cargo fuzz)
 //! cargo xtask build [--system FILE | --all]      build without running
 //! cargo xtask check FILE                         validate a system description
@@ -16,6 +17,7 @@
 
 mod bench;
 mod checks;
+mod console;
 mod setup;
 mod system;
 mod test;
@@ -62,6 +64,15 @@ enum Command {
     },
     /// Measure instruction counts and sizes; write target/bench/summary.json.
     Bench,
+    /// Boot an AMP system and talk to its island's rpmsg-tty as the Cortex-A.
+    Console {
+        /// System description (default: partitions/systems/amp.toml).
+        #[arg(long)]
+        system: Option<PathBuf>,
+        /// Instead of a terminal: echo this many messages and check them.
+        #[arg(long)]
+        echo: Option<usize>,
+    },
     /// Fuzz the VIRTIO device side (rings, table, rpmsg) with cargo fuzz.
     Fuzz {
         /// How long.
@@ -150,5 +161,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Test { filter } => test::all(&root, filter.as_deref()),
         Command::Bench => bench::run(&root),
         Command::Fuzz { seconds } => test::fuzz(&root, seconds),
+        Command::Console { system, echo } => {
+            console::run(&root, &system.unwrap_or_else(|| root.join("partitions/systems/amp.toml")), echo)
+        }
     }
 }

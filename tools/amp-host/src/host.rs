@@ -1,0 +1,195 @@
+//! The host's side of a running link: a driver and its doorbell, with the
+//! loops every user of the link needs (wait for the services, exchange
+//! messages in batches, talk to the tty, reset).
+
+use anyhow::{Context, Result, bail};
+use bulkhead_virtio::window::Window;
+use std::io::{BufRead, Write};
+use std::time::{Duration, Instant};
+
+use crate::LinkConfig;
+use crate::driver::{Driver, Received};
+use crate::link::SocketDoorbell;
+
+/// Our endpoint address.
+pub const ME: u32 = 1024;
+/// The tty service's name.
+pub const TTY: &str = "rpmsg-tty";
+/// The echo service's name.
+pub const ECHO: &str = "rpmsg-client-sample";
+
+/// A driver and its doorbell.
+pub struct Host<W: Window> {
+    driver: Option<Driver<W>>,
+    /// The doorbell.
+    pub doorbell: SocketDoorbell,
+    config: LinkConfig,
+    /// How long to wait for the island at most, per step (real time).
+    pub patience: Duration,
+}
+
+impl<W: Window> Host<W> {
+    /// Attaches over `window`, rings, and waits for the island to announce
+    /// `services` services.
+    pub fn attach(window: W, config: LinkConfig, doorbell: SocketDoorbell, services: usize) -> Result<Host<W>> {
+        let driver = Driver::attach(window, config.clone()).map_err(anyhow::Error::msg)?;
+        let mut host = Host { driver: Some(driver), doorbell, config, patience: Duration::from_secs(60) };
+        host.doorbell.ring()?;
+        host.wait_for_services(services)?;
+        Ok(host)
+    }
+
+    /// The driver.
+    pub fn driver(&mut self) -> &mut Driver<W> {
+        self.driver.as_mut().expect("a Host always holds a driver between calls")
+    }
+
+    /// The link's configuration.
+    pub fn config(&self) -> &LinkConfig {
+        &self.config
+    }
+
+    /// Waits until `count` services were announced (since the last attach).
+    pub fn wait_for_services(&mut self, count: usize) -> Result<()> {
+        let deadline = Instant::now() + self.patience;
+        let mut announced = 0;
+        while announced < count {
+            if Instant::now() > deadline {
+                bail!("the island announced {announced} of {count} services");
+            }
+            self.doorbell.wait(Duration::from_millis(50))?;
+            let received = self.driver().receive().map_err(anyhow::Error::msg)?;
+            announced += received.iter().filter(|r| matches!(r, Received::Announcement { .. })).count();
+            if !received.is_empty() {
+                self.doorbell.ring()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The address of an announced service.
+    pub fn service(&mut self, name: &str) -> Result<u32> {
+        self.driver().services.get(name).copied().with_context(|| format!("the island announced no `{name}`"))
+    }
+
+    /// Sends every payload to `endpoint`, in batches as buffers allow, and
+    /// returns the replies (messages to us) in order.
+    pub fn exchange(&mut self, endpoint: u32, payloads: &[Vec<u8>]) -> Result<Vec<Vec<u8>>> {
+        let mut replies = Vec::new();
+        let mut next = 0;
+        let mut deadline = Instant::now() + self.patience;
+        while replies.len() < payloads.len() {
+            if Instant::now() > deadline {
+                bail!("{} of {} replies came", replies.len(), payloads.len());
+            }
+            let mut sent = false;
+            while next < payloads.len() && self.driver().free_tx() > 0 {
+                self.driver().send(ME, endpoint, &payloads[next]).map_err(anyhow::Error::msg)?;
+                next += 1;
+                sent = true;
+            }
+            if sent {
+                self.doorbell.ring()?;
+            }
+            self.doorbell.wait(Duration::from_millis(20))?;
+            let received = self.driver().receive().map_err(anyhow::Error::msg)?;
+            if !received.is_empty() {
+                self.doorbell.ring()?;
+                deadline = Instant::now() + self.patience;
+            }
+            replies.extend(received.into_iter().filter_map(|item| match item {
+                Received::Message { dst: ME, payload, .. } => Some(payload),
+                _ => None,
+            }));
+        }
+        Ok(replies)
+    }
+
+    /// Sends a line to the tty and returns the answer.
+    pub fn tty(&mut self, line: &str) -> Result<String> {
+        let tty = self.service(TTY)?;
+        let reply = self.exchange(tty, &[format!("{line}\n").into_bytes()])?;
+        Ok(String::from_utf8_lossy(&reply[0]).into_owned())
+    }
+
+    /// Resets the link: status 0, a ring, and a wait until the island has
+    /// seen it. Returns the window for a new attach (or a hostile one).
+    pub fn reset(&mut self) -> Result<W> {
+        let mut driver = self.driver.take().expect("attached");
+        driver.reset().map_err(anyhow::Error::msg)?;
+        self.doorbell.ring()?;
+        let deadline = Instant::now() + self.patience;
+        while !driver.reset_seen().map_err(anyhow::Error::msg)? {
+            if Instant::now() > deadline {
+                self.driver = Some(driver);
+                bail!("the island did not acknowledge the reset");
+            }
+            self.doorbell.wait(Duration::from_millis(10))?;
+        }
+        Ok(driver.into_window())
+    }
+
+    /// Attaches again after [`Host::reset`] and waits for `services`.
+    pub fn reattach(&mut self, window: W, services: usize) -> Result<()> {
+        self.install(Driver::attach(window, self.config.clone()).map_err(anyhow::Error::msg)?);
+        self.doorbell.ring()?;
+        self.wait_for_services(services)
+    }
+
+    /// Puts a driver attached some other way (a hostile one) in place.
+    pub fn install(&mut self, driver: Driver<W>) {
+        self.driver = Some(driver);
+    }
+}
+
+/// Echoes `count` messages of 1..496 bytes through the echo service,
+/// checks every byte, and reports the rate (wall clock: it says more about
+/// the simulation than about the island).
+pub fn echo<W: Window>(host: &mut Host<W>, count: usize) -> Result<String> {
+    let echo = host.service(ECHO)?;
+    let payloads: Vec<Vec<u8>> =
+        (0..count).map(|n| (0..1 + n % 496).map(|i| (i * 7 + n * 13) as u8).collect()).collect();
+    let started = Instant::now();
+    let replies = host.exchange(echo, &payloads)?;
+    let elapsed = started.elapsed();
+    if let Some(n) = payloads.iter().zip(&replies).position(|(sent, back)| sent != back) {
+        bail!("message {n} came back different");
+    }
+    Ok(format!(
+        "{count} messages of 1 to 496 bytes echoed and checked in {:.2} s ({:.0} messages/s of wall-clock time)",
+        elapsed.as_secs_f64(),
+        count as f64 / elapsed.as_secs_f64()
+    ))
+}
+
+/// An interactive console: lines from `input` to the island's tty, its
+/// answers to `output`; `between` runs after each line (to show what the
+/// island logged).
+pub fn console<W: Window>(
+    host: &mut Host<W>,
+    input: &mut dyn BufRead,
+    output: &mut dyn Write,
+    between: &mut dyn FnMut(),
+) -> Result<()> {
+    let tty = host.service(TTY)?;
+    writeln!(output, "connected to the island's {TTY} (endpoint {tty}); type help, Ctrl-D to leave")?;
+    host.patience = Duration::from_secs(5);
+    let mut line = String::new();
+    loop {
+        write!(output, "island> ")?;
+        output.flush()?;
+        line.clear();
+        if input.read_line(&mut line)? == 0 {
+            writeln!(output)?;
+            return Ok(());
+        }
+        // A restarted island announces its services again: take those in.
+        let _ = host.driver().receive();
+        match host.tty(line.trim_end()) {
+            Ok(answer) => write!(output, "{}", answer.replace("\r\n", "\n"))?,
+            Err(error) => writeln!(output, "(no answer: {error})")?,
+        }
+        output.flush()?;
+        between();
+    }
+}

@@ -1,0 +1,70 @@
+//! `cargo xtask console`: boot an AMP system in QEMU and be its Cortex-A.
+//!
+//! QEMU's DDR goes into a file under `/dev/shm` that this process maps, and
+//! the island's doorbell UART onto a socket this process connects to; then
+//! `bulkhead-amp-host` attaches as the rpmsg driver and the terminal talks
+//! to the island's `rpmsg-tty`. What the island logs on the kernel console
+//! (its link events, faults, restarts) is shown between commands.
+//! `--echo N` runs the scripted echo test instead.
+
+use crate::{setup, system};
+use anyhow::{Context, Result};
+use bulkhead_amp_host::LinkConfig;
+use bulkhead_amp_host::host::{Host, console, echo};
+use bulkhead_amp_host::link::{SharedWindow, SocketDoorbell};
+use bulkhead_system_tests::qemu::Run;
+use std::path::Path;
+use std::time::Duration;
+
+/// QEMU's DDR backing file size.
+const DDR_BYTES: u64 = 64 << 20;
+
+/// Runs the console (or, with `echo`, the scripted echo test).
+pub fn run(root: &Path, description: &Path, echo_count: Option<usize>) -> Result<()> {
+    let toolchain = setup::toolchain(root)?;
+    setup::qemu()?;
+    let built = system::build(root, &toolchain, description)?;
+    let config = LinkConfig::from_system(&built.system, None)?;
+    let services = built.system.virtio.iter().find(|l| l.name == config.name).map_or(0, |l| l.services.len());
+    let shm = std::path::PathBuf::from(format!("/dev/shm/bulkhead-console-{}", std::process::id()));
+    let run = Run::new(&built.kernel)
+        .frames(u32::MAX)
+        .timeout(Duration::from_secs(u64::MAX / 4))
+        .shared_ddr(&shm, DDR_BYTES)
+        .serve_uart(config.doorbell_uart);
+    let socket = run.uart_socket(config.doorbell_uart);
+    let mut session = run.start()?;
+    let patience = Duration::from_secs(60);
+    session.wait_for("island: device of link", patience).context("the island did not start")?;
+    let mut shared = SharedWindow::open(&shm, &config)?;
+    let doorbell = SocketDoorbell::connect(&socket, patience)?;
+    let window = shared.take().context("window")?;
+    eprintln!(
+        "link `{}`: {} KiB window at {:#010x} (the Cortex-A's {:#x}), doorbells on uart{}",
+        config.name,
+        config.size / 1024,
+        config.local_base,
+        config.remote_base,
+        config.doorbell_uart
+    );
+    let mut host = Host::attach(window, config, doorbell, services)?;
+    let mut shown = 0;
+    let mut show_island_log = || {
+        let lines = session.drain();
+        for line in &lines[shown..] {
+            if line.starts_with("[island]") || ["@fault", "@restart", "@halted"].iter().any(|k| line.starts_with(k)) {
+                eprintln!("  {line}");
+            }
+        }
+        shown = lines.len();
+    };
+    show_island_log();
+    match echo_count {
+        Some(count) => {
+            println!("{}", echo(&mut host, count)?);
+            show_island_log();
+            Ok(())
+        }
+        None => console(&mut host, &mut std::io::stdin().lock(), &mut std::io::stdout(), &mut show_island_log),
+    }
+}
