@@ -115,14 +115,16 @@ pub fn build(root: &Path, toolchain: &Toolchain, description: &Path) -> Result<B
     Ok(Built { system, kernel })
 }
 
-/// Every system the tests use, and the demo.
+/// Every system the tests use, and the demos (`partitions/systems/`).
 pub fn all_descriptions(root: &Path) -> Result<Vec<PathBuf>> {
-    let mut descriptions = vec![root.join("partitions/systems/demo.toml")];
-    let mut tests: Vec<PathBuf> = std::fs::read_dir(root.join("tests/systems"))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    tests.sort();
-    descriptions.extend(tests);
+    let mut descriptions = Vec::new();
+    for directory in ["partitions/systems", "tests/systems"] {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(root.join(directory))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        found.sort();
+        descriptions.extend(found);
+    }
     Ok(descriptions)
 }
