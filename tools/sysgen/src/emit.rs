@@ -472,6 +472,53 @@ pub fn memory_map(system: &System) -> String {
             human_size(size as u64)
         );
     }
+    for link in &system.virtio {
+        let _ = writeln!(
+            out,
+            "\nVIRTIO link `{}` (device: {}; the driver sees the window at {:#x}; doorbells: {} {}, interrupt {})",
+            link.name,
+            system.partitions[link.partition].name,
+            link.remote_base,
+            link.mailbox.driver.name(),
+            system.board.devices[link.mailbox.device].name,
+            link.mailbox.interrupt
+        );
+        let base = link.window.base;
+        let table_end = link.table + bulkhead_virtio::resource_table::SIZE;
+        let _ = writeln!(out, "  {:#010x}..{:#010x}  resource table", base + link.table, base + table_end);
+        for (n, vring) in link.vrings.iter().enumerate() {
+            let size = bulkhead_virtio::vring::Vring::size(vring.num, vring.align).unwrap_or(0);
+            match vring.offset {
+                Some(offset) => {
+                    let _ = writeln!(
+                        out,
+                        "  {:#010x}..{:#010x}  vring {n} ({} entries, aligned {:#x})",
+                        base + offset,
+                        base + offset + size,
+                        vring.num,
+                        vring.align
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "  (driver places it)       vring {n} ({} entries, aligned {:#x})",
+                        vring.num, vring.align
+                    );
+                }
+            }
+        }
+        let _ = writeln!(
+            out,
+            "  {:#010x}..{:#010x}  the driver's buffers",
+            base + link.pool,
+            base as u64 + link.window.size as u64
+        );
+        for service in &link.services {
+            let _ =
+                writeln!(out, "  service {} ({}) at address {}", service.name, service.kind.name(), service.address);
+        }
+    }
     out
 }
 
