@@ -193,3 +193,42 @@ pub fn console<W: Window>(
         between();
     }
 }
+
+/// Plays hostile `case` against the island, then checks it refused (NEEDS_RESET
+/// for a case that breaks the link), resets, and checks an echo gets
+/// through again. Returns what happened, for people.
+pub fn hostile<W: Window>(host: &mut Host<W>, case: crate::hostile::Case, services: usize) -> Result<String> {
+    use bulkhead_virtio::resource_table::status;
+    let echo = host.service(ECHO)?;
+    if case.at_handshake() {
+        let window = host.reset()?;
+        let config = host.config().clone();
+        let driver = Driver::attach_with(window, config, |window, table| case.tamper_handshake(window, table))
+            .map_err(anyhow::Error::msg)?;
+        host.install(driver);
+    } else {
+        case.apply(host.driver(), echo).map_err(anyhow::Error::msg)?;
+    }
+    host.doorbell.ring()?;
+    let refused = if case.breaks_link() {
+        let deadline = Instant::now() + host.patience;
+        while host.driver().status().map_err(anyhow::Error::msg)? & status::NEEDS_RESET == 0 {
+            if Instant::now() > deadline {
+                bail!("{}: the island did not set NEEDS_RESET", case.reason());
+            }
+            host.doorbell.wait(Duration::from_millis(10))?;
+        }
+        let window = host.reset()?;
+        host.reattach(window, services)?;
+        "refused (NEEDS_RESET), link reset"
+    } else {
+        let _ = host.driver().receive();
+        "message dropped, link up"
+    };
+    let probe = b"still answering".to_vec();
+    let echo = host.service(ECHO)?;
+    if host.exchange(echo, std::slice::from_ref(&probe))? != [probe] {
+        bail!("{}: the echo after recovery differs", case.reason());
+    }
+    Ok(format!("{refused}, echo answers again"))
+}

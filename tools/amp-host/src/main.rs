@@ -3,7 +3,8 @@
 
 use anyhow::{Context, Result};
 use bulkhead_amp_host::LinkConfig;
-use bulkhead_amp_host::host::{Host, console, echo};
+use bulkhead_amp_host::host::{Host, console, echo, hostile};
+use bulkhead_amp_host::hostile::Case;
 use bulkhead_amp_host::link::{SharedWindow, SocketDoorbell};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -41,6 +42,14 @@ enum Command {
         #[arg(long, default_value_t = 10_000)]
         count: usize,
     },
+    /// Break the rules one way (or every way), check the island refuses,
+    /// then reset the link and check it works again.
+    Hostile {
+        /// The case, as in the island's log (`avail-index-jump`, ...), or
+        /// `all`.
+        #[arg(long, default_value = "all")]
+        case: String,
+    },
 }
 
 fn main() -> Result<()> {
@@ -55,5 +64,15 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Console => console(&mut host, &mut std::io::stdin().lock(), &mut std::io::stdout(), &mut || {}),
         Command::Echo { count } => echo(&mut host, count).map(|report| println!("{report}")),
+        Command::Hostile { case } => {
+            let cases: Vec<Case> = Case::ALL.into_iter().filter(|c| case == "all" || c.reason() == case).collect();
+            if cases.is_empty() {
+                anyhow::bail!("no case `{case}`; the cases are: all, {}", Case::ALL.map(|c| c.reason()).join(", "));
+            }
+            for case in cases {
+                println!("{}: {}", case.reason(), hostile(&mut host, case, services)?);
+            }
+            Ok(())
+        }
     }
 }
