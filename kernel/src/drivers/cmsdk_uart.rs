@@ -10,14 +10,8 @@
 //! speeds most bytes would be, which is why a hardware port needs a buffered
 //! console or RTT rather than this driver.
 
+use cmsdk_uart::{BAUDDIV, CTRL, CTRL_TX_ENABLE, DATA, STATE, STATE_TX_FULL};
 use core::ptr::{read_volatile, write_volatile};
-
-const DATA: usize = 0x0;
-const STATE: usize = 0x4;
-const CTRL: usize = 0x8;
-const BAUDDIV: usize = 0x10;
-const STATE_TX_FULL: u32 = 1 << 0;
-const CTRL_TX_ENABLE: u32 = 1 << 0;
 /// Polls of TX full before a byte is dropped.
 const MAX_POLLS: u32 = 256;
 
@@ -49,7 +43,7 @@ impl CmsdkUart {
     pub fn init(&mut self) {
         // SAFETY: `new`'s contract makes these the UART's own registers.
         unsafe {
-            write_volatile((self.base + BAUDDIV) as *mut u32, 16);
+            write_volatile((self.base + BAUDDIV) as *mut u32, cmsdk_uart::MIN_BAUDDIV);
             write_volatile((self.base + CTRL) as *mut u32, CTRL_TX_ENABLE);
         }
     }

@@ -14,18 +14,10 @@ use bulkhead_sdk::{entry, layout, println};
 use core::ptr::{read_volatile, write_volatile};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
-/// Registers of a CMSDK APB UART.
-const DATA: usize = 0x00;
-const STATE: usize = 0x04;
-const CTRL: usize = 0x08;
-const INTSTATUS: usize = 0x0C;
-const BAUDDIV: usize = 0x10;
-const STATE_TX_FULL: u32 = 1 << 0;
-const STATE_RX_FULL: u32 = 1 << 1;
-const CTRL_TX_ENABLE: u32 = 1 << 0;
-const CTRL_RX_ENABLE: u32 = 1 << 1;
-const CTRL_RX_INTERRUPT: u32 = 1 << 3;
-const INT_RX: u32 = 1 << 1;
+use cmsdk_uart::{
+    BAUDDIV, CTRL, CTRL_RX_ENABLE, CTRL_RX_INTERRUPT, CTRL_TX_ENABLE, DATA, INT_RX, INTSTATUS, MIN_BAUDDIV, STATE,
+    STATE_RX_FULL, STATE_TX_FULL,
+};
 
 fn uart() -> usize {
     layout::DEVICES.first().map_or(0, |device| device.base as usize)
@@ -74,7 +66,7 @@ fn irq_handler() {
 fn main() -> ! {
     // A CMSDK UART's interrupts are receive, transmit, combined.
     let rx_interrupt = layout::DEVICES.first().and_then(|device| device.interrupts.first()).copied().unwrap_or(0);
-    write(BAUDDIV, 16);
+    write(BAUDDIV, MIN_BAUDDIV);
     write(CTRL, CTRL_TX_ENABLE | CTRL_RX_ENABLE | CTRL_RX_INTERRUPT);
     let mut gic = gic::init();
     gic::enable(&mut gic, rx_interrupt, 0x80, Trigger::Level);

@@ -13,18 +13,10 @@
 //! | 0x10 | BAUDDIV | at least 16 |
 
 use crate::{Doorbell, MAX_POLLS, Registers};
-
-const DATA: usize = 0x00;
-const STATE: usize = 0x04;
-const CTRL: usize = 0x08;
-const INTSTATUS: usize = 0x0C;
-const BAUDDIV: usize = 0x10;
-const STATE_TX_FULL: u32 = 1 << 0;
-const STATE_RX_FULL: u32 = 1 << 1;
-const CTRL_TX_ENABLE: u32 = 1 << 0;
-const CTRL_RX_ENABLE: u32 = 1 << 1;
-const CTRL_RX_INTERRUPT: u32 = 1 << 3;
-const INT_RX: u32 = 1 << 1;
+use cmsdk_uart::{
+    BAUDDIV, CTRL, CTRL_RX_ENABLE, CTRL_RX_INTERRUPT, CTRL_TX_ENABLE, DATA, INT_RX, INTSTATUS, MIN_BAUDDIV, STATE,
+    STATE_RX_FULL, STATE_TX_FULL,
+};
 /// The most bytes one `take` drains: rings are idempotent, so a flood is
 /// cut short and the rest raises the interrupt again.
 const MAX_DRAIN: u32 = 64;
@@ -42,7 +34,7 @@ impl UartDoorbell {
     /// Enables the UART (transmit, receive, receive interrupt) and drops
     /// anything already received.
     pub fn new(registers: Registers) -> UartDoorbell {
-        registers.write(BAUDDIV, 16);
+        registers.write(BAUDDIV, MIN_BAUDDIV);
         registers.write(CTRL, CTRL_TX_ENABLE | CTRL_RX_ENABLE | CTRL_RX_INTERRUPT);
         let mut doorbell = UartDoorbell { registers, dropped: 0 };
         doorbell.take();
