@@ -18,7 +18,7 @@
 //! writes to the architected `IS*/IC*` registers, on the distributor for SPIs
 //! and on core 0's redistributor for SGIs and PPIs.
 
-use aarch32_cpu::register::{SysReg, SysRegRead, SysRegWrite};
+use aarch32_cpu::register::{SysRegRead, SysRegWrite};
 use arm_gic::gicv3::registers::{Gicd, GicrSgi};
 use arm_gic::gicv3::{GicCpuInterface, GicV3};
 use arm_gic::{IntId, InterruptGroup, UniqueMmioPointer};
@@ -37,41 +37,20 @@ const KERNEL_PRIORITY: u8 = 0x00;
 /// acknowledges them in; the partition's own priorities are virtual).
 const PARTITION_PRIORITY: u8 = 0x80;
 
-/// `ICC_CTLR`: `p15, 0, c12, c12, 4`.
-struct IccCtlr;
-impl SysReg for IccCtlr {
-    const CP: u32 = 15;
-    const CRN: u32 = 12;
-    const OP1: u32 = 0;
-    const CRM: u32 = 12;
-    const OP2: u32 = 4;
-}
-impl SysRegRead for IccCtlr {}
-impl SysRegWrite for IccCtlr {}
-
-/// `ICC_EOIR1`: `p15, 0, c12, c12, 1`. Written directly with the raw id:
-/// arm-gic's `end_interrupt` takes an `IntId`, whose constructors assert
-/// their range, and nothing on a path a partition can reach may panic.
-struct IccEoir1;
-impl SysReg for IccEoir1 {
-    const CP: u32 = 15;
-    const CRN: u32 = 12;
-    const OP1: u32 = 0;
-    const CRM: u32 = 12;
-    const OP2: u32 = 1;
-}
-impl SysRegWrite for IccEoir1 {}
-
-/// `ICC_DIR`: `p15, 0, c12, c11, 1`.
-struct IccDir;
-impl SysReg for IccDir {
-    const CP: u32 = 15;
-    const CRN: u32 = 12;
-    const OP1: u32 = 0;
-    const CRM: u32 = 11;
-    const OP2: u32 = 1;
-}
-impl SysRegWrite for IccDir {}
+cp15_register!(
+    /// `ICC_CTLR`: `p15, 0, c12, c12, 4`.
+    IccCtlr, 12, 0, 12, 4, read, write
+);
+cp15_register!(
+    /// `ICC_EOIR1`: `p15, 0, c12, c12, 1`. Written directly with the raw id:
+    /// arm-gic's `end_interrupt` takes an `IntId`, whose constructors assert
+    /// their range, and nothing on a path a partition can reach may panic.
+    IccEoir1, 12, 0, 12, 1, write
+);
+cp15_register!(
+    /// `ICC_DIR`: `p15, 0, c12, c11, 1`.
+    IccDir, 12, 0, 11, 1, write
+);
 
 const ICC_CTLR_EOIMODE: u32 = 1 << 1;
 
@@ -176,9 +155,14 @@ impl Gic {
         if intid >= FIRST_SPI { self.gicd } else { self.gicr + reg::SGI_FRAME }
     }
 
+    /// The address of the word of one-bit-per-interrupt `register` that
+    /// holds `intid`.
+    fn word(&self, register: usize, intid: u16) -> usize {
+        self.frame(intid) + register + (intid as usize / 32) * 4
+    }
+
     fn bit(&self, register: usize, intid: u16) {
-        let word = self.frame(intid) + register + (intid as usize / 32) * 4;
-        self.write(word, 1 << (intid % 32));
+        self.write(self.word(register, intid), 1 << (intid % 32));
     }
 
     /// Enables `intid`.
@@ -213,8 +197,7 @@ impl Gic {
 
     /// Whether `intid` is active.
     pub fn is_active(&self, intid: u16) -> bool {
-        let word = self.frame(intid) + reg::ISACTIVER + (intid as usize / 32) * 4;
-        self.read(word) & (1 << (intid % 32)) != 0
+        self.read(self.word(reg::ISACTIVER, intid)) & (1 << (intid % 32)) != 0
     }
 
     /// Sets `intid` (an SPI) edge-triggered or level-sensitive.

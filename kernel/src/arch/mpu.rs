@@ -22,16 +22,10 @@ use bulkhead_mpu::EncodedRegion;
 /// `HPRENR` with only the kernel's slots enabled.
 const KERNEL_ENABLE_MASK: u32 = (1 << KERNEL_REGION_SLOTS) - 1;
 
-/// `HMAIR0`/`HMAIR1` encodings: c10, c2, {0,1} with op1 = 4.
-struct Hmair0;
-impl aarch32_cpu::register::SysReg for Hmair0 {
-    const CP: u32 = 15;
-    const CRN: u32 = 10;
-    const OP1: u32 = 4;
-    const CRM: u32 = 2;
-    const OP2: u32 = 0;
-}
-impl SysRegWrite for Hmair0 {}
+cp15_register!(
+    /// `HMAIR0`: `p15, 4, c10, c2, 0`.
+    Hmair0, 10, 4, 2, 0, write
+);
 
 const HSCTLR_M: u32 = 1 << 0;
 const HSCTLR_C: u32 = 1 << 2;

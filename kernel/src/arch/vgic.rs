@@ -12,22 +12,13 @@
 //! AArch32 ones (`p15, 4, c12, ...`) from the GICv3 architecture
 //! specification.
 
-use aarch32_cpu::register::{SysReg, SysRegRead, SysRegWrite};
+use aarch32_cpu::register::{SysRegRead, SysRegWrite};
 use bulkhead_kernel_core::vgic::{LIST_REGISTERS, ListRegister, Vgic};
 
+/// `ICH_*` registers: `p15, 4, c12, CRm, op2`, read and written.
 macro_rules! ich_register {
     ($(#[$doc:meta])* $name:ident, $crm:literal, $op2:literal) => {
-        $(#[$doc])*
-        struct $name;
-        impl SysReg for $name {
-            const CP: u32 = 15;
-            const CRN: u32 = 12;
-            const OP1: u32 = 4;
-            const CRM: u32 = $crm;
-            const OP2: u32 = $op2;
-        }
-        impl SysRegRead for $name {}
-        impl SysRegWrite for $name {}
+        cp15_register!($(#[$doc])* $name, 12, 4, $crm, $op2, read, write);
     };
 }
 
