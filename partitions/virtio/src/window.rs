@@ -80,11 +80,6 @@ impl MmioWindow {
         MmioWindow { base, size }
     }
 
-    /// The address of the first byte.
-    pub fn base(&self) -> *mut u8 {
-        self.base
-    }
-
     fn at<T>(&self, offset: u32) -> Option<*mut T> {
         let width = core::mem::size_of::<T>() as u32;
         if !span_ok(self.size, offset, width, width) {

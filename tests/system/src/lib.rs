@@ -8,6 +8,7 @@
 //! one instruction is one nanosecond of virtual time and every tick a test
 //! asserts on repeats exactly from run to run.
 
+pub mod amp;
 pub mod log;
 pub mod qemu;
 

@@ -9,60 +9,37 @@
 mod common;
 
 use bulkhead_amp_host::LinkConfig;
-use bulkhead_amp_host::host::{ECHO, Host, ME, TTY, hostile};
+use bulkhead_amp_host::host::{ECHO, ME, TTY, hostile};
 use bulkhead_amp_host::hostile::Case;
-use bulkhead_amp_host::link::{SharedWindow, SocketDoorbell};
-use bulkhead_system_tests::qemu::{Run, Session};
-use bulkhead_virtio::window::MmioWindow;
+use bulkhead_system_tests::amp::Amp;
+use bulkhead_system_tests::qemu::Run;
 use std::time::Duration;
 
 /// Real time the host waits for the island at most, per step.
 const PATIENCE: Duration = Duration::from_secs(60);
-/// QEMU's DDR backing file size.
-const DDR_BYTES: u64 = 64 << 20;
-/// Services the island announces.
-const SERVICES: usize = 2;
 
-/// A booted island and the host's side of its link.
-struct Amp {
-    session: Session,
-    // Keeps the mapping alive.
-    _shared: SharedWindow,
-    host: Host<MmioWindow>,
+/// Boots the island and attaches to it.
+fn boot(test: &str) -> Amp {
+    let system = common::description("virtio");
+    let config = LinkConfig::from_system(&system, None).expect("link");
+    let run =
+        Run::new(bulkhead_system_tests::kernel_image("virtio")).frames(u32::MAX).timeout(Duration::from_secs(600));
+    Amp::boot(run, config, test, PATIENCE).expect("the island boots and announces its services")
 }
 
-impl Amp {
-    fn boot(test: &str) -> Amp {
-        let system = common::description("virtio");
-        let config = LinkConfig::from_system(&system, None).expect("link");
-        let shm = std::path::PathBuf::from(format!("/dev/shm/bulkhead-{test}-{}", std::process::id()));
-        let run = Run::new(bulkhead_system_tests::kernel_image("virtio"))
-            .frames(u32::MAX)
-            .timeout(Duration::from_secs(600))
-            .shared_ddr(&shm, DDR_BYTES)
-            .serve_uart(config.doorbell_uart);
-        let socket = run.uart_socket(config.doorbell_uart);
-        let mut session = run.start().expect("QEMU starts");
-        session.wait_for("island: device of link linux", PATIENCE).expect("the island starts");
-        let mut shared = SharedWindow::open(&shm, &config).expect("shared DDR");
-        let doorbell = SocketDoorbell::connect(&socket, PATIENCE).expect("doorbell socket");
-        let window = shared.take().expect("window");
-        let host = Host::attach(window, config, doorbell, SERVICES).expect("attach");
-        Amp { session, _shared: shared, host }
-    }
+/// The last lines of the console.
+fn tail(amp: &mut Amp) -> String {
+    let lines = amp.session.drain();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
 
-    fn tail(&mut self) -> String {
-        let lines = self.session.drain();
-        lines[lines.len().saturating_sub(20)..].join("\n")
-    }
-
-    fn finish(self) -> Vec<String> {
-        let lines = self.session.stop().lines;
-        let faults: Vec<&String> =
-            lines.iter().filter(|l| l.starts_with("@fault") || l.starts_with("@kernel-panic")).collect();
-        assert!(faults.is_empty(), "unexpected faults: {faults:?}");
-        lines
-    }
+/// Stops QEMU; checks nothing faulted.
+fn finish(amp: Amp) -> Vec<String> {
+    let lines = amp.session.stop().lines;
+    let faults: Vec<&String> =
+        lines.iter().filter(|l| l.starts_with("@fault") || l.starts_with("@kernel-panic")).collect();
+    assert!(faults.is_empty(), "unexpected faults: {faults:?}");
+    lines
 }
 
 fn payload(n: usize) -> Vec<u8> {
@@ -72,7 +49,7 @@ fn payload(n: usize) -> Vec<u8> {
 
 #[test]
 fn ten_thousand_messages_of_every_size_are_echoed_intact() {
-    let mut amp = Amp::boot("echo");
+    let mut amp = boot("echo");
     let echo = amp.host.service(ECHO).unwrap();
     let payloads: Vec<Vec<u8>> = (0..10_000).map(payload).collect();
     let replies = amp.host.exchange(echo, &payloads).unwrap();
@@ -83,43 +60,43 @@ fn ten_thousand_messages_of_every_size_are_echoed_intact() {
     // The status command itself is the 10,001st message; the island sent
     // two announcements and 10,000 echoes before answering it.
     assert!(status.contains("10001 received, 10002 sent, 0 dropped"), "{status}");
-    let lines = amp.finish();
+    let lines = finish(amp);
     assert!(lines.iter().any(|l| l.contains("announced rpmsg-client-sample at 1025")));
 }
 
 #[test]
 fn the_tty_is_a_console_to_the_island() {
-    let mut amp = Amp::boot("tty");
+    let mut amp = boot("tty");
     let host = &mut amp.host;
     assert_eq!(host.tty("echo hello from the Cortex-A").unwrap(), "hello from the Cortex-A\r\n");
     assert!(host.tty("help").unwrap().starts_with("commands: help, status"));
     let status = host.tty("status").unwrap();
     assert!(status.starts_with("island: ") && status.contains("0 restarts, 1 handshakes"), "{status}");
     assert!(host.tty("reboot").unwrap().contains("unknown command `reboot`"));
-    amp.finish();
+    finish(amp);
 }
 
 #[test]
 fn the_driver_restarts_without_restarting_the_island() {
-    let mut amp = Amp::boot("driver-restart");
+    let mut amp = boot("driver-restart");
     let host = &mut amp.host;
     let echo = host.service(ECHO).unwrap();
     assert_eq!(host.exchange(echo, &[b"before".to_vec()]).unwrap(), [b"before".to_vec()]);
     for round in 0..3 {
         let window = host.reset().unwrap();
-        host.reattach(window, SERVICES).unwrap();
+        host.reattach(window).unwrap();
         let echo = host.service(ECHO).unwrap();
         assert_eq!(host.exchange(echo, &[vec![round; 100]]).unwrap(), [vec![round; 100]]);
     }
     assert!(host.tty("status").unwrap().contains("0 restarts, 4 handshakes"));
-    let lines = amp.finish();
+    let lines = finish(amp);
     assert_eq!(lines.iter().filter(|l| l.contains("reset by the driver")).count(), 3);
     assert!(!lines.iter().any(|l| l.starts_with("@restart")), "the island itself never restarted");
 }
 
 #[test]
 fn the_island_restarts_and_announces_its_services_again() {
-    let mut amp = Amp::boot("island-restart");
+    let mut amp = boot("island-restart");
     let tty = amp.host.service(TTY).unwrap();
     // The crash command faults the island: no reply comes; the kernel
     // restarts it at its next window, and it resumes the running link.
@@ -127,7 +104,7 @@ fn the_island_restarts_and_announces_its_services_again() {
     amp.host.doorbell.ring().unwrap();
     amp.session.wait_for("@restart island count=1", PATIENCE).expect("the kernel restarts the island");
     amp.session.wait_for("resumed after a restart", PATIENCE).expect("the island resumes");
-    amp.host.wait_for_services(SERVICES).unwrap();
+    amp.host.wait_for_services().unwrap();
     let echo = amp.host.service(ECHO).unwrap();
     assert_eq!(amp.host.exchange(echo, &[b"after the restart".to_vec()]).unwrap(), [b"after the restart".to_vec()]);
     assert!(amp.host.tty("status").unwrap().contains("1 restarts"));
@@ -139,11 +116,11 @@ fn the_island_restarts_and_announces_its_services_again() {
 
 #[test]
 fn a_hostile_driver_is_refused_case_by_case_and_the_link_recovers() {
-    let mut amp = Amp::boot("hostile");
+    let mut amp = boot("hostile");
     for case in Case::ALL {
         // Plays the case, waits for the refusal (NEEDS_RESET, or the message
         // dropped), resets if needed and checks an echo gets through again.
-        hostile(&mut amp.host, case, SERVICES).unwrap_or_else(|error| panic!("{case:?}: {error}\n{}", amp.tail()));
+        hostile(&mut amp.host, case).unwrap_or_else(|error| panic!("{case:?}: {error}\n{}", tail(&mut amp)));
         let logged = if case.breaks_link() {
             format!("broken: {} on", case.reason())
         } else {
@@ -151,7 +128,7 @@ fn a_hostile_driver_is_refused_case_by_case_and_the_link_recovers() {
         };
         amp.session.wait_for(&logged, PATIENCE).unwrap_or_else(|error| panic!("{case:?}: {error}"));
     }
-    let lines = amp.finish();
+    let lines = finish(amp);
     let broken = lines.iter().filter(|l| l.contains("island: link linux broken:")).count();
     assert_eq!(broken, Case::ALL.iter().filter(|c| c.breaks_link()).count());
 }

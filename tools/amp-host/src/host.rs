@@ -30,12 +30,12 @@ pub struct Host<W: Window> {
 
 impl<W: Window> Host<W> {
     /// Attaches over `window`, rings, and waits for the island to announce
-    /// `services` services.
-    pub fn attach(window: W, config: LinkConfig, doorbell: SocketDoorbell, services: usize) -> Result<Host<W>> {
+    /// its services.
+    pub fn attach(window: W, config: LinkConfig, doorbell: SocketDoorbell) -> Result<Host<W>> {
         let driver = Driver::attach(window, config.clone()).map_err(anyhow::Error::msg)?;
         let mut host = Host { driver: Some(driver), doorbell, config, patience: Duration::from_secs(60) };
         host.doorbell.ring()?;
-        host.wait_for_services(services)?;
+        host.wait_for_services()?;
         Ok(host)
     }
 
@@ -49,8 +49,10 @@ impl<W: Window> Host<W> {
         &self.config
     }
 
-    /// Waits until `count` services were announced (since the last attach).
-    pub fn wait_for_services(&mut self, count: usize) -> Result<()> {
+    /// Waits until the island announced all its services (since the last
+    /// attach).
+    pub fn wait_for_services(&mut self) -> Result<()> {
+        let count = self.config.services;
         let deadline = Instant::now() + self.patience;
         let mut announced = 0;
         while announced < count {
@@ -129,11 +131,11 @@ impl<W: Window> Host<W> {
         Ok(driver.into_window())
     }
 
-    /// Attaches again after [`Host::reset`] and waits for `services`.
-    pub fn reattach(&mut self, window: W, services: usize) -> Result<()> {
+    /// Attaches again after [`Host::reset`] and waits for the services.
+    pub fn reattach(&mut self, window: W) -> Result<()> {
         self.install(Driver::attach(window, self.config.clone()).map_err(anyhow::Error::msg)?);
         self.doorbell.ring()?;
-        self.wait_for_services(services)
+        self.wait_for_services()
     }
 
     /// Puts a driver attached some other way (a hostile one) in place.
@@ -197,7 +199,7 @@ pub fn console<W: Window>(
 /// Plays hostile `case` against the island, then checks it refused (NEEDS_RESET
 /// for a case that breaks the link), resets, and checks an echo gets
 /// through again. Returns what happened, for people.
-pub fn hostile<W: Window>(host: &mut Host<W>, case: crate::hostile::Case, services: usize) -> Result<String> {
+pub fn hostile<W: Window>(host: &mut Host<W>, case: crate::hostile::Case) -> Result<String> {
     use bulkhead_virtio::resource_table::status;
     let echo = host.service(ECHO)?;
     if case.at_handshake() {
@@ -219,7 +221,7 @@ pub fn hostile<W: Window>(host: &mut Host<W>, case: crate::hostile::Case, servic
             host.doorbell.wait(Duration::from_millis(10))?;
         }
         let window = host.reset()?;
-        host.reattach(window, services)?;
+        host.reattach(window)?;
         "refused (NEEDS_RESET), link reset"
     } else {
         let _ = host.driver().receive();

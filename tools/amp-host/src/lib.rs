@@ -41,6 +41,8 @@ pub struct LinkConfig {
     pub file_offset: u64,
     /// The QEMU serial port (`uartN`) carrying the doorbells.
     pub doorbell_uart: u8,
+    /// How many services the island announces.
+    pub services: usize,
 }
 
 /// The first RAM of the board that QEMU backs with the shared file.
@@ -77,6 +79,7 @@ impl LinkConfig {
             pool: link.pool,
             file_offset,
             doorbell_uart: uart,
+            services: link.services.len(),
         })
     }
 }

@@ -56,11 +56,10 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     let system = bulkhead_sysgen::load(&cli.system, &cli.boards).map_err(|problems| anyhow::anyhow!("{problems}"))?;
     let config = LinkConfig::from_system(&system, cli.link.as_deref())?;
-    let services = system.virtio.iter().find(|l| l.name == config.name).map_or(0, |l| l.services.len());
     let mut shared = SharedWindow::open(&cli.shared_memory, &config)?;
     let doorbell = SocketDoorbell::connect(&cli.doorbell, Duration::from_secs(30))?;
     let window = shared.take().context("window")?;
-    let mut host = Host::attach(window, config, doorbell, services)?;
+    let mut host = Host::attach(window, config, doorbell)?;
     match cli.command {
         Command::Console => console(&mut host, &mut std::io::stdin().lock(), &mut std::io::stdout(), &mut || {}),
         Command::Echo { count } => echo(&mut host, count).map(|report| println!("{report}")),
@@ -70,7 +69,7 @@ fn main() -> Result<()> {
                 anyhow::bail!("no case `{case}`; the cases are: all, {}", Case::ALL.map(|c| c.reason()).join(", "));
             }
             for case in cases {
-                println!("{}: {}", case.reason(), hostile(&mut host, case, services)?);
+                println!("{}: {}", case.reason(), hostile(&mut host, case)?);
             }
             Ok(())
         }

@@ -58,6 +58,7 @@ fn config() -> LinkConfig {
         pool: 0x5000,
         file_offset: 0,
         doorbell_uart: 3,
+        services: 2,
     }
 }
 

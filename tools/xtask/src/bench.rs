@@ -53,10 +53,11 @@
 
 use crate::{setup, system};
 use anyhow::{Context, Result, bail};
-use bulkhead_insn_plugin::{Event, parse_events};
+use bulkhead_insn_plugin::{Config, Event, parse_events};
 use bulkhead_system_tests::qemu::{Run, symbol_address};
 use object::{Object, ObjectSection, ObjectSymbol};
 use serde_json::json;
+use std::ops::Range;
 use std::path::Path;
 use std::process::Command;
 
@@ -356,17 +357,26 @@ fn traced_run(
     frames: u32,
     pcs: &[u64],
 ) -> Result<Vec<Event>> {
-    let kernel_code = &built.system.kernel.code;
-    let mut argument = format!("{},out={}", plugin.display(), events_path.display());
-    for pc in pcs {
-        argument += &format!(",pc={pc:#x}");
-    }
-    argument += &format!(",range={:#x}-{:#x}", kernel_code.base, kernel_code.base as u64 + kernel_code.size as u64);
+    let argument = plugin_config(events_path, built, pcs, None).plugin_arg(plugin);
     let output = Run::new(&built.kernel).frames(frames).plugin(argument).run()?;
     if output.status != Some(0) {
         bail!("the bench run of {} failed:\n{}", built.system.name, output.lines.join("\n"));
     }
     parse_events(&std::fs::read_to_string(events_path)?).map_err(anyhow::Error::msg)
+}
+
+/// The plugin's configuration: events to `events_path`, the given `pcs`
+/// watched, the kernel's code as range 0, and `profile`d instructions.
+#[allow(clippy::single_range_in_vec_init, reason = "a list of watched ranges that has one, the kernel's code")]
+fn plugin_config(events_path: &Path, built: &system::Built, pcs: &[u64], profile: Option<Range<u32>>) -> Config {
+    let kernel_code = &built.system.kernel.code;
+    Config {
+        out: events_path.to_owned(),
+        // Every watched address is in the 32-bit space (symbols of 32-bit ELFs).
+        pcs: pcs.iter().map(|pc| *pc as u32).collect(),
+        ranges: vec![kernel_code.base..kernel_code.base + kernel_code.size],
+        profile,
+    }
 }
 
 /// Figures from the `bench-irq` run.
@@ -508,8 +518,9 @@ const RPMSG_ROUNDS: usize = 400;
 /// time through the island, as the Cortex-A would.
 fn rpmsg_echo(root: &Path, toolchain: &setup::Toolchain, plugin: &Path, out_dir: &Path) -> Result<RpmsgFigures> {
     use bulkhead_amp_host::LinkConfig;
-    use bulkhead_amp_host::driver::{Driver, Received};
-    use bulkhead_amp_host::link::{SharedWindow, SocketDoorbell};
+    use bulkhead_amp_host::driver::Received;
+    use bulkhead_amp_host::host::{ECHO, ME};
+    use bulkhead_system_tests::amp::Amp;
     use std::time::{Duration, Instant};
 
     let description = root.join("tests/systems/virtio.toml");
@@ -521,72 +532,48 @@ fn rpmsg_echo(root: &Path, toolchain: &setup::Toolchain, plugin: &Path, out_dir:
     let island = root.join("target/bulkhead/virtio/partitions/island.elf");
     let rang = symbol_address(&island, "island_rang")?;
     let events_path = out_dir.join("events-rpmsg.txt");
-    let kernel_code = &built.system.kernel.code;
-    let mut argument = format!(
-        "{},out={},pc={irq_vector:#x},pc={start_window:#x},pc={rang:#x},range={:#x}-{:#x}",
-        plugin.display(),
-        events_path.display(),
-        kernel_code.base,
-        kernel_code.base as u64 + kernel_code.size as u64
-    );
     // BULKHEAD_BENCH_PROFILE=1 also counts every instruction of the kernel
     // and the island (target/bench/events-rpmsg.txt.profile).
-    if std::env::var_os("BULKHEAD_BENCH_PROFILE").is_some() {
+    let profile = std::env::var_os("BULKHEAD_BENCH_PROFILE").map(|_| {
         let island_code = built.system.partitions[0].code().span;
-        argument +=
-            &format!(",profile={:#x}-{:#x}", kernel_code.base, island_code.base as u64 + island_code.size as u64);
-    }
-    let shm = std::path::PathBuf::from(format!("/dev/shm/bulkhead-bench-{}", std::process::id()));
-    let run = Run::new(kernel)
-        .frames(u32::MAX)
-        .timeout(Duration::from_secs(600))
-        .plugin(argument)
-        .shared_ddr(&shm, 64 << 20)
-        .serve_uart(config.doorbell_uart);
-    let socket = run.uart_socket(config.doorbell_uart);
-    let mut session = run.start()?;
+        built.system.kernel.code.base..island_code.base + island_code.size
+    });
+    let argument = plugin_config(&events_path, &built, &[irq_vector, start_window, rang], profile).plugin_arg(plugin);
+    let run = Run::new(kernel).frames(u32::MAX).timeout(Duration::from_secs(600)).plugin(argument);
     let patience = Duration::from_secs(60);
-    session.wait_for("island: device of link", patience)?;
-    let mut shared = SharedWindow::open(&shm, &config)?;
-    let mut doorbell = SocketDoorbell::connect(&socket, patience)?;
-    let window = shared.take().context("window")?;
-    let mut driver = Driver::attach(window, config).map_err(anyhow::Error::msg)?;
-    doorbell.ring()?;
-    let deadline = Instant::now() + patience;
-    while driver.services.len() < 2 {
-        if Instant::now() > deadline {
-            bail!("the island did not announce its services");
-        }
-        doorbell.wait(Duration::from_millis(50))?;
-        driver.receive().map_err(anyhow::Error::msg)?;
-    }
-    let echo = *driver.services.get("rpmsg-client-sample").context("no echo service")?;
+    let mut amp = Amp::boot(run, config, "bench", patience)?;
+    let host = &mut amp.host;
+    let echo = host.service(ECHO)?;
     // Settle: the island handles the announcements' buffers first.
-    doorbell.ring()?;
+    host.doorbell.ring()?;
     std::thread::sleep(Duration::from_millis(200));
-    while doorbell.wait(Duration::from_millis(50))? {}
+    while host.doorbell.wait(Duration::from_millis(50))? {}
     for size in [64usize, 496] {
         for round in 0..RPMSG_ROUNDS {
             let payload = vec![round as u8; size];
-            driver.send(1024, echo, &payload).map_err(anyhow::Error::msg)?;
-            doorbell.ring()?;
+            // One message per doorbell, and no ring after taking the reply:
+            // each of the island's rings answers exactly one message.
+            host.driver().send(ME, echo, &payload).map_err(anyhow::Error::msg)?;
+            host.doorbell.ring()?;
             let deadline = Instant::now() + patience;
             let reply = loop {
-                if let Some(Received::Message { payload, .. }) = driver.receive().map_err(anyhow::Error::msg)?.pop() {
+                if let Some(Received::Message { payload, .. }) =
+                    host.driver().receive().map_err(anyhow::Error::msg)?.pop()
+                {
                     break payload;
                 }
                 if Instant::now() > deadline {
                     bail!("no echo for message {round} of {size} bytes");
                 }
-                doorbell.wait(Duration::from_millis(20))?;
+                host.doorbell.wait(Duration::from_millis(20))?;
             };
             if reply != payload {
                 bail!("message {round} of {size} bytes came back different");
             }
         }
     }
-    drop(driver);
-    session.terminate();
+    // Stopping QEMU in order lets the plugin write its events.
+    amp.terminate();
     let events = parse_events(&std::fs::read_to_string(&events_path)?).map_err(anyhow::Error::msg)?;
 
     // One ring by the island per echo, after those for the announcements:

@@ -8,16 +8,13 @@
 //! `--echo N` runs the scripted echo test instead.
 
 use crate::{setup, system};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use bulkhead_amp_host::LinkConfig;
-use bulkhead_amp_host::host::{Host, console, echo};
-use bulkhead_amp_host::link::{SharedWindow, SocketDoorbell};
+use bulkhead_amp_host::host::{console, echo};
+use bulkhead_system_tests::amp::Amp;
 use bulkhead_system_tests::qemu::Run;
 use std::path::Path;
 use std::time::Duration;
-
-/// QEMU's DDR backing file size.
-const DDR_BYTES: u64 = 64 << 20;
 
 /// Runs the console (or, with `echo`, the scripted echo test).
 pub fn run(root: &Path, description: &Path, echo_count: Option<usize>) -> Result<()> {
@@ -25,20 +22,6 @@ pub fn run(root: &Path, description: &Path, echo_count: Option<usize>) -> Result
     setup::qemu()?;
     let built = system::build(root, &toolchain, description)?;
     let config = LinkConfig::from_system(&built.system, None)?;
-    let services = built.system.virtio.iter().find(|l| l.name == config.name).map_or(0, |l| l.services.len());
-    let shm = std::path::PathBuf::from(format!("/dev/shm/bulkhead-console-{}", std::process::id()));
-    let run = Run::new(&built.kernel)
-        .frames(u32::MAX)
-        .timeout(Duration::from_secs(u64::MAX / 4))
-        .shared_ddr(&shm, DDR_BYTES)
-        .serve_uart(config.doorbell_uart);
-    let socket = run.uart_socket(config.doorbell_uart);
-    let mut session = run.start()?;
-    let patience = Duration::from_secs(60);
-    session.wait_for("island: device of link", patience).context("the island did not start")?;
-    let mut shared = SharedWindow::open(&shm, &config)?;
-    let doorbell = SocketDoorbell::connect(&socket, patience)?;
-    let window = shared.take().context("window")?;
     eprintln!(
         "link `{}`: {} KiB window at {:#010x} (the Cortex-A's {:#x}), doorbells on uart{}",
         config.name,
@@ -47,10 +30,11 @@ pub fn run(root: &Path, description: &Path, echo_count: Option<usize>) -> Result
         config.remote_base,
         config.doorbell_uart
     );
-    let mut host = Host::attach(window, config, doorbell, services)?;
+    let run = Run::new(&built.kernel).frames(u32::MAX).timeout(Duration::from_secs(u64::MAX / 4));
+    let mut amp = Amp::boot(run, config, "console", Duration::from_secs(60))?;
     let mut shown = 0;
     let mut show_island_log = || {
-        let lines = session.drain();
+        let lines = amp.session.drain();
         for line in &lines[shown..] {
             if line.starts_with("[island]") || ["@fault", "@restart", "@halted"].iter().any(|k| line.starts_with(k)) {
                 eprintln!("  {line}");
@@ -61,10 +45,10 @@ pub fn run(root: &Path, description: &Path, echo_count: Option<usize>) -> Result
     show_island_log();
     match echo_count {
         Some(count) => {
-            println!("{}", echo(&mut host, count)?);
+            println!("{}", echo(&mut amp.host, count)?);
             show_island_log();
             Ok(())
         }
-        None => console(&mut host, &mut std::io::stdin().lock(), &mut std::io::stdout(), &mut show_island_log),
+        None => console(&mut amp.host, &mut std::io::stdin().lock(), &mut std::io::stdout(), &mut show_island_log),
     }
 }
