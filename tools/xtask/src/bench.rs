@@ -20,7 +20,7 @@
 //!
 //! A second run boots `tests/systems/bench-irq.toml` (one partition driving
 //! the virtual timer and six SPIs through the virtual GIC, see
-//! `partitions/bench-irq`):
+//! `tests/partitions/bench-irq`):
 //!
 //! - `virq_latency_insns`: from the first instruction of the kernel's IRQ
 //!   vector (the physical virtual-timer interrupt, taken while its owner
