@@ -61,6 +61,9 @@ pub struct Device {
     pub interrupts: Vec<u32>,
     /// For people.
     pub description: String,
+    /// What it does to the whole chip, for a device no partition may have
+    /// (the board's `chip_wide`).
+    pub chip_wide: Option<String>,
 }
 
 /// GIC frames.

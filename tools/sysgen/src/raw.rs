@@ -361,4 +361,8 @@ pub struct Device {
     /// `true` for per-core devices (each core sees its own at this address).
     #[serde(default)]
     pub per_core: bool,
+    /// Set for a device that acts on the whole chip (a watchdog that resets
+    /// it, reset, clock or power control): what it can do, in a few words.
+    /// Such a device is never given to a partition.
+    pub chip_wide: Option<String>,
 }

@@ -289,6 +289,7 @@ fn load_board(path: &Path, text: &str) -> Result<(Board, BoardKernelDefaults), P
             size,
             interrupts: raw.interrupts.clone(),
             description: raw.description.clone(),
+            chip_wide: raw.chip_wide.clone(),
         });
     }
     let gic = &file.gic;
@@ -358,6 +359,9 @@ struct Request {
     size: u64,
     memory: Option<usize>,
     want_flash: bool,
+    /// Some partition writes it (data and stacks, a `rw` region, a shared
+    /// region mapped `rw` by anyone): it must be RAM.
+    writable: bool,
 }
 
 fn build(
@@ -547,6 +551,7 @@ fn build(
                 size: placement.get_ref().size.get_ref().0,
                 memory,
                 want_flash: kind == RegionKind::Code,
+                writable: access.write,
             });
             list.push((requests.len() - 1, kind, role.to_owned(), access, MemoryType::Normal));
         }
@@ -582,6 +587,7 @@ fn build(
                 size: r.size.get_ref().0,
                 memory,
                 want_flash: false,
+                writable: access.write,
             });
             list.push((requests.len() - 1, RegionKind::Private, rname.clone(), access, memory_type));
         }
@@ -608,6 +614,7 @@ fn build(
             size: s.size.get_ref().0,
             memory,
             want_flash: false,
+            writable: s.access.values().any(|access| access.get_ref() == "rw"),
         });
         let shared_index = shared_requests.len();
         shared_requests.push(requests.len() - 1);
@@ -705,6 +712,9 @@ fn build(
             size: window.size.get_ref().0,
             memory,
             want_flash: false,
+            // Written by both processors, but checked on its own below, with
+            // a reason that names the other processor.
+            writable: false,
         });
         partition_regions[owner].push((
             requests.len() - 1,
@@ -757,6 +767,20 @@ fn build(
                     key,
                     device,
                     format!("`{dname}` is the kernel's console and cannot be given to a partition"),
+                );
+                continue;
+            }
+            if let Some(effect) = &board.devices[device_index].chip_wide {
+                checker.at(
+                    key,
+                    device,
+                    format!(
+                        "`{dname}` acts on the whole chip ({effect}); board `{}` marks it `chip_wide` in {}, \
+                         so no partition may have it: whatever a partition does must leave the kernel and \
+                         every other partition running",
+                        board.name,
+                        board.file.display()
+                    ),
                 );
                 continue;
             }
@@ -1257,6 +1281,15 @@ pub fn merge_mpu_regions(regions: &[PartitionRegion]) -> Vec<Region> {
     merged
 }
 
+/// Why memory some partition writes cannot live in `bank`.
+fn writable_in_flash(bank: &Memory) -> String {
+    format!(
+        "`{}` is flash, read-only at run time, and this memory is written (data and stacks, a `rw` region, \
+         or a shared region some partition maps `rw`): it must be RAM",
+        bank.name
+    )
+}
+
 /// Places every request; reports bad fixed placements and overlaps.
 fn place(checker: &mut Checker, board: &Board, kernel: &Kernel, requests: &[Request]) -> Vec<Option<Span>> {
     let mut placed: Vec<Option<Span>> = vec![None; requests.len()];
@@ -1327,6 +1360,13 @@ fn place(checker: &mut Checker, board: &Board, kernel: &Kernel, requests: &[Requ
                 Some(request.span.clone()),
             );
         }
+        if request.writable && bank.flash {
+            checker.problem(
+                format!("{}.{}", request.key, if request.memory.is_some() { "memory" } else { "base" }),
+                writable_in_flash(bank),
+                Some(request.span.clone()),
+            );
+        }
         placed[index] = Some(span);
     }
     // Overlaps among fixed regions and with the kernel.
@@ -1383,6 +1423,10 @@ fn place(checker: &mut Checker, board: &Board, kernel: &Kernel, requests: &[Requ
                 format!("code must be in flash, and `{}` is RAM", bank.name),
                 Some(request.span.clone()),
             );
+            continue;
+        }
+        if request.writable && bank.flash {
+            checker.problem(format!("{}.memory", request.key), writable_in_flash(bank), Some(request.span.clone()));
             continue;
         }
         let alignment = if request.size >= 4096 { 4096 } else { GRANULE as u64 };
