@@ -42,6 +42,12 @@ static ECHOED: AtomicU32 = AtomicU32::new(0);
 #[aarch32_rt::irq]
 fn irq_handler() {
     while let Some(intid) = gic::acknowledge().filter(|intid| *intid < 1020) {
+        // Clear the receive interrupt first, then drain: a byte that arrives
+        // after the last look at RX-full raises the interrupt again. (The
+        // other order loses it: the byte sits in the one-byte receive buffer
+        // with the interrupt cleared, and the UART, full, never receives, so
+        // never interrupts, again.)
+        write(INTSTATUS, INT_RX);
         while read(STATE) & STATE_RX_FULL != 0 {
             let byte = read(DATA) & 0xFF;
             while read(STATE) & STATE_TX_FULL != 0 {}
@@ -57,7 +63,6 @@ fn irq_handler() {
                 }
             }
         }
-        write(INTSTATUS, INT_RX);
         gic::end(intid);
     }
 }
