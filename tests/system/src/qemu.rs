@@ -14,20 +14,15 @@ const BOOT_PARAMS_MAGIC: u32 = 0xB0B0_CAFE;
 const FLAG_SEMIHOSTING_EXIT: u32 = 1;
 
 /// What is connected to the board's `uart2` (the third serial port; UART0 is
-/// the kernel console, UART1 exists only with a second core).
+/// the kernel console, UART1 exists only with a second core) in a
+/// [`Run::run_with`] run. Tests that talk to a UART use [`Run::serve_uart`]
+/// and [`Session::uart`] instead, so what they send is paced by what the
+/// guest prints, never by the host's speed.
 #[derive(Clone, Debug, Default)]
 pub enum Uart2 {
     /// Nothing.
     #[default]
     Unconnected,
-    /// Send `bytes` once the console has printed a line containing `after`,
-    /// and collect what comes back.
-    Script {
-        /// Console text to wait for (the partition's "ready" line).
-        after: String,
-        /// What to send.
-        bytes: Vec<u8>,
-    },
     /// Forward this process's standard input, and print what comes back.
     Interactive,
 }
@@ -57,8 +52,6 @@ static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0)
 pub struct Output {
     /// Every line of the console.
     pub lines: Vec<String>,
-    /// What came back on `uart2` (with [`Uart2::Script`]).
-    pub uart2: Vec<u8>,
     /// QEMU's exit status (`None` if it was killed).
     pub status: Option<i32>,
     /// Wall-clock time.
@@ -210,6 +203,7 @@ impl Run {
             stderr,
             lines: Vec::new(),
             started: Instant::now(),
+            uarts: self.socket_uarts.iter().map(|n| (*n, self.uart_socket(*n))).collect(),
             files: self
                 .socket_uarts
                 .iter()
@@ -233,11 +227,6 @@ impl Run {
                     if let Some(echo) = echo.as_mut() {
                         echo(&line);
                     }
-                    if let (Uart2::Script { after, .. }, Some(connection)) = (&self.uart2, &uart2)
-                        && line.contains(after.as_str())
-                    {
-                        let _ = connection.trigger.send(());
-                    }
                     lines.push(line);
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
@@ -257,52 +246,28 @@ impl Run {
         if status != Some(0) && !errors.trim().is_empty() {
             eprintln!("{}", errors.trim());
         }
-        let uart2 = uart2.and_then(|connection| connection.received.join().ok()).unwrap_or_default();
+        drop(uart2);
         let _ = std::fs::remove_file(self.uart2_socket());
-        Ok(Output { lines, status, elapsed: started.elapsed(), uart2 })
+        Ok(Output { lines, status, elapsed: started.elapsed() })
     }
 
-    /// Connects to QEMU's `uart2` socket and starts forwarding, per
-    /// [`Uart2`].
-    fn connect_uart2(&self) -> Option<Uart2Connection> {
+    /// Connects to QEMU's `uart2` socket and forwards this process's
+    /// standard input to it, printing what comes back a line at a time.
+    fn connect_uart2(&self) -> Option<std::thread::JoinHandle<()>> {
         if matches!(self.uart2, Uart2::Unconnected) {
             return None;
         }
-        let socket = self.uart2_socket();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let stream = loop {
-            match std::os::unix::net::UnixStream::connect(&socket) {
-                Ok(stream) => break stream,
-                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-                Err(error) => {
-                    eprintln!("cannot connect to uart2 at {}: {error}", socket.display());
-                    return None;
-                }
-            }
-        };
-        let (trigger, triggered) = mpsc::channel::<()>();
+        let stream = connect(&self.uart2_socket(), Duration::from_secs(10)).ok()?;
         let mut writer = stream.try_clone().ok()?;
-        match self.uart2.clone() {
-            Uart2::Script { bytes, .. } => {
-                std::thread::spawn(move || {
-                    if triggered.recv().is_ok() {
-                        let _ = std::io::Write::write_all(&mut writer, &bytes);
-                    }
-                });
-            }
-            _ => {
-                std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut std::io::stdin(), &mut writer);
-                });
-            }
-        }
-        let interactive = matches!(self.uart2, Uart2::Interactive);
-        let received = std::thread::spawn(move || {
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut std::io::stdin(), &mut writer);
+        });
+        Some(std::thread::spawn(move || {
             let mut bytes = Vec::new();
             let mut reader = stream;
             let mut chunk = [0u8; 256];
-            // Interactive output is shown a whole line at a time, so it does
-            // not interleave with the console mid-line.
+            // Output is shown a whole line at a time, so it does not
+            // interleave with the console mid-line.
             let mut shown = 0;
             while let Ok(count) = reader.read(&mut chunk) {
                 if count == 0 {
@@ -310,15 +275,11 @@ impl Run {
                 }
                 bytes.extend_from_slice(&chunk[..count]);
                 while let Some(end) = bytes[shown..].iter().position(|b| *b == b'\n' || *b == b'\r') {
-                    if interactive {
-                        println!("[uart2] {}", String::from_utf8_lossy(&bytes[shown..shown + end]));
-                    }
+                    println!("[uart2] {}", String::from_utf8_lossy(&bytes[shown..shown + end]));
                     shown += end + 1;
                 }
             }
-            bytes
-        });
-        Some(Uart2Connection { trigger, received })
+        }))
     }
 
     /// Runs to completion, collecting the console.
@@ -335,10 +296,21 @@ pub struct Session {
     stderr: std::process::ChildStderr,
     lines: Vec<String>,
     started: Instant,
+    /// UARTs served on sockets ([`Run::serve_uart`]).
+    uarts: Vec<(u8, PathBuf)>,
     files: Vec<PathBuf>,
 }
 
 impl Session {
+    /// A connection to `uartN`, which the run serves ([`Run::serve_uart`]):
+    /// reads wait at most `patience` each.
+    pub fn uart(&self, n: u8, patience: Duration) -> Result<std::os::unix::net::UnixStream> {
+        let (_, socket) = self.uarts.iter().find(|(m, _)| *m == n).context("that UART is not served")?;
+        let stream = connect(socket, patience)?;
+        stream.set_read_timeout(Some(patience))?;
+        Ok(stream)
+    }
+
     /// Waits up to `timeout` (wall clock) for a console line containing
     /// `what` and returns it. Lines before it are kept.
     pub fn wait_for(&mut self, what: &str, timeout: Duration) -> Result<String> {
@@ -408,7 +380,6 @@ impl Session {
         }
         Output {
             lines: std::mem::take(&mut self.lines),
-            uart2: Vec::new(),
             status: None,
             elapsed: self.started.elapsed(),
         }
@@ -424,10 +395,17 @@ impl Drop for Session {
     }
 }
 
-/// A live `uart2` connection.
-struct Uart2Connection {
-    trigger: mpsc::Sender<()>,
-    received: std::thread::JoinHandle<Vec<u8>>,
+/// Connects to a UART QEMU serves on `socket`, retrying until `patience`
+/// runs out (QEMU creates the socket as it starts).
+fn connect(socket: &Path, patience: Duration) -> Result<std::os::unix::net::UnixStream> {
+    let deadline = Instant::now() + patience;
+    loop {
+        match std::os::unix::net::UnixStream::connect(socket) {
+            Ok(stream) => return Ok(stream),
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Err(error) => bail!("cannot connect to {}: {error}", socket.display()),
+        }
+    }
 }
 
 fn kill(child: &mut Child) {
