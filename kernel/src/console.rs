@@ -1,38 +1,92 @@
-//! The kernel's console: its own log lines and the partitions' output.
+//! The kernel console's UART side: what the console queues drain into, and
+//! the direct writer for the few moments nothing else runs.
 //!
-//! Kernel lines start with `@` (spelled in `kernel_core::log`); partition
-//! lines are assembled per partition ([`bulkhead_kernel_core::line`]) and
-//! written whole as `[name] text`. The console never blocks on anything but
-//! the UART itself and never reads partition memory (hypercalls copy into the
-//! line buffer through `usercopy`).
+//! At run time every line goes through `bulkhead_kernel_core::console`
+//! (recorded cheaply where it happens, printed later in bounded pieces);
+//! [`Uart`] is its [`Output`] and never waits. [`Direct`] writes a kernel
+//! record straight to the UART, waiting a bounded time for room: only at
+//! boot (before the first window), at the end of a bounded run (after the
+//! queues are flushed) and when the kernel stops on a bug, never while a
+//! partition's time runs. Record spelling is shared with the queues and the
+//! log parser (`kernel_core::log`).
 
 use crate::drivers::cmsdk_uart::CmsdkUart;
+use bulkhead_kernel_core::console::Output;
 use bulkhead_kernel_core::fmt::ByteSink;
-use bulkhead_kernel_core::line::LineBuffer;
 use bulkhead_kernel_core::log::MARKER;
 
-/// The kernel console.
-pub struct Console {
+/// The console UART as the queues' output: takes a byte only when the
+/// transmitter has room.
+pub struct Uart {
     uart: CmsdkUart,
 }
 
-impl Console {
-    /// A console on the UART at `base`.
+impl Uart {
+    /// The UART at `base`.
     ///
     /// # Safety
     ///
     /// As [`CmsdkUart::new`].
-    pub const unsafe fn new(base: usize) -> Console {
+    pub const unsafe fn new(base: usize) -> Uart {
         // SAFETY: forwarded to the caller.
-        Console { uart: unsafe { CmsdkUart::new(base) } }
+        Uart { uart: unsafe { CmsdkUart::new(base) } }
     }
 
-    /// Enables the UART.
+    /// Enables the transmitter.
     pub fn init(&mut self) {
         self.uart.init();
     }
+}
 
-    /// Starts a kernel line of record `kind`; finish it with [`Console::end`].
+impl Output for Uart {
+    #[inline]
+    fn try_put(&mut self, byte: u8) -> bool {
+        self.uart.try_write_byte(byte)
+    }
+}
+
+/// The console UART, waiting a bounded time for room before dropping a
+/// byte: for draining everything at the end of a run.
+pub struct Flush {
+    uart: CmsdkUart,
+}
+
+impl Flush {
+    /// The UART at `base`.
+    ///
+    /// # Safety
+    ///
+    /// As [`CmsdkUart::new`].
+    pub const unsafe fn new(base: usize) -> Flush {
+        // SAFETY: forwarded to the caller.
+        Flush { uart: unsafe { CmsdkUart::new(base) } }
+    }
+}
+
+impl Output for Flush {
+    fn try_put(&mut self, byte: u8) -> bool {
+        self.uart.write_byte(byte);
+        true
+    }
+}
+
+/// A kernel record written straight to the UART.
+pub struct Direct {
+    uart: CmsdkUart,
+}
+
+impl Direct {
+    /// A writer on the UART at `base`.
+    ///
+    /// # Safety
+    ///
+    /// As [`CmsdkUart::new`].
+    pub const unsafe fn new(base: usize) -> Direct {
+        // SAFETY: forwarded to the caller.
+        Direct { uart: unsafe { CmsdkUart::new(base) } }
+    }
+
+    /// Starts a kernel line of record `kind`; finish it with [`Direct::end`].
     pub fn record(&mut self, kind: &str) -> &mut Self {
         self.put(MARKER);
         self.put_str(kind);
@@ -76,27 +130,9 @@ impl Console {
     pub fn end(&mut self) {
         self.put(b'\n');
     }
-
-    /// Feeds partition output into `line`, writing each completed line as
-    /// `[name] text` (a line longer than the buffer as several, the first ones
-    /// ending in `\`).
-    pub fn partition_bytes(&mut self, name: &str, line: &mut LineBuffer, bytes: impl Iterator<Item = u8>) {
-        line.feed(bytes, |text, continued| self.partition_line(name, text, continued));
-    }
-
-    fn partition_line(&mut self, name: &str, text: &[u8], continued: bool) {
-        self.put(b'[');
-        self.put_str(name);
-        self.put_str("] ");
-        self.put_all(text);
-        if continued {
-            self.put(b'\\');
-        }
-        self.put(b'\n');
-    }
 }
 
-impl ByteSink for Console {
+impl ByteSink for Direct {
     #[inline]
     fn put(&mut self, byte: u8) {
         self.uart.write_byte(byte);

@@ -2,42 +2,94 @@
 //! an entry from EL1.
 //!
 //! There are exactly two ways in: [`bulkhead_trap_from_el1`] (hypercalls,
-//! stage-2 aborts, trapped instructions) and [`bulkhead_irq_from_el1`] (the
-//! window timer). Both return the trap frame of the partition to resume; if
-//! no partition may run (idle window, halted owner, yielded rest of window),
-//! the kernel waits at EL2 with interrupts masked until the next window
-//! boundary, so nothing runs outside its window.
+//! stage-2 aborts, trapped instructions) and [`bulkhead_irq_from_el1`]
+//! (interrupts, among them the window timer). Both return the trap frame of
+//! the partition to resume. When no partition may run (an idle window, a
+//! halted or yielded owner, the rest of a window after a fault, a restore in
+//! progress) the kernel stays at EL2 with interrupts masked in
+//! [`Kernel::next_frame`], doing bounded background work (a restore step, a
+//! piece of console output) between looks at the interrupt controller, and
+//! waits for an interrupt when there is none.
 //!
-//! The kernel owns: which window is current ([`Cursor`]), which partition's
-//! EL1 state and EL2 regions are loaded, each partition's status, restart
-//! count, virtual clock and console line. It must never allocate, never wait
-//! on a partition, and never panic on anything a partition does.
+//! The bound this module keeps: **every path through the kernel is short, or
+//! is cut into pieces that check the window timer between them.** A window
+//! boundary that falls while the kernel runs waits for at most the longest
+//! such piece, whatever any partition does (`docs/architecture.md`, "The
+//! bound"). Long work is charged to the partition that caused it: a
+//! restart's restore runs in the restarting partition's own windows, its
+//! console lines are printed in its own `ConsoleWrite` calls, and anything
+//! else only when no partition is due to run.
+//!
+//! The kernel owns: which window is current ([`Cursor`]), who occupies the
+//! CPU ([`Held`]), each partition's status, restart count, virtual
+//! clock, virtual GIC and enabled SPIs, and the console queues. It must
+//! never allocate, never wait on a partition, never touch a partition's
+//! memory outside that partition's windows, and never panic on anything a
+//! partition does.
 
 use crate::arch::context::{self, El1Context, TrapFrame};
 use crate::arch::gic::{self, Gic};
-use crate::arch::{cpu, entry, mpu, timer, traps, vgic as virtual_interface};
+use crate::arch::{cache, cpu, entry, mpu, timer, traps, vgic as virtual_interface};
 use crate::boot_params::{self, Options};
-use crate::console::Console;
+use crate::console::{Direct, Flush, Uart};
 use crate::partition_memory::{self, UserBytes};
 use crate::tables::{PARTITION_COUNT, SYSTEM};
 use aarch32_cpu::register::{Sctlr, SysRegRead};
 use bulkhead_abi::{self as abi, Call, El1Exception};
-use bulkhead_kernel_core::line::LineBuffer;
+use bulkhead_kernel_core::console::{Allowed, Console, Event, MAX_LINE_BYTES};
 use bulkhead_kernel_core::log::kind;
+use bulkhead_kernel_core::restore::Restore;
 use bulkhead_kernel_core::schedule::Cursor;
-use bulkhead_kernel_core::syndrome::{DataAbort, ExceptionClass, Transfer, hvc_immediate};
+use bulkhead_kernel_core::syndrome::{Cp15Access, DataAbort, ExceptionClass, Transfer, advance_it_state, hvc_immediate};
 use bulkhead_kernel_core::tables::{FaultPolicy, PartitionDesc, PartitionId};
-use bulkhead_kernel_core::vgic::{self, Access, Effect, FIRST_SPI, Frame, GicFacts, LrState, VIRTUAL_TIMER, Vgic};
+use bulkhead_kernel_core::vgic::{
+    self, Access, BitWrite, Effects, Frame, GicFacts, LrState, MAX_OWNED, VIRTUAL_TIMER, Vgic,
+};
 use bulkhead_kernel_core::vtime::VirtualClock;
 use core::cell::UnsafeCell;
 
-/// Where a partition stands.
+/// Bytes of console output each partition may have waiting.
+const CONSOLE_RING_BYTES: usize = 512;
+/// Kernel records that may wait to be printed.
+const CONSOLE_EVENTS: usize = 64;
+/// Bytes a `ConsoleWrite` takes between two looks at the window timer.
+const CONSOLE_BYTES_PER_CHECK: u32 = 16;
+/// Most bytes of its own lines (and of the kernel's records about it) a
+/// partition's `ConsoleWrite` prints: all of them that fit before its
+/// window ends. The call then costs at most what it has queued (its ring and
+/// the kernel's records about it), in its own time, and never delays the
+/// boundary (a line is started only if it fits).
+const CONSOLE_DRAIN_BYTES: usize = usize::MAX;
+/// Bytes printed per step while the kernel is idle: one whole line, then a
+/// look at the interrupt controller.
+const IDLE_DRAIN_BYTES: usize = MAX_LINE_BYTES;
+/// Counter ticks the kernel reckons per console byte when it decides whether
+/// a line still fits before the window boundary (it prints a line only if
+/// it does, and then whole). Measured on the AN536 model: about 10
+/// instructions per byte, rendering included, which is under one tick (16
+/// instructions); two ticks leave a wide margin for a slower core or a
+/// faster counter.
+const CONSOLE_TICKS_PER_BYTE: u64 = 2;
+/// Bytes of RAM restored per step of a restart.
+const RESTORE_STEP_BYTES: u32 = 256;
+
+/// `SPSR.T`: the partition runs T32 code (only T32 has `IT` blocks).
+const SPSR_THUMB: u32 = 1 << 5;
+
+/// The console queues.
+type ConsoleQueues = Console<PARTITION_COUNT, CONSOLE_RING_BYTES, CONSOLE_EVENTS>;
+
+/// Where a partition stands. (`repr(u8)` with `Ready` first: the kernel's
+/// initial state is all zeros and lives in `.bss`.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 enum Status {
     /// Runs in its windows.
     Ready,
-    /// Faulted with the `restart` policy: restored at its next window start.
-    RestartPending,
+    /// Faulted with the `restart` policy: its RAM is being restored, a step
+    /// at a time, in its own windows; it runs again when that is done.
+    /// `begun` once its context and virtual GIC are reset (the first step).
+    Restoring { progress: Restore, begun: bool },
     /// Never runs again; its windows stay idle.
     Halted,
 }
@@ -48,9 +100,14 @@ struct Partition {
     status: Status,
     restarts: u32,
     clock: VirtualClock,
-    line: LineBuffer,
     /// Its interrupt controller as it sees it.
     vgic: Vgic,
+    /// Per word of its description's `spis`: the SPIs it has enabled. They
+    /// are enabled physically only during its windows.
+    spi_enabled: [u32; MAX_OWNED],
+    /// Bit n: word n of `spi_enabled` is not zero (the switch path skips
+    /// partitions with none in one test).
+    spi_words_enabled: u32,
     /// Ignored GIC accesses logged in the current window.
     ignored_logged: u8,
     /// Ignored GIC accesses not logged yet (reported with the next one).
@@ -59,7 +116,7 @@ struct Partition {
 
 /// Ignored GIC accesses logged per window. A guest's GIC set-up may touch
 /// every interrupt; the rest are counted and reported with the next logged
-/// one. Logging happens in the offender's own window, never at a boundary.
+/// one.
 const IGNORED_LOG_LIMIT: u8 = 4;
 
 impl Partition {
@@ -69,31 +126,51 @@ impl Partition {
             status: Status::Ready,
             restarts: 0,
             clock: VirtualClock::new(),
-            line: LineBuffer::new(),
             vgic: Vgic::new(),
+            spi_enabled: [0; MAX_OWNED],
+            spi_words_enabled: 0,
             ignored_logged: 0,
             ignored_unlogged: 0,
         }
     }
 }
 
+/// What the CPU holds of the current window's owner (`Kernel::occupant`).
+/// A flat byte rather than an enum with data: the hot paths test it on
+/// every entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum Held {
+    /// Nothing: an idle window, a halted owner, or the rest of a window after
+    /// its owner faulted or stopped.
+    Nothing,
+    /// The owner is restarting: its regions are loaded (the kernel restores
+    /// its RAM through them), its EL1 state is not.
+    Restoring,
+    /// The owner's whole state and regions are loaded, but it yielded the
+    /// rest of its window.
+    Yielded,
+    /// The owner's whole state and regions are loaded and it runs.
+    Running,
+}
+
 /// All mutable kernel state of core 0.
 pub struct Kernel {
     partitions: [Partition; PARTITION_COUNT],
     cursor: Cursor,
-    /// The partition whose EL1 state and EL2 regions are in the CPU.
-    loaded: Option<PartitionId>,
-    /// Whether `loaded` may run for the rest of the current window.
-    runnable: bool,
+    /// The partition `held` is about (meaningless when nothing is held).
+    occupant: PartitionId,
+    held: Held,
     /// EL1 `SCTLR` as the core came out of reset, given to every partition at
     /// its entry.
     reset_sctlr: u32,
     options: Options,
     /// What the virtual GICs report about the physical GIC.
     gic_facts: GicFacts,
+    console: ConsoleQueues,
 }
 
-/// The kernel's single instance, in `.bss`.
+/// The kernel's single instance.
 struct KernelCell(UnsafeCell<Kernel>);
 
 // SAFETY: there is one core, and the kernel is only entered through `boot`
@@ -103,12 +180,13 @@ unsafe impl Sync for KernelCell {}
 
 static KERNEL: KernelCell = KernelCell(UnsafeCell::new(Kernel {
     partitions: [const { Partition::new() }; PARTITION_COUNT],
-    cursor: Cursor::start(0),
-    loaded: None,
-    runnable: false,
+    cursor: Cursor::unstarted(),
+    occupant: 0,
+    held: Held::Nothing,
     reset_sctlr: 0,
     options: Options { stop_after_frames: None, semihosting_exit: false },
     gic_facts: GicFacts { gicd_typer: 0, gicd_iidr: 0, pidr2: 0, gicr_iidr: 0, affinity: 0 },
+    console: Console::new(),
 }));
 
 /// The GIC frame and offset of `address`, if it is in the distributor or a
@@ -142,31 +220,53 @@ fn read_instruction(desc: &PartitionDesc, pc: u32, thumb: bool) -> Option<u32> {
     Some(if thumb { (b1 << 24) | (b0 << 16) | (b3 << 8) | b2 } else { (b3 << 24) | (b2 << 16) | (b1 << 8) | b0 })
 }
 
-/// Removes `intid` from the loaded partition's list registers.
-fn unlist(intid: u16) {
+/// Removes the interrupts of `mask` (bit n: interrupt `base + n`) from the
+/// loaded partition's list registers, in one pass.
+fn unlist(base: u16, mask: u32) {
     let mut lrs = virtual_interface::read_list_registers();
-    let mut mask = 0;
+    let mut written = 0;
     for (index, lr) in lrs.iter_mut().enumerate() {
-        if lr.state() != LrState::Invalid && lr.intid() == intid {
+        let intid = lr.intid();
+        let listed = lr.state() != LrState::Invalid
+            && intid >= base
+            && intid - base < 32
+            && mask & (1 << (intid - base)) != 0;
+        if listed {
             *lr = vgic::ListRegister(0);
-            mask |= 1 << index;
+            written |= 1 << index;
         }
     }
-    virtual_interface::write_list_registers(&lrs, mask);
+    virtual_interface::write_list_registers(&lrs, written);
 }
 
-/// The physical GIC (a handle on the board's frames; the kernel state stays
-/// all zeros at reset, so it lives in `.bss`).
+/// The physical GIC (a handle on the board's frames).
 fn gic() -> Gic {
     Gic::new(SYSTEM.board.gicd_base, SYSTEM.board.gicr_base)
 }
 
-/// The kernel console.
-fn console() -> Console {
+/// The console UART, as the queues' non-waiting output.
+fn uart() -> Uart {
     // SAFETY: the console base is the board's kernel UART, mapped by the
     // kernel's device region and written only by the kernel, which never runs
     // twice at once.
-    unsafe { Console::new(SYSTEM.board.console_base) }
+    unsafe { Uart::new(SYSTEM.board.console_base) }
+}
+
+/// The console UART for records written at once (boot, end of a run).
+fn direct() -> Direct {
+    // SAFETY: as in `uart`.
+    unsafe { Direct::new(SYSTEM.board.console_base) }
+}
+
+/// How many console bytes still fit before `deadline` (the window's end),
+/// as the drainer asks: a line is started only if it fits.
+fn console_room(deadline: u64) -> impl FnMut() -> usize {
+    move || (deadline.saturating_sub(timer::now()) / CONSOLE_TICKS_PER_BYTE) as usize
+}
+
+/// A partition's name, for the console.
+fn partition_name(id: PartitionId) -> &'static str {
+    SYSTEM.partition(id).map_or("?", |desc| desc.name)
 }
 
 impl KernelCell {
@@ -193,7 +293,7 @@ pub fn boot() -> ! {
     let kernel = unsafe { KERNEL.get() };
     kernel.options = boot_params::read();
     kernel.reset_sctlr = Sctlr::read_raw();
-    console().init();
+    uart().init();
     mpu::init(&SYSTEM.kernel_regions);
     traps::init();
     if !gic().init(SYSTEM.interrupt_routes) {
@@ -228,7 +328,7 @@ impl Kernel {
     /// Prints the system, initialises every partition and starts window 0.
     fn start(&mut self) -> *mut TrapFrame {
         let schedule = &SYSTEM.schedule;
-        console()
+        direct()
             .record(kind::BOOT)
             .text("system", SYSTEM.name)
             .text("board", SYSTEM.board.name)
@@ -237,39 +337,75 @@ impl Kernel {
             .dec("frame-ticks", schedule.major_frame)
             .dec("windows", schedule.windows.len() as u64)
             .end();
-        for (id, desc) in SYSTEM.partitions.iter().enumerate() {
-            console()
+        for (index, (desc, partition)) in SYSTEM.partitions.iter().zip(self.partitions.iter_mut()).enumerate() {
+            direct()
                 .record(kind::PARTITION)
                 .word(desc.name)
-                .dec("id", id as u64)
+                .dec("id", index as u64)
                 .hex("entry", desc.entry)
                 .dec("regions", desc.regions.len() as u64)
                 .text("policy", desc.fault_policy.name())
                 .end();
+            // At boot nobody's time runs yet: each image is restored in one go.
             mpu::load_partition(desc.regions);
-            self.reset_partition(id as PartitionId);
+            let mut progress = Restore::start();
+            while let Some(step) = progress.next_step(&desc.init, u32::MAX) {
+                partition_memory::apply(step);
+            }
+            partition.context = El1Context::at_entry(desc.entry, desc.initial_sp, self.reset_sctlr, index as u8, 0);
         }
         mpu::load_partition(&[]);
         let now = timer::now();
-        self.cursor = Cursor::start(now);
-        timer::set_deadline(self.cursor.window_end(schedule));
+        self.cursor = Cursor::start(now, schedule);
+        timer::set_deadline(self.cursor.window_end());
         self.trace_window(now);
-        self.start_window(now);
+        self.start_window(now, now);
         self.next_frame()
     }
 
-    /// The frame to return to EL1 with; waits at EL2 for the next window
-    /// boundary until some partition may run.
+    /// The frame to return to EL1 with: the running partition's, at once
+    /// (the hot path of every hypercall and interrupt), or, when none may
+    /// run, whichever becomes runnable after [`Kernel::wait_for_runnable`].
+    #[inline(always)]
     fn next_frame(&mut self) -> *mut TrapFrame {
+        if self.held == Held::Running
+            && let Some(partition) = self.partitions.get_mut(self.occupant as usize)
+        {
+            return &mut partition.context.frame;
+        }
+        self.wait_for_runnable()
+    }
+
+    /// Until some partition may run: does background work a bounded step at
+    /// a time, handling any interrupt (a window boundary above all) between
+    /// steps, and waits at EL2 when there is nothing to do.
+    #[inline(never)]
+    fn wait_for_runnable(&mut self) -> *mut TrapFrame {
         loop {
-            if self.runnable
-                && let Some(partition) = self.loaded.and_then(|id| self.partitions.get_mut(id as usize))
+            if self.held == Held::Running
+                && let Some(partition) = self.partitions.get_mut(self.occupant as usize)
             {
                 return &mut partition.context.frame;
             }
-            cpu::wait_for_interrupt();
+            let busy = match self.held {
+                Held::Restoring => self.restore_step(self.occupant),
+                Held::Nothing | Held::Yielded | Held::Running => self.drain_idle(),
+            };
+            if !busy {
+                cpu::wait_for_interrupt();
+            }
             self.service_interrupts();
         }
+    }
+
+    /// Prints a line of whatever waits on the console, if it fits before the
+    /// window boundary (the kernel is idle: no partition is due to run).
+    /// Returns whether more waits that could be printed now.
+    #[inline(never)]
+    fn drain_idle(&mut self) -> bool {
+        let room = console_room(self.cursor.window_end());
+        let drained = self.console.drain(Allowed::Any, IDLE_DRAIN_BYTES, partition_name, &mut uart(), room);
+        drained.more && drained.bytes != 0
     }
 
     /// Acknowledges and handles every pending interrupt.
@@ -281,24 +417,30 @@ impl Kernel {
                     gic::end(intid);
                 }
                 gic::MAINTENANCE => {
-                    if let Some(id) = self.loaded {
-                        self.refill_list_registers(id);
+                    if self.loaded() {
+                        self.refill_list_registers(self.occupant);
                     }
                     gic::end(intid);
                 }
-                // The virtual timer that fired is the loaded partition's: the
-                // kernel silences every other one while switched out.
-                VIRTUAL_TIMER => match self.loaded.and_then(|id| Some((id, SYSTEM.partition(id)?.timer_slot))) {
-                    Some((id, slot)) => {
+                // The virtual timer is the loaded partition's: every other
+                // partition's is switched off with its context.
+                VIRTUAL_TIMER => match SYSTEM.partition(self.occupant) {
+                    Some(desc) if self.loaded() => {
                         gic::drop_priority(intid);
-                        self.deliver(id, slot as usize, intid);
+                        self.list(self.occupant, desc.timer_slot as usize, intid);
                     }
-                    None => gic::end(intid),
+                    // Nobody's: the timer fired as its partition left (the
+                    // PPI is every partition's in turn and stays enabled).
+                    _ => gic::end(intid),
                 },
                 _ => match SYSTEM.interrupt_routes.get(intid as usize).and_then(|route| route.target()) {
                     Some((owner, slot)) => {
                         gic::drop_priority(intid);
-                        self.deliver(owner, slot, intid);
+                        if owner == self.occupant && self.loaded() {
+                            self.list(owner, slot, intid);
+                        } else {
+                            self.queue(owner, slot, intid);
+                        }
                     }
                     None => gic::end(intid),
                 },
@@ -306,38 +448,56 @@ impl Kernel {
         }
     }
 
-    /// A physical interrupt of partition `id` arrived (acknowledged, priority
-    /// dropped, still active), `slot` in its interrupt list: list it now if
-    /// the partition's interface is loaded, otherwise queue it for its next
-    /// window.
-    fn deliver(&mut self, id: PartitionId, slot: usize, intid: u16) {
-        let Some(desc) = SYSTEM.partition(id) else { return };
+    /// Whether the occupant's whole state is in the CPU (it runs, or yielded
+    /// the rest of its window).
+    #[inline(always)]
+    fn loaded(&self) -> bool {
+        self.held as u8 >= Held::Yielded as u8
+    }
+
+    /// A physical interrupt of the loaded partition `id` arrived
+    /// (acknowledged, priority dropped, still active), `slot` in its
+    /// interrupt list: lists it. A loaded partition is `Ready`.
+    #[inline(always)]
+    fn list(&mut self, id: PartitionId, slot: usize, intid: u16) {
+        let Some(partition) = self.partitions.get_mut(id as usize) else { return };
+        partition.vgic.queue_slot(slot, true);
+        if SYSTEM.trace.interrupts {
+            let observed = timer::now();
+            self.console.record(Event::Irq { partition: id, intid, observed, listed: true });
+        }
+        // The common case, one interrupt and an empty list register, takes
+        // the fast path; anything else is refill's to order.
+        let empty = virtual_interface::empty_list_registers();
+        let Some(partition) = self.partitions.get_mut(id as usize) else { return };
+        match partition.vgic.list_directly(slot, intid, empty, virtual_interface::listed_intid) {
+            Some((register, lr)) => virtual_interface::write_list_register(register, lr),
+            None => self.refill_list_registers(id),
+        }
+    }
+
+    /// A physical interrupt of partition `id`, which is not loaded, arrived
+    /// (acknowledged, priority dropped, still active): queues it for its
+    /// next window.
+    ///
+    /// A partition's SPIs are enabled only in its own windows, so this is
+    /// one already in flight when its window ended; it stays active (so it
+    /// cannot arrive again) until its owner ends it.
+    #[cold]
+    #[inline(never)]
+    fn queue(&mut self, id: PartitionId, slot: usize, intid: u16) {
         let Some(partition) = self.partitions.get_mut(id as usize) else { return };
         if partition.status != Status::Ready {
-            // Halted, or faulted and waiting for its restart: nobody to
-            // deliver to; the restart resets the interrupt anyway.
-            gic().quiesce(intid);
+            // Halted, or restarting (which resets its interrupts anyway):
+            // nobody to deliver to. Only this interrupt is deactivated; its
+            // owner's SPIs were quiesced when it stopped.
+            gic::deactivate(intid);
             return;
         }
         partition.vgic.queue_slot(slot, true);
-        let loaded = self.loaded == Some(id);
         if SYSTEM.trace.interrupts {
-            console()
-                .record(kind::IRQ)
-                .word(desc.name)
-                .dec("intid", intid as u64)
-                .dec("observed", timer::now())
-                .text("state", if loaded { "listed" } else { "queued" })
-                .end();
-        }
-        if loaded {
-            // The common case, one interrupt and an empty list register,
-            // takes the fast path; anything else is refill's to order.
-            let empty = virtual_interface::empty_list_registers();
-            match partition.vgic.list_directly(slot, intid, empty, virtual_interface::listed_intid) {
-                Some((register, lr)) => virtual_interface::write_list_register(register, lr),
-                None => self.refill_list_registers(id),
-            }
+            let observed = timer::now();
+            self.console.record(Event::Irq { partition: id, intid, observed, listed: false });
         }
     }
 
@@ -356,19 +516,40 @@ impl Kernel {
     fn window_boundary(&mut self) {
         let now = timer::now();
         let schedule = &SYSTEM.schedule;
-        self.switch_out(now);
+        // The scheduled end of this window is the next one's start.
+        let boundary = self.cursor.window_end();
+        self.switch_out(boundary, now);
         if self.cursor.advance(schedule) {
             self.frame_completed();
         }
-        timer::set_deadline(self.cursor.window_end(schedule));
+        timer::set_deadline(self.cursor.window_end());
         self.trace_window(now);
-        self.start_window(now);
+        self.start_window(boundary, now);
     }
 
-    /// Saves the loaded partition, if any, and removes its regions.
-    fn switch_out(&mut self, now: u64) {
-        self.runnable = false;
-        let Some(partition) = self.loaded.take().and_then(|id| self.partitions.get_mut(id as usize)) else {
+    /// Empties the CPU at the end of a window that was scheduled to end at
+    /// `scheduled_end`, observed at `now`.
+    #[inline(always)]
+    fn switch_out(&mut self, scheduled_end: u64, now: u64) {
+        let (id, held) = (self.occupant, core::mem::replace(&mut self.held, Held::Nothing));
+        match held {
+            Held::Nothing => {}
+            Held::Restoring => {
+                if let Some(partition) = self.partitions.get_mut(id as usize) {
+                    partition.clock.switch_out(scheduled_end, now);
+                }
+            }
+            Held::Yielded | Held::Running => self.unload(id, scheduled_end, now),
+        }
+    }
+
+    /// Saves partition `id`'s EL1 state and virtual CPU interface, masks its
+    /// SPIs and stops its virtual time. Its regions stay in the EL2 MPU: the
+    /// caller removes them (`start_window` replaces them with the next
+    /// owner's, or with none, before anything else runs).
+    #[inline(always)]
+    fn unload(&mut self, id: PartitionId, scheduled_end: u64, now: u64) {
+        let (Some(desc), Some(partition)) = (SYSTEM.partition(id), self.partitions.get_mut(id as usize)) else {
             return;
         };
         context::save(&mut partition.context);
@@ -380,41 +561,74 @@ impl Kernel {
         if partition.vgic.timer_active {
             gic().clear_active(VIRTUAL_TIMER);
         }
-        partition.clock.switch_out(now);
-        mpu::load_partition(&[]);
+        // Its SPIs wait, disabled, until its next window: none can reach EL2
+        // in another partition's time.
+        let mut words = partition.spi_words_enabled;
+        while words != 0 {
+            let n = words.trailing_zeros() as usize;
+            words &= words - 1;
+            if let (Some(word), Some(enabled)) = (desc.spis.get(n), partition.spi_enabled.get(n)) {
+                gic().mask(*word, *enabled);
+            }
+        }
+        partition.clock.switch_out(scheduled_end, now);
     }
 
-    /// Loads the owner of the current window, restarting it first if needed.
+    /// Starts the current window's owner: loads it, or lets its restore
+    /// continue. Either way the EL2 MPU holds exactly the owner's regions
+    /// afterwards, or none (an idle window, a halted owner).
     ///
     /// Never inlined: `cargo xtask bench` watches its first instruction to
     /// tell window boundaries from other interrupts.
     #[inline(never)]
-    fn start_window(&mut self, now: u64) {
-        let Some(id) = self.cursor.owner(&SYSTEM.schedule) else { return };
-        let Some(desc) = SYSTEM.partition(id) else { return };
-        let Some(partition) = self.partitions.get_mut(id as usize) else { return };
-        if partition.status == Status::Halted {
+    fn start_window(&mut self, scheduled: u64, now: u64) {
+        let owner = self.cursor.owner(&SYSTEM.schedule);
+        let (Some(id), Some(desc)) = (owner, owner.and_then(|id| SYSTEM.partition(id))) else {
+            mpu::load_partition(&[]);
             return;
-        }
-        mpu::load_partition(desc.regions);
-        if partition.status == Status::RestartPending {
-            partition.restarts += 1;
-            let restarts = partition.restarts;
-            console().record(kind::RESTART).word(desc.name).dec("count", restarts as u64).end();
-            self.reset_partition(id);
-        }
+        };
         let Some(partition) = self.partitions.get_mut(id as usize) else { return };
+        match partition.status {
+            Status::Halted => mpu::load_partition(&[]),
+            Status::Ready => {
+                mpu::load_partition(desc.regions);
+                let offset = partition.clock.switch_in(scheduled, now);
+                self.load(id, offset);
+            }
+            Status::Restoring { .. } => {
+                mpu::load_partition(desc.regions);
+                partition.clock.switch_in(scheduled, now);
+                self.occupant = id;
+                self.held = Held::Restoring;
+            }
+        }
+    }
+
+    /// Loads partition `id`'s EL1 state and virtual CPU interface (its
+    /// regions are loaded), unmasks its SPIs and hands it what is queued.
+    #[inline(always)]
+    fn load(&mut self, id: PartitionId, virtual_offset: u64) {
+        let (Some(desc), Some(partition)) = (SYSTEM.partition(id), self.partitions.get_mut(id as usize)) else {
+            return;
+        };
         partition.ignored_logged = 0;
         context::restore(&partition.context);
         if partition.vgic.timer_active {
             gic().set_active(VIRTUAL_TIMER);
         }
         virtual_interface::restore(&partition.vgic);
-        timer::set_virtual_offset(partition.clock.switch_in(now));
-        self.loaded = Some(id);
-        self.runnable = true;
-        let queued = partition.vgic.has_queued();
-        if queued {
+        timer::set_virtual_offset(virtual_offset);
+        let mut words = partition.spi_words_enabled;
+        while words != 0 {
+            let n = words.trailing_zeros() as usize;
+            words &= words - 1;
+            if let (Some(word), Some(enabled)) = (desc.spis.get(n), partition.spi_enabled.get(n)) {
+                gic().unmask(*word, *enabled);
+            }
+        }
+        self.occupant = id;
+        self.held = Held::Running;
+        if partition.vgic.has_queued() {
             if SYSTEM.trace.interrupts {
                 self.trace_listed(id);
             }
@@ -424,35 +638,69 @@ impl Kernel {
         }
     }
 
-    /// Logs the interrupts about to be listed for partition `id` at the
-    /// start of its window (those that arrived while it was switched out).
-    fn trace_listed(&self, id: PartitionId) {
+    /// One bounded step of partition `id`'s restart, in its own window:
+    /// first its EL1 context and virtual GIC are reset, then its RAM is
+    /// restored a few hundred bytes at a time; after the last step it is
+    /// loaded and runs. Returns `true` (there was work).
+    #[cold]
+    #[inline(never)]
+    fn restore_step(&mut self, id: PartitionId) -> bool {
+        let (Some(desc), Some(partition)) = (SYSTEM.partition(id), self.partitions.get_mut(id as usize)) else {
+            return false;
+        };
+        let Status::Restoring { progress, begun } = &mut partition.status else { return false };
+        if !*begun {
+            *begun = true;
+            partition.restarts += 1;
+            partition.context =
+                El1Context::at_entry(desc.entry, desc.initial_sp, self.reset_sctlr, id, partition.restarts);
+            // Everything of its interrupt controller, as at reset: enables,
+            // priorities, list registers, active priorities, its timer.
+            partition.vgic = Vgic::new();
+            partition.spi_enabled = [0; MAX_OWNED];
+            partition.spi_words_enabled = 0;
+            partition.ignored_unlogged = 0;
+            self.console.abandon_partial(id);
+            self.console.record(Event::Restart { partition: id, count: partition.restarts });
+            return true;
+        }
+        match progress.next_step(&desc.init, RESTORE_STEP_BYTES) {
+            Some(step) => partition_memory::apply(step),
+            None => {
+                partition.status = Status::Ready;
+                let offset = partition.clock.offset();
+                self.load(id, offset);
+            }
+        }
+        true
+    }
+
+    /// Records the interrupts about to be listed for partition `id` at the
+    /// start of its window.
+    #[cold]
+    #[inline(never)]
+    fn trace_listed(&mut self, id: PartitionId) {
         let (Some(desc), Some(partition)) = (SYSTEM.partition(id), self.partitions.get(id as usize)) else { return };
-        let now = timer::now();
+        let tick = timer::now();
         for (index, intid) in desc.interrupts.iter().enumerate() {
             if partition.vgic.is_queued(index) && partition.vgic.is_enabled(index) {
-                console().record(kind::VIRQ).word(desc.name).dec("intid", *intid as u64).dec("tick", now).end();
+                self.console.record(Event::Virq { partition: id, intid: *intid, tick });
             }
         }
     }
 
-    /// Puts partition `id` back in its initial state. Its regions must be loaded.
-    fn reset_partition(&mut self, id: PartitionId) {
-        let (Some(desc), Some(partition)) = (SYSTEM.partition(id), self.partitions.get_mut(id as usize)) else {
-            return;
-        };
-        partition_memory::restore_image(&desc.init);
-        partition.context = El1Context::at_entry(desc.entry, desc.initial_sp, self.reset_sctlr, id, partition.restarts);
-        partition.line.clear();
-        partition.status = Status::Ready;
-    }
-
-    /// A major frame ended; stops the run if that was the last one asked for.
+    /// A major frame ended; stops the run if that was the last one asked for,
+    /// after printing everything still queued.
+    #[cold]
+    #[inline(never)]
     fn frame_completed(&mut self) {
         let done = self.cursor.frame();
-        if self.options.stop_after_frames == Some(done) {
-            let dropped = crate::drivers::cmsdk_uart::dropped();
-            console().record(kind::FRAMES_DONE).dec("count", done).dec("console-dropped", dropped as u64).end();
+        if self.options.stop_after_frames.is_some_and(|frames| frames == done) {
+            // SAFETY: as in `uart`; nothing else writes the UART any more.
+            let mut flush = unsafe { Flush::new(SYSTEM.board.console_base) };
+            while self.console.drain(Allowed::Any, usize::MAX, partition_name, &mut flush, || usize::MAX).more {}
+            let dropped = self.console.dropped_total() + crate::drivers::cmsdk_uart::dropped();
+            direct().record(kind::FRAMES_DONE).dec("count", done).dec("console-dropped", dropped as u64).end();
             crate::panic::stop(self.options, true);
         }
     }
@@ -462,26 +710,26 @@ impl Kernel {
             return;
         }
         let schedule = &SYSTEM.schedule;
-        let owner = self.cursor.owner(schedule).and_then(|id| SYSTEM.partition(id)).map_or("idle", |desc| desc.name);
-        console()
-            .record(kind::WINDOW)
-            .dec("frame", self.cursor.frame())
-            .dec("index", self.cursor.window_index() as u64)
-            .text("owner", owner)
-            .dec("scheduled", self.cursor.window_start(schedule))
-            .dec("observed", observed)
-            .end();
+        self.console.record(Event::Window {
+            frame: self.cursor.frame(),
+            index: self.cursor.window_index() as u16,
+            owner: self.cursor.owner(schedule),
+            scheduled: self.cursor.window_start(),
+            observed,
+        });
     }
 
     /// A synchronous exception from the running partition.
     fn on_trap(&mut self) {
-        let Some(id) = self.loaded else {
+        let id = self.occupant;
+        if !matches!(self.held, Held::Running) {
             crate::panic::stop_with("trap-without-partition", 0, cpu::syndrome(), 0);
-        };
+        }
         let hsr = cpu::syndrome();
         match ExceptionClass::of(hsr) {
             ExceptionClass::Hvc => self.hypercall(id, hsr),
             ExceptionClass::DataAbortLower if self.emulate_gic_access(id, hsr, cpu::data_fault_address()) => {}
+            ExceptionClass::Cp15Transfer if self.emulate_cp15(id, hsr) => {}
             class => {
                 let address = match class {
                     ExceptionClass::DataAbortLower => cpu::data_fault_address(),
@@ -500,7 +748,7 @@ impl Kernel {
         let call = if hvc_immediate(hsr) == abi::HVC_IMMEDIATE { Call::from_number(frame.r[0]) } else { None };
         let status: Result<(), abi::Error> = match call {
             Some(Call::Yield) => {
-                self.runnable = false;
+                self.held = Held::Yielded;
                 Ok(())
             }
             Some(Call::PartitionTime) => {
@@ -522,26 +770,39 @@ impl Kernel {
                     Err(abi::Error::TooLong)
                 } else {
                     UserBytes::readable(desc.grants, address, length).map(|bytes| {
-                        console().partition_bytes(desc.name, &mut partition.line, bytes.bytes());
-                        frame.r[1] = length;
+                        // Bounded by the length, and by the window: a
+                        // boundary that falls during the copy ends it (after
+                        // at least the first piece), and the caller writes
+                        // the rest again in its next window.
+                        let mut source = bytes.bytes();
+                        let mut accepted = 0;
+                        loop {
+                            let taken = self.console.feed_some(id, &mut source, CONSOLE_BYTES_PER_CHECK);
+                            accepted += taken;
+                            if taken < CONSOLE_BYTES_PER_CHECK || timer::boundary_due() {
+                                break;
+                            }
+                        }
+                        // Its own lines are printed in its own time, whole,
+                        // and only while they fit before its window ends.
+                        let room = console_room(self.cursor.window_end());
+                        let only = Allowed::Only(id);
+                        self.console.drain(only, CONSOLE_DRAIN_BYTES, partition_name, &mut uart(), room);
+                        frame.r[1] = accepted;
                     })
                 }
             }
             Some(Call::StopSelf) => {
                 let code = frame.r[1];
-                partition.status = Status::Halted;
-                self.runnable = false;
-                for intid in desc.interrupts.iter().copied().filter(|intid| *intid >= FIRST_SPI) {
-                    gic().quiesce(intid);
-                }
-                console().record(kind::HALTED).word(desc.name).text("reason", "stop").dec("code", code as u64).end();
-                Ok(())
+                frame.r[0] = abi::OK;
+                self.retire(id, Status::Halted, "stop", Some(code));
+                return;
             }
             Some(Call::ReportFault) => {
                 let kind = El1Exception::from_number(frame.r[1]).unwrap_or(El1Exception::Unexpected);
                 let (address, status) = (frame.r[2], frame.r[3]);
                 self.fault(id, kind.name(), ("status", status), address);
-                Ok(())
+                return;
             }
             None => Err(abi::Error::UnknownCall),
         };
@@ -553,11 +814,51 @@ impl Kernel {
         }
     }
 
+    /// A trapped `MCR`/`MRC`: emulates what `arch::traps` traps on purpose
+    /// to emulate: cache and TLB maintenance (`arch::cache` says what each
+    /// becomes) and reads of `CBAR` (the GIC's base, which a guest may use to
+    /// find its interrupt controller). Returns `false` for anything else,
+    /// and for maintenance of memory the partition may not use; the
+    /// partition's fault policy applies.
+    #[cold]
+    #[inline(never)]
+    fn emulate_cp15(&mut self, id: PartitionId, hsr: u32) -> bool {
+        let (Some(desc), Some(partition)) = (SYSTEM.partition(id), self.partitions.get_mut(id as usize)) else {
+            return false;
+        };
+        let access = Cp15Access::decode(hsr);
+        let frame = &mut partition.context.frame;
+        // r13 and r14 are banked per mode and not in the trap frame; no
+        // compiler names a cache line's address with them.
+        if access.rt > 12 {
+            return false;
+        }
+        let passed = access.condition_passed(frame.spsr);
+        let cbar = access.read && (access.opc1, access.crn, access.crm, access.opc2) == (1, 15, 3, 0);
+        if cbar {
+            if passed && let Some(rt) = frame.r.get_mut(access.rt as usize) {
+                *rt = SYSTEM.board.gicd_base as u32;
+            }
+        } else {
+            let Some(operation) = cache::Operation::of(&access) else { return false };
+            let Some(&value) = frame.r.get(access.rt as usize) else { return false };
+            if passed && !cache::perform(operation, value, desc.grants) {
+                return false;
+            }
+        }
+        frame.elr += if hsr & (1 << 25) != 0 { 4 } else { 2 };
+        if frame.spsr & SPSR_THUMB != 0 {
+            frame.spsr = advance_it_state(frame.spsr);
+        }
+        true
+    }
+
     /// A stage-2 data abort in the GIC's frames: emulates the partition's view
     /// of its distributor and redistributor. Returns `false` when the access
     /// is not one the kernel emulates (outside the frames, a register it
     /// cannot address, a refused size or alignment, or no syndrome and not an
     /// `LDRD`/`STRD`), and the partition's fault policy applies.
+    #[inline(never)]
     fn emulate_gic_access(&mut self, id: PartitionId, hsr: u32, address: u32) -> bool {
         let Some((frame, offset)) = gic_frame(address as usize) else { return false };
         let abort = DataAbort::decode(hsr);
@@ -606,10 +907,8 @@ impl Kernel {
                 let extend = sign_extend && size < 4 && outcome.value & sign_bit != 0;
                 *slot = if extend { outcome.value | !size_mask } else { outcome.value };
             }
-            ignored |= outcome.ignored;
-            for effect in outcome.effects.iter() {
-                self.apply_gic_effect(id, effect);
-            }
+            ignored |= outcome.ignored();
+            self.apply_gic_effects(id, &outcome.effects);
         }
         let Some(partition) = self.partitions.get_mut(id as usize) else { return false };
         if let Some((base, value)) = writeback
@@ -620,6 +919,9 @@ impl Kernel {
         // Resume after the access: 4 bytes, or 2 for a 16-bit Thumb instruction
         // (decoded instructions are always 32-bit).
         partition.context.frame.elr += if hsr & (1 << 25) != 0 || !abort.valid { 4 } else { 2 };
+        if partition.context.frame.spsr & SPSR_THUMB != 0 {
+            partition.context.frame.spsr = advance_it_state(partition.context.frame.spsr);
+        }
         if ignored && partition.ignored_logged >= IGNORED_LOG_LIMIT {
             partition.ignored_unlogged += 1;
         } else if ignored {
@@ -630,57 +932,106 @@ impl Kernel {
                 Frame::RedistributorSgi => "gicr-sgi",
                 Frame::OtherRedistributor => "other-gicr",
             };
-            console()
-                .record(kind::VGIC_IGNORED)
-                .word(desc.name)
-                .text("frame", frame_name)
-                .hex("offset", offset as u32)
-                .text("access", if load { "read" } else { "write" })
-                .dec("unlogged-before", partition.ignored_unlogged as u64)
-                .end();
-            partition.ignored_unlogged = 0;
+            let unlogged_before = core::mem::take(&mut partition.ignored_unlogged);
+            self.console.record(Event::VgicIgnored {
+                partition: id,
+                frame: frame_name,
+                offset: offset as u32,
+                write: !load,
+                unlogged_before,
+            });
         }
         true
     }
 
-    fn apply_gic_effect(&mut self, id: PartitionId, effect: Effect) {
-        match effect {
-            Effect::Enable(intid) => gic().enable(intid),
-            Effect::Disable(intid) => gic().disable(intid),
-            Effect::SetPending(intid) => gic().set_pending(intid),
-            Effect::ClearPending(intid) => gic().clear_pending(intid),
-            Effect::Deactivate(intid) => gic().clear_active(intid),
-            Effect::Trigger(intid, edge) => gic().set_trigger(intid, edge),
-            Effect::Unlist(intid) => unlist(intid),
-            Effect::Refill => self.refill_list_registers(id),
+    /// Applies the physical side of an emulated GIC access by partition
+    /// `id`: one list-register pass, one register write, then any trigger
+    /// changes and a refill, however many interrupts the access named.
+    #[inline(always)]
+    fn apply_gic_effects(&mut self, id: PartitionId, effects: &Effects) {
+        let plan = effects.plan();
+        if plan.unlist != 0 {
+            unlist(plan.base, plan.unlist);
+        }
+        if let Some((register, mask)) = plan.write {
+            gic().write_bits(register, plan.base, mask);
+            // Enables are remembered per word, to be undone and redone at the
+            // partition's window ends and starts.
+            if let (Some(desc), Some(partition)) = (SYSTEM.partition(id), self.partitions.get_mut(id as usize))
+                && let Some(position) = desc.spis.iter().position(|word| word.word as u16 == plan.base / 32)
+                && let Some(enabled) = partition.spi_enabled.get_mut(position)
+            {
+                match register {
+                    BitWrite::SetEnable => *enabled |= mask,
+                    BitWrite::ClearEnable => *enabled &= !mask,
+                    _ => {}
+                }
+                let bit = 1u32.checked_shl(position as u32).unwrap_or(0);
+                if *enabled != 0 {
+                    partition.spi_words_enabled |= bit;
+                } else {
+                    partition.spi_words_enabled &= !bit;
+                }
+            }
+        }
+        let mut trigger = plan.trigger;
+        while trigger != 0 {
+            let bit = trigger.trailing_zeros() as u16;
+            trigger &= trigger - 1;
+            gic().set_trigger(plan.base + bit, plan.edge & (1 << bit) != 0);
+        }
+        if plan.refill {
+            self.refill_list_registers(id);
         }
     }
 
-    /// The partition did something only a fault explains: log it (its class,
-    /// the syndrome the hardware or the partition gave, the address) and
-    /// apply the partition's policy.
-    fn fault(&mut self, id: PartitionId, class: &str, syndrome: (&str, u32), address: u32) {
+    /// The partition did something only a fault explains: record it (its
+    /// class, the syndrome the hardware or the partition gave, the address)
+    /// and apply the partition's policy.
+    #[cold]
+    #[inline(never)]
+    fn fault(&mut self, id: PartitionId, class: &'static str, syndrome: (&'static str, u32), address: u32) {
         let Some(desc) = SYSTEM.partition(id) else { return };
-        let Some(partition) = self.partitions.get_mut(id as usize) else { return };
-        console()
-            .record(kind::FAULT)
-            .word(desc.name)
-            .text("class", class)
-            .hex(syndrome.0, syndrome.1)
-            .hex("address", address)
-            .hex("pc", partition.context.frame.elr)
-            .text("policy", desc.fault_policy.name())
-            .end();
-        self.runnable = false;
-        for intid in desc.interrupts.iter().copied().filter(|intid| *intid >= FIRST_SPI) {
-            gic().quiesce(intid);
+        let pc = self.partitions.get(id as usize).map_or(0, |p| p.context.frame.elr);
+        self.console.record(Event::Fault {
+            partition: id,
+            class,
+            syndrome_key: syndrome.0,
+            syndrome: syndrome.1,
+            address,
+            pc,
+            policy: desc.fault_policy.name(),
+        });
+        let next = match desc.fault_policy {
+            FaultPolicy::Halt => Status::Halted,
+            FaultPolicy::Restart => Status::Restoring { progress: Restore::start(), begun: false },
+        };
+        self.retire(id, next, "fault", None);
+    }
+
+    /// The running partition stops for the rest of its window: it leaves the
+    /// CPU at once (so nothing of it, its virtual timer least of all, can
+    /// fire in anyone's time), its SPIs are put back in their reset state,
+    /// and it either halts for good or restarts in its next window.
+    #[cold]
+    #[inline(never)]
+    fn retire(&mut self, id: PartitionId, next: Status, reason: &'static str, code: Option<u32>) {
+        let Some(desc) = SYSTEM.partition(id) else { return };
+        if self.occupant == id && self.loaded() {
+            self.held = Held::Nothing;
+            let scheduled_end = self.cursor.window_end();
+            self.unload(id, scheduled_end, timer::now());
+            mpu::load_partition(&[]);
         }
-        match desc.fault_policy {
-            FaultPolicy::Halt => {
-                partition.status = Status::Halted;
-                console().record(kind::HALTED).word(desc.name).text("reason", "fault").end();
-            }
-            FaultPolicy::Restart => partition.status = Status::RestartPending,
+        for word in desc.spis {
+            gic().quiesce(*word);
+        }
+        let Some(partition) = self.partitions.get_mut(id as usize) else { return };
+        partition.spi_enabled = [0; MAX_OWNED];
+        partition.spi_words_enabled = 0;
+        partition.status = next;
+        if next == Status::Halted {
+            self.console.record(Event::Halted { partition: id, reason, code });
         }
     }
 }

@@ -7,7 +7,7 @@
 
 use crate::arch::{cpu, semihosting};
 use crate::boot_params::{self, Options};
-use crate::console::Console;
+use crate::console::Direct;
 use crate::tables::SYSTEM;
 use bulkhead_kernel_core::log::kind;
 
@@ -24,7 +24,7 @@ pub fn stop(options: Options, success: bool) -> ! {
 /// Reports a kernel bug and stops.
 pub fn stop_with(reason: &str, pc: u32, hsr: u32, address: u32) -> ! {
     // SAFETY: the kernel is stopping; this is the last writer of the UART.
-    let mut console = unsafe { Console::new(SYSTEM.board.console_base) };
+    let mut console = unsafe { Direct::new(SYSTEM.board.console_base) };
     console.end();
     console
         .record(kind::KERNEL_PANIC)

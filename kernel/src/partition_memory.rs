@@ -2,7 +2,8 @@
 //! path to it.
 //!
 //! Two things need it: hypercalls that name a buffer ([`UserBytes`]) and
-//! restoring a partition's RAM at boot and restart ([`restore_image`]).
+//! restoring a partition's RAM at boot and restart, a bounded step at a time
+//! ([`apply`]).
 //! In both cases the partition's regions are the ones loaded in the EL2 MPU
 //! (hypercalls are served in the caller's window; restores happen after
 //! `arch::mpu::load_partition`), so the accesses can only reach that
@@ -11,7 +12,8 @@
 
 use bulkhead_abi::Error;
 use bulkhead_kernel_core::access::{self, Need};
-use bulkhead_kernel_core::tables::{ImageInit, MemoryGrant};
+use bulkhead_kernel_core::restore::Step;
+use bulkhead_kernel_core::tables::MemoryGrant;
 use core::ptr::{read_volatile, write_volatile};
 
 /// A range of partition memory the kernel has checked the partition may read.
@@ -38,25 +40,28 @@ impl UserBytes {
     }
 }
 
-/// Copies the pristine `.data` from the partition's code region and zeroes its
-/// `.bss`.
-pub fn restore_image(init: &ImageInit) {
-    let data_words = (init.data_end - init.data_start) / 4;
-    for index in 0..data_words {
-        let offset = index * 4;
-        // SAFETY: the ranges come from the partition's linked image, checked by
-        // bulkhead-sysgen to lie inside its own code (source) and RAM
-        // (destination) regions and to be word-aligned (also asserted in a
-        // const over the tables).
-        unsafe {
-            let word = read_volatile((init.data_load + offset) as *const u32);
-            write_volatile((init.data_start + offset) as *mut u32, word);
+/// Carries out one step of restoring a partition's RAM: copies part of the
+/// pristine `.data` from its code region, or zeroes part of its `.bss`.
+pub fn apply(step: Step) {
+    match step {
+        Step::Copy { from, to, bytes } => {
+            for offset in (0..bytes).step_by(4) {
+                // SAFETY: the step comes from `Restore::next_step` over the
+                // partition's `ImageInit`, whose ranges bulkhead-sysgen checked
+                // to lie inside its own code (source) and RAM (destination)
+                // regions, word-aligned (also asserted in a const over the
+                // tables); the caller has those regions loaded.
+                unsafe {
+                    let word = read_volatile((from + offset) as *const u32);
+                    write_volatile((to + offset) as *mut u32, word);
+                }
+            }
         }
-    }
-    let mut address = init.bss_start;
-    while address < init.bss_end {
-        // SAFETY: as above, for the `.bss` range.
-        unsafe { write_volatile(address as *mut u32, 0) };
-        address += 4;
+        Step::Zero { to, bytes } => {
+            for offset in (0..bytes).step_by(4) {
+                // SAFETY: as above, for the `.bss` range.
+                unsafe { write_volatile((to + offset) as *mut u32, 0) };
+            }
+        }
     }
 }

@@ -80,6 +80,11 @@ impl<const N: usize> FixedBuffer<N> {
         FixedBuffer { bytes: [0; N], len: 0 }
     }
 
+    /// Forgets what was written (without zeroing the storage).
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
     /// The bytes written so far.
     pub fn as_bytes(&self) -> &[u8] {
         self.bytes.get(..self.len).unwrap_or(&[])
@@ -97,6 +102,15 @@ impl<const N: usize> ByteSink for FixedBuffer<N> {
         if let Some(slot) = self.bytes.get_mut(self.len) {
             *slot = byte;
             self.len += 1;
+        }
+    }
+
+    /// One copy, not a byte at a time: this is the console's hot path.
+    fn put_all(&mut self, bytes: &[u8]) {
+        let take = bytes.len().min(N - self.len.min(N));
+        if let (Some(to), Some(from)) = (self.bytes.get_mut(self.len..self.len + take), bytes.get(..take)) {
+            to.copy_from_slice(from);
+            self.len += take;
         }
     }
 }

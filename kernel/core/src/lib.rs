@@ -17,9 +17,11 @@
 extern crate std;
 
 pub mod access;
+pub mod console;
 pub mod fmt;
 pub mod line;
 pub mod log;
+pub mod restore;
 pub mod schedule;
 pub mod syndrome;
 pub mod tables;

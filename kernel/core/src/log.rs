@@ -45,6 +45,10 @@ pub mod kind {
     /// A partition touched the GIC for an interrupt it does not own; the
     /// access was ignored.
     pub const VGIC_IGNORED: &str = "vgic-ignored";
+    /// A partition's console lines were dropped because its queue was full.
+    pub const CONSOLE_DROPPED: &str = "console-dropped";
+    /// Kernel records were dropped because their queue was full.
+    pub const EVENTS_DROPPED: &str = "events-dropped";
 }
 
 /// A parsed kernel line.

@@ -9,6 +9,9 @@
 use crate::tables::{PartitionId, ScheduleDesc, WindowDesc};
 
 /// The schedule's position: which window is current, in which frame.
+///
+/// The current window's start and end ticks are kept (computed once per
+/// window, by addition), since the kernel reads them on every boundary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cursor {
     /// Index of the current window.
@@ -17,12 +20,24 @@ pub struct Cursor {
     frame: u64,
     /// Tick at which the current major frame began.
     frame_start: u64,
+    /// Tick at which the current window starts.
+    start: u64,
+    /// Tick at which the current window ends (the next one's start).
+    end: u64,
 }
 
 impl Cursor {
-    /// The cursor at the first window of frame 0, which starts at `epoch`.
-    pub const fn start(epoch: u64) -> Cursor {
-        Cursor { window: 0, frame: 0, frame_start: epoch }
+    /// The cursor at the first window of frame 0 of `schedule`, which
+    /// starts at `epoch`.
+    pub fn start(epoch: u64, schedule: &ScheduleDesc) -> Cursor {
+        let mut cursor = Cursor { window: 0, frame: 0, frame_start: epoch, start: epoch, end: epoch };
+        cursor.end = epoch + cursor.window(schedule).offset + cursor.window(schedule).duration;
+        cursor
+    }
+
+    /// A cursor before any schedule starts (start and end at tick 0).
+    pub const fn unstarted() -> Cursor {
+        Cursor { window: 0, frame: 0, frame_start: 0, start: 0, end: 0 }
     }
 
     /// Index of the current window.
@@ -48,20 +63,19 @@ impl Cursor {
     }
 
     /// Tick at which the current window starts.
-    pub fn window_start(&self, schedule: &ScheduleDesc) -> u64 {
-        self.frame_start + self.window(schedule).offset
+    pub const fn window_start(&self) -> u64 {
+        self.start
     }
 
     /// Tick at which the current window ends, which is the next one's start.
-    pub fn window_end(&self, schedule: &ScheduleDesc) -> u64 {
-        let window = self.window(schedule);
-        self.frame_start + window.offset + window.duration
+    pub const fn window_end(&self) -> u64 {
+        self.end
     }
 
     /// Moves to the next window, wrapping into the next frame after the last.
     /// Returns `true` when a new major frame began.
     pub fn advance(&mut self, schedule: &ScheduleDesc) -> bool {
-        if self.window + 1 < schedule.windows.len() {
+        let wrapped = if self.window + 1 < schedule.windows.len() {
             self.window += 1;
             false
         } else {
@@ -69,7 +83,12 @@ impl Cursor {
             self.frame += 1;
             self.frame_start += schedule.major_frame;
             true
-        }
+        };
+        // Windows tile the frame (`SystemDesc::check`): this one starts where
+        // the last ended.
+        self.start = self.end;
+        self.end = self.frame_start + self.window(schedule).offset + self.window(schedule).duration;
+        wrapped
     }
 }
 
@@ -97,17 +116,17 @@ mod tests {
 
     #[test]
     fn walks_windows_and_frames() {
-        let mut cursor = Cursor::start(5_000);
-        assert_eq!((cursor.window_start(&SCHEDULE), cursor.window_end(&SCHEDULE)), (5_000, 5_300));
+        let mut cursor = Cursor::start(5_000, &SCHEDULE);
+        assert_eq!((cursor.window_start(), cursor.window_end()), (5_000, 5_300));
         assert_eq!(cursor.owner(&SCHEDULE), Some(0));
         assert!(!cursor.advance(&SCHEDULE));
-        assert_eq!((cursor.window_start(&SCHEDULE), cursor.window_end(&SCHEDULE)), (5_300, 5_500));
+        assert_eq!((cursor.window_start(), cursor.window_end()), (5_300, 5_500));
         assert!(!cursor.advance(&SCHEDULE));
         assert_eq!(cursor.owner(&SCHEDULE), None);
-        assert_eq!(cursor.window_end(&SCHEDULE), 6_000);
+        assert_eq!(cursor.window_end(), 6_000);
         assert!(cursor.advance(&SCHEDULE));
         assert_eq!(cursor.frame(), 1);
-        assert_eq!(cursor.window_start(&SCHEDULE), 6_000);
+        assert_eq!(cursor.window_start(), 6_000);
     }
 
     proptest! {
@@ -115,14 +134,15 @@ mod tests {
         /// epoch + frame * major_frame + offset: no drift accumulates.
         #[test]
         fn window_starts_never_drift(epoch in 0u64..(1 << 40), steps in 0usize..10_000) {
-            let mut cursor = Cursor::start(epoch);
-            let mut previous_end = cursor.window_start(&SCHEDULE);
+            let mut cursor = Cursor::start(epoch, &SCHEDULE);
+            let mut previous_end = cursor.window_start();
             for _ in 0..steps {
-                let start = cursor.window_start(&SCHEDULE);
+                let start = cursor.window_start();
                 prop_assert_eq!(start, previous_end);
                 let window = cursor.window(&SCHEDULE);
                 prop_assert_eq!(start, epoch + cursor.frame() * SCHEDULE.major_frame + window.offset);
-                previous_end = cursor.window_end(&SCHEDULE);
+                prop_assert_eq!(cursor.window_end(), start + window.duration);
+                previous_end = cursor.window_end();
                 cursor.advance(&SCHEDULE);
             }
         }

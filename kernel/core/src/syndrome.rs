@@ -132,10 +132,130 @@ impl DataAbort {
     }
 }
 
+/// A trapped `MCR`/`MRC` to CP15 (EC 0x03): `p15, opc1, Rt, CRn, CRm, opc2`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cp15Access {
+    /// `opc1`.
+    pub opc1: u8,
+    /// `CRn`.
+    pub crn: u8,
+    /// `CRm`.
+    pub crm: u8,
+    /// `opc2`.
+    pub opc2: u8,
+    /// The transfer register.
+    pub rt: u8,
+    /// An `MRC` (read) rather than an `MCR`.
+    pub read: bool,
+    /// The instruction's condition, when the syndrome gives one (CV = 1).
+    pub condition: Option<u8>,
+}
+
+impl Cp15Access {
+    /// Decodes the ISS of a trapped CP15 transfer.
+    pub const fn decode(hsr: u32) -> Cp15Access {
+        Cp15Access {
+            opc2: ((hsr >> 17) & 0b111) as u8,
+            opc1: ((hsr >> 14) & 0b111) as u8,
+            crn: ((hsr >> 10) & 0xF) as u8,
+            rt: ((hsr >> 5) & 0xF) as u8,
+            crm: ((hsr >> 1) & 0xF) as u8,
+            read: hsr & 1 != 0,
+            condition: if hsr & (1 << 24) != 0 { Some(((hsr >> 20) & 0xF) as u8) } else { None },
+        }
+    }
+
+    /// Whether the instruction's condition passes with the flags of
+    /// `spsr` (a core may trap a conditional instruction that fails its
+    /// condition; such an instruction must then do nothing).
+    pub const fn condition_passed(&self, spsr: u32) -> bool {
+        match self.condition {
+            None => true,
+            Some(condition) => condition_passed(condition, spsr),
+        }
+    }
+}
+
+/// Whether A32/T32 condition `condition` (0..=15) passes with the N, Z, C
+/// and V flags of `spsr`.
+pub const fn condition_passed(condition: u8, spsr: u32) -> bool {
+    let (n, z, c, v) = (spsr & (1 << 31) != 0, spsr & (1 << 30) != 0, spsr & (1 << 29) != 0, spsr & (1 << 28) != 0);
+    let base = match condition >> 1 {
+        0 => z,
+        1 => c,
+        2 => n,
+        3 => v,
+        4 => c && !z,
+        5 => n == v,
+        6 => n == v && !z,
+        _ => return true,
+    };
+    if condition & 1 != 0 { !base } else { base }
+}
+
+/// `spsr` with its Thumb `IT` state advanced past one instruction, as the
+/// hardware does when an instruction completes (the Arm ARM's `ITAdvance`):
+/// needed whenever the kernel completes an instruction on a partition's
+/// behalf, which may sit inside an `IT` block (compilers put conditional
+/// stores to device registers there).
+pub const fn advance_it_state(spsr: u32) -> u32 {
+    // IT[7:2] is SPSR[15:10], IT[1:0] is SPSR[26:25].
+    let it = ((spsr >> 8) & 0xFC) | ((spsr >> 25) & 0b11);
+    let next = if it & 0b111 == 0 { 0 } else { (it & 0xE0) | ((it << 1) & 0x1F) };
+    (spsr & !((0x3F << 10) | (0b11 << 25))) | ((next & 0xFC) << 8) | ((next & 0b11) << 25)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::vec::Vec;
+
+    #[test]
+    fn decodes_a_trapped_cache_maintenance_instruction() {
+        // `mcr p15, 0, r3, c7, c14, 1` (DCCIMVAC), unconditional, 32-bit:
+        // EC 0x03, IL, CV=1 COND=0xE.
+        let hsr = (0x03 << 26) | (1 << 25) | (1 << 24) | (0xE << 20) | (1 << 17) | (7 << 10) | (3 << 5) | (14 << 1);
+        let access = Cp15Access::decode(hsr);
+        assert_eq!(
+            access,
+            Cp15Access { opc1: 0, crn: 7, crm: 14, opc2: 1, rt: 3, read: false, condition: Some(0xE) }
+        );
+        assert!(access.condition_passed(0));
+        // `mrceq p15, 0, r0, c15, c0, 0` with Z clear fails its condition.
+        let eq = Cp15Access::decode((0x03 << 26) | (1 << 24) | (15 << 10) | 1);
+        assert!(eq.read && !eq.condition_passed(0) && eq.condition_passed(1 << 30));
+    }
+
+    #[test]
+    fn conditions_follow_the_flags() {
+        let flags = |n: bool, z: bool, c: bool, v: bool| {
+            (u32::from(n) << 31) | (u32::from(z) << 30) | (u32::from(c) << 29) | (u32::from(v) << 28)
+        };
+        for bits in 0..16u32 {
+            let (n, z, c, v) = (bits & 8 != 0, bits & 4 != 0, bits & 2 != 0, bits & 1 != 0);
+            let spsr = flags(n, z, c, v);
+            let expected = [z, !z, c, !c, n, !n, v, !v, c && !z, !c || z, n == v, n != v, !z && n == v, z || n != v, true, true];
+            for (condition, want) in expected.iter().enumerate() {
+                assert_eq!(condition_passed(condition as u8, spsr), *want, "condition {condition} flags {bits:04b}");
+            }
+        }
+    }
+
+    #[test]
+    fn it_state_advances_and_ends() {
+        // An IT block of three instructions with firstcond EQ: IT[7:5] =
+        // firstcond[3:1] = 000, IT[4:0] = firstcond[0] and the mask = 00110.
+        let it = 0b0000_0110u32;
+        let spsr = ((it & 0xFC) << 8) | ((it & 0b11) << 25) | 0x30;
+        let once = advance_it_state(spsr);
+        let it_of = |spsr: u32| ((spsr >> 8) & 0xFC) | ((spsr >> 25) & 0b11);
+        assert_eq!(it_of(once), 0b0000_1100);
+        let twice = advance_it_state(once);
+        assert_eq!(it_of(twice), 0b0001_1000);
+        assert_eq!(it_of(advance_it_state(twice)), 0, "the block ends after its last instruction");
+        assert_eq!(advance_it_state(0x1F) & 0x1F, 0x1F, "other bits unchanged");
+        assert_eq!(advance_it_state(0x8000_0013), 0x8000_0013, "outside an IT block nothing changes");
+    }
 
     #[test]
     fn decodes_stage2_data_abort_seen_on_an536() {

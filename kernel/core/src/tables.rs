@@ -59,6 +59,8 @@ pub struct MemoryGrant {
     pub read: bool,
     /// The partition may write it.
     pub write: bool,
+    /// The partition may execute it.
+    pub execute: bool,
 }
 
 /// Initial contents of a partition's RAM, restored at boot and on restart.
@@ -74,6 +76,18 @@ pub struct ImageInit {
     pub bss_start: u32,
     /// One past the last byte of `.bss`.
     pub bss_end: u32,
+}
+
+/// One block of 32 interrupt ids (a word of the GIC's one-bit-per-interrupt
+/// registers: `ISENABLER<word>`, `ICPENDR<word>`, ...) and which of its SPIs
+/// a partition owns. The kernel masks, unmasks and quiesces a partition's
+/// SPIs a word at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpiWord {
+    /// Word index: interrupt ids `32 * word ..= 32 * word + 31`.
+    pub word: u8,
+    /// Bit n: the partition owns interrupt `32 * word + n`.
+    pub owned: u32,
 }
 
 /// One partition, as the system description and its linked image define it.
@@ -95,6 +109,9 @@ pub struct PartitionDesc {
     pub interrupts: &'static [u16],
     /// The slot of the virtual timer (PPI 27) in `interrupts`.
     pub timer_slot: u8,
+    /// Its SPIs (the interrupts of `interrupts` from 32 on), by word, in
+    /// increasing word order.
+    pub spis: &'static [SpiWord],
     /// RAM contents to restore.
     pub init: ImageInit,
     /// What a fault does.
@@ -287,6 +304,43 @@ impl SystemDesc {
             if timer >= interrupts.len() || interrupts[timer] != crate::vgic::VIRTUAL_TIMER {
                 return Err(TableError::BadInterrupts);
             }
+            // `spis` holds exactly the SPIs of `interrupts`, word by word.
+            let mut spi_count = 0;
+            let mut w = 0;
+            while w < desc.spis.len() {
+                let word = desc.spis[w];
+                if word.owned == 0 || word.word == 0 || (w > 0 && desc.spis[w - 1].word >= word.word) {
+                    return Err(TableError::BadInterrupts);
+                }
+                let mut bit = 0;
+                while bit < 32 {
+                    if word.owned & (1 << bit) != 0 {
+                        let intid = word.word as u16 * 32 + bit;
+                        let mut found = false;
+                        let mut k = 0;
+                        while k < interrupts.len() {
+                            found |= interrupts[k] == intid;
+                            k += 1;
+                        }
+                        if !found {
+                            return Err(TableError::BadInterrupts);
+                        }
+                        spi_count += 1;
+                    }
+                    bit += 1;
+                }
+                w += 1;
+            }
+            let mut k = 0;
+            while k < interrupts.len() {
+                if interrupts[k] >= crate::vgic::FIRST_SPI {
+                    spi_count -= 1;
+                }
+                k += 1;
+            }
+            if spi_count != 0 {
+                return Err(TableError::BadInterrupts);
+            }
             let init = &desc.init;
             let words = init.data_start | init.data_end | init.data_load | init.bss_start | init.bss_end;
             if init.data_end < init.data_start || init.bss_end < init.bss_start || !words.is_multiple_of(4) {
@@ -365,6 +419,7 @@ pub(crate) mod tests {
             grants: &[],
             interrupts: &[crate::vgic::VIRTUAL_TIMER],
             timer_slot: 0,
+            spis: &[],
             init: NO_INIT,
             fault_policy: FaultPolicy::Halt,
         }
@@ -423,8 +478,10 @@ pub(crate) mod tests {
         const NONE: InterruptRoute = InterruptRoute::NONE;
         // Partition b owns SPIs 33 and 40 (slots 1 and 2, after the timer).
         static B: [u16; 3] = [crate::vgic::VIRTUAL_TIMER, 33, 40];
+        static B_SPIS: [SpiWord; 2] = [SpiWord { word: 1, owned: 1 << 1 }, SpiWord { word: 1, owned: 1 << 8 }];
+        static B_SPIS_ONE_WORD: [SpiWord; 1] = [SpiWord { word: 1, owned: (1 << 1) | (1 << 8) }];
         static PARTITIONS: [PartitionDesc; 2] =
-            [partition("a"), PartitionDesc { interrupts: &B, timer_slot: 0, ..partition("b") }];
+            [partition("a"), PartitionDesc { interrupts: &B, timer_slot: 0, spis: &B_SPIS_ONE_WORD, ..partition("b") }];
         static ROUTES: [InterruptRoute; 41] = {
             let mut routes = [NONE; 41];
             routes[33] = InterruptRoute { owner: 1, slot: 1 };
@@ -433,6 +490,18 @@ pub(crate) mod tests {
         };
         let good = SystemDesc { partitions: &PARTITIONS, interrupt_routes: &ROUTES, ..system(&WINDOWS, 200) };
         assert_eq!(good.check(), Ok(()));
+        // The SPI words must name exactly the owned SPIs, each word once.
+        static SPLIT_WORD: [PartitionDesc; 2] =
+            [partition("a"), PartitionDesc { interrupts: &B, timer_slot: 0, spis: &B_SPIS, ..partition("b") }];
+        assert_eq!(SystemDesc { partitions: &SPLIT_WORD, ..good }.check(), Err(TableError::BadInterrupts));
+        static MISSING_SPI: [SpiWord; 1] = [SpiWord { word: 1, owned: 1 << 1 }];
+        static MISSING: [PartitionDesc; 2] =
+            [partition("a"), PartitionDesc { interrupts: &B, timer_slot: 0, spis: &MISSING_SPI, ..partition("b") }];
+        assert_eq!(SystemDesc { partitions: &MISSING, ..good }.check(), Err(TableError::BadInterrupts));
+        static EXTRA_SPI: [SpiWord; 1] = [SpiWord { word: 1, owned: (1 << 1) | (1 << 8) | (1 << 9) }];
+        static EXTRA: [PartitionDesc; 2] =
+            [partition("a"), PartitionDesc { interrupts: &B, timer_slot: 0, spis: &EXTRA_SPI, ..partition("b") }];
+        assert_eq!(SystemDesc { partitions: &EXTRA, ..good }.check(), Err(TableError::BadInterrupts));
         assert_eq!(ROUTES[40].target(), Some((1, 2)));
         assert_eq!(ROUTES[39].target(), None);
 
@@ -449,8 +518,10 @@ pub(crate) mod tests {
             routes
         };
         assert_eq!(SystemDesc { interrupt_routes: &WRONG_OWNER, ..good }.check(), Err(TableError::BadInterrupts));
-        static NO_TIMER: [PartitionDesc; 2] =
-            [partition("a"), PartitionDesc { interrupts: &[33, 40], timer_slot: 0, ..partition("b") }];
+        static NO_TIMER: [PartitionDesc; 2] = [
+            partition("a"),
+            PartitionDesc { interrupts: &[33, 40], timer_slot: 0, spis: &B_SPIS_ONE_WORD, ..partition("b") },
+        ];
         static SHIFTED: [InterruptRoute; 41] = {
             let mut routes = ROUTES;
             routes[33].slot = 0;

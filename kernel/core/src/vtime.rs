@@ -1,43 +1,71 @@
-//! A partition's virtual time, which stands still outside its windows.
+//! A partition's virtual time: its scheduled time, which stands still
+//! outside its windows.
 //!
 //! The rule: a partition's virtual counter (`CNTVCT` as it reads it, and the
-//! time [`bulkhead_abi::Call::PartitionTime`] returns) is 0 when the kernel
-//! first switches to it and afterwards advances exactly as the physical
-//! counter does between the kernel's switch-in sample and its next switch-out
-//! sample. While the partition is switched out it does not move.
+//! time [`bulkhead_abi::Call::PartitionTime`] returns) reads 0 at the
+//! *scheduled* start of its first window and afterwards advances exactly as
+//! the physical counter does during its windows, and not at all between
+//! them. Window boundaries are taken from the schedule, not from the tick at
+//! which the kernel happened to handle them, so partition time is the
+//! partition's budget: after `k` windows of `d` ticks it reads `k * d` at the
+//! scheduled start of window `k + 1`. A window the kernel starts late shows
+//! as that lateness (the partition's first instruction reads a little more
+//! than the window's start), never as lost or gained time, which is what
+//! lets a partition measure its own window starts (`tests/partitions`).
 //!
-//! The kernel samples the physical counter once at each switch and calls
-//! [`VirtualClock::switch_in`] / [`VirtualClock::switch_out`] with that
-//! sample; `CNTVOFF` is then [`VirtualClock::offset`]. Because the virtual
-//! timer compares against the virtual counter, a partition's timer deadline is
-//! frozen with its time.
+//! One exception keeps the counter monotonic: if the partition's previous
+//! window ended late (the kernel took the boundary some ticks after it was
+//! due) by more than this one starts late, its time resumes where it
+//! stopped rather than going back. Formally, at each switch-out the kernel
+//! passes the scheduled end and the observed tick; at the next switch-in,
+//! the scheduled start `S` and the observed tick `n`; the partition's time
+//! stands still for `min(S - E, n - n_out)` physical ticks (the scheduled gap,
+//! unless less time than that passed between the two observations).
+//!
+//! The kernel programs `CNTVOFF` with [`VirtualClock::offset`]. Because the
+//! virtual timer compares against the virtual counter, a partition's timer
+//! deadline is frozen with its time.
 
 /// Virtual-time bookkeeping for one partition.
+///
+/// A clock that has never run has "switched out" at tick 0 with time 0, so
+/// its first switch-in needs no special case: the rule gives `CNTVOFF` = the
+/// scheduled start (the observed tick is never earlier).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VirtualClock {
-    /// Physical ticks the partition has spent switched out, plus the tick of
-    /// its first switch-in: `CNTVOFF`.
+    /// `CNTVOFF`: physical ticks the partition has been switched out for,
+    /// by the rule above.
     offset: u64,
-    /// Physical tick of the last switch-out (0 before the first switch-in).
-    switched_out_at: u64,
+    /// Scheduled end of its last window.
+    out_scheduled: u64,
+    /// Physical tick at which the kernel switched it out.
+    out_observed: u64,
 }
 
 impl VirtualClock {
-    /// A clock that has never run: the first switch-in makes it read 0.
+    /// A clock that has never run.
     pub const fn new() -> VirtualClock {
-        VirtualClock { offset: 0, switched_out_at: 0 }
+        VirtualClock { offset: 0, out_scheduled: 0, out_observed: 0 }
     }
 
-    /// The partition is switched in at physical tick `now`. Returns the
-    /// `CNTVOFF` value to program.
-    pub fn switch_in(&mut self, now: u64) -> u64 {
-        self.offset += now.saturating_sub(self.switched_out_at);
+    /// The partition's window, scheduled to start at `scheduled`, starts; the
+    /// kernel observed tick `now`. Returns the `CNTVOFF` value to program.
+    ///
+    /// Both ticks only move forward (the schedule and the physical counter),
+    /// so the differences are plain subtractions: this is on every switch.
+    #[inline]
+    pub fn switch_in(&mut self, scheduled: u64, now: u64) -> u64 {
+        let scheduled_gap = scheduled.wrapping_sub(self.out_scheduled);
+        let observed_gap = now.wrapping_sub(self.out_observed);
+        self.offset = self.offset.wrapping_add(scheduled_gap.min(observed_gap));
         self.offset
     }
 
-    /// The partition is switched out at physical tick `now`.
-    pub fn switch_out(&mut self, now: u64) {
-        self.switched_out_at = now;
+    /// The partition's window, scheduled to end at `scheduled`, ends; the
+    /// kernel observed tick `now`.
+    pub fn switch_out(&mut self, scheduled: u64, now: u64) {
+        self.out_scheduled = scheduled;
+        self.out_observed = now;
     }
 
     /// The current `CNTVOFF`.
@@ -61,35 +89,80 @@ impl Default for VirtualClock {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::vec::Vec;
 
     #[test]
-    fn starts_at_zero_and_freezes_while_out() {
+    fn reads_zero_at_the_scheduled_start_and_freezes_while_out() {
         let mut clock = VirtualClock::new();
-        clock.switch_in(1_000);
-        assert_eq!(clock.virtual_now(1_000), 0);
+        // Scheduled at 1000, handled at 1003: the partition starts 3 late.
+        clock.switch_in(1_000, 1_003);
+        assert_eq!(clock.virtual_now(1_003), 3);
         assert_eq!(clock.virtual_now(1_250), 250);
-        clock.switch_out(1_300);
-        clock.switch_in(5_000);
-        assert_eq!(clock.virtual_now(5_000), 300);
-        assert_eq!(clock.virtual_now(5_010), 310);
+        clock.switch_out(1_300, 1_301);
+        clock.switch_in(5_000, 5_002);
+        assert_eq!(clock.virtual_now(5_000), 300, "its time resumes at the scheduled end of its last window");
+        assert_eq!(clock.virtual_now(5_002), 302, "and shows the 2 ticks of lateness");
+    }
+
+    #[test]
+    fn a_late_end_is_not_taken_back() {
+        let mut clock = VirtualClock::new();
+        clock.switch_in(0, 0);
+        // Its window was due to end at 100 but ran to 150 (it was inside a
+        // long kernel path); the next starts on time at 1000.
+        clock.switch_out(100, 150);
+        clock.switch_in(1_000, 1_000);
+        assert_eq!(clock.virtual_now(1_000), 150, "never back below what it could have read");
     }
 
     proptest! {
-        /// Virtual time equals the sum of the time spent switched in, whatever
-        /// the pattern of windows.
+        /// With windows handled on time, partition time is exactly the sum of
+        /// its scheduled windows plus the lateness of the current one.
         #[test]
-        fn virtual_time_is_the_sum_of_windows(gaps in proptest::collection::vec((1u64..1_000_000, 1u64..1_000_000), 1..50)) {
+        fn partition_time_is_the_scheduled_budget(
+            windows in proptest::collection::vec((1u64..1_000_000, 1u64..1_000_000, 0u64..64, 0u64..64), 1..50),
+        ) {
             let mut clock = VirtualClock::new();
-            let mut now = 17u64;
-            let mut inside = 0u64;
-            for (out_for, in_for) in gaps {
-                now += out_for;
-                clock.switch_in(now);
-                prop_assert_eq!(clock.virtual_now(now), inside);
-                now += in_for;
-                inside += in_for;
-                prop_assert_eq!(clock.virtual_now(now), inside);
-                clock.switch_out(now);
+            let mut start = 17u64;
+            let mut budget = 0u64;
+            let lateness: Vec<u64> = windows.iter().map(|w| w.2.min(w.1 - 1)).collect();
+            for (k, &(gap, length, _, late_out)) in windows.iter().enumerate() {
+                start += gap;
+                let late_in = lateness[k];
+                clock.switch_in(start, start + late_in);
+                prop_assert_eq!(clock.virtual_now(start + late_in), budget + late_in);
+                let end = start + length;
+                prop_assert_eq!(clock.virtual_now(end), budget + length);
+                // A window that ends late by no more than the next starts
+                // late keeps the rule exact (the other case is below).
+                let next_late_in = lateness.get(k + 1).copied().unwrap_or(0);
+                clock.switch_out(end, end + late_out.min(next_late_in));
+                budget += length;
+                start = end;
+            }
+        }
+
+        /// Whatever the lateness at either end, partition time never goes
+        /// back and never runs while the partition is out.
+        #[test]
+        fn partition_time_never_goes_back(
+            windows in proptest::collection::vec((1u64..100_000, 1u64..100_000, 0u64..5_000, 0u64..5_000), 1..60),
+        ) {
+            let mut clock = VirtualClock::new();
+            let mut start = 5u64;
+            let mut last_read = 0u64;
+            for (gap, length, late_in, late_out) in windows {
+                start += gap;
+                let now_in = start + late_in;
+                clock.switch_in(start, now_in);
+                let first = clock.virtual_now(now_in);
+                prop_assert!(first >= last_read, "went back from {last_read} to {first}");
+                let end = start + length;
+                let now_out = end.max(now_in) + late_out;
+                last_read = clock.virtual_now(now_out);
+                prop_assert_eq!(last_read - first, now_out - now_in, "runs with the counter while in");
+                clock.switch_out(end, now_out);
+                start = now_out;
             }
         }
     }

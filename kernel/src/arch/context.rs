@@ -17,10 +17,6 @@
 //! registers trap (`HDCR`); the physical counter and timer trap (`CNTHCTL`).
 //! A partition touching them takes its fault policy.
 
-use aarch32_cpu::register::{
-    self as reg, Adfsr, Aifsr, Cntkctl, CntvCtl, CntvCval, Contextidr, Cpacr, Csselr, Dfar, Dfsr, Ifar, Ifsr, Mair0,
-    Mair1, Prselr, Sctlr, SysRegRead, SysRegRead64, SysRegWrite, SysRegWrite64, Tpidrprw, Tpidruro, Tpidrurw, Vbar,
-};
 
 /// Number of EL1 MPU regions saved per partition (the Cortex-R52 maximum with
 /// direct `PRBARn` encodings; AN536 implements 16).
@@ -182,6 +178,17 @@ impl El1Context {
 
 // Sizes the assembly depends on.
 const _: () = assert!(core::mem::size_of::<TrapFrame>() == 16 * 4);
+// `bulkhead_save_system` and `bulkhead_restore_system` walk `system` then
+// `mpu` as 53 contiguous words in this order.
+const _: () = assert!(core::mem::offset_of!(SystemRegisters, cntkctl) == 14 * 4);
+const _: () = assert!(core::mem::offset_of!(SystemRegisters, cntv_cval) == 16 * 4);
+const _: () = assert!(core::mem::size_of::<SystemRegisters>() == 18 * 4);
+const _: () = assert!(core::mem::offset_of!(El1Context, mpu) == core::mem::offset_of!(El1Context, system) + 18 * 4);
+const _: () = assert!(core::mem::offset_of!(El1MpuState, prbar) == 3 * 4);
+const _: () = assert!(
+    core::mem::offset_of!(El1MpuState, prlar) == core::mem::offset_of!(El1MpuState, prbar) + 4 * EL1_MPU_REGIONS
+);
+const _: () = assert!(EL1_MPU_REGIONS == 16);
 const _: () = assert!(core::mem::size_of::<BankedRegisters>() == 22 * 4);
 const _: () = assert!(core::mem::offset_of!(El1Context, vfp) % 8 == 0);
 
@@ -286,6 +293,164 @@ bulkhead_restore_vfp:
     vmsr    fpexc, r1
     bx      lr
     .size bulkhead_restore_vfp, . - bulkhead_restore_vfp
+
+    // r0 = &El1Context.system: SystemRegisters then El1MpuState, 53
+    // contiguous words (the const assertions above): SCTLR, CPACR, CSSELR,
+    // VBAR, DFSR, IFSR, ADFSR, AIFSR, DFAR, IFAR, CONTEXTIDR, TPIDRURW,
+    // TPIDRURO, TPIDRPRW, CNTKCTL, CNTV_CTL, CNTV_CVAL (two words), PRSELR,
+    // MAIR0, MAIR1, PRBAR0..15, PRLAR0..15. Direct EL1 MPU encodings:
+    // PRBARn = p15, 0, c6, c(8 + n/2), 4 * (n % 2); PRLARn: opc2 + 1.
+    // Saving also switches the partition's virtual timer off (CNTV_CTL = 0).
+    .global bulkhead_save_system
+    .type bulkhead_save_system, %function
+bulkhead_save_system:
+    mrc     p15, 0, r1, c1, c0, 0   // SCTLR
+    mrc     p15, 0, r2, c1, c0, 2   // CPACR
+    mrc     p15, 2, r3, c0, c0, 0   // CSSELR
+    mrc     p15, 0, r12, c12, c0, 0   // VBAR
+    stmia   r0!, {{r1, r2, r3, r12}}
+    mrc     p15, 0, r1, c5, c0, 0   // DFSR
+    mrc     p15, 0, r2, c5, c0, 1   // IFSR
+    mrc     p15, 0, r3, c5, c1, 0   // ADFSR
+    mrc     p15, 0, r12, c5, c1, 1   // AIFSR
+    stmia   r0!, {{r1, r2, r3, r12}}
+    mrc     p15, 0, r1, c6, c0, 0   // DFAR
+    mrc     p15, 0, r2, c6, c0, 2   // IFAR
+    mrc     p15, 0, r3, c13, c0, 1   // CONTEXTIDR
+    mrc     p15, 0, r12, c13, c0, 2   // TPIDRURW
+    stmia   r0!, {{r1, r2, r3, r12}}
+    mrc     p15, 0, r1, c13, c0, 3   // TPIDRURO
+    mrc     p15, 0, r2, c13, c0, 4   // TPIDRPRW
+    mrc     p15, 0, r3, c14, c1, 0   // CNTKCTL
+    mrc     p15, 0, r12, c14, c3, 1   // CNTV_CTL
+    stmia   r0!, {{r1, r2, r3, r12}}
+    mrrc    p15, 3, r1, r2, c14              // CNTV_CVAL
+    mrc     p15, 0, r3, c6, c2, 1            // PRSELR
+    mrc     p15, 0, r12, c10, c2, 0          // MAIR0
+    stmia   r0!, {{r1, r2, r3, r12}}
+    mrc     p15, 0, r1, c10, c2, 1           // MAIR1
+    str     r1, [r0], #4
+    mrc     p15, 0, r1, c6, c8, 0   // PRBAR0
+    mrc     p15, 0, r2, c6, c8, 4   // PRBAR1
+    mrc     p15, 0, r3, c6, c9, 0   // PRBAR2
+    mrc     p15, 0, r12, c6, c9, 4   // PRBAR3
+    stmia   r0!, {{r1, r2, r3, r12}}
+    mrc     p15, 0, r1, c6, c10, 0   // PRBAR4
+    mrc     p15, 0, r2, c6, c10, 4   // PRBAR5
+    mrc     p15, 0, r3, c6, c11, 0   // PRBAR6
+    mrc     p15, 0, r12, c6, c11, 4   // PRBAR7
+    stmia   r0!, {{r1, r2, r3, r12}}
+    mrc     p15, 0, r1, c6, c12, 0   // PRBAR8
+    mrc     p15, 0, r2, c6, c12, 4   // PRBAR9
+    mrc     p15, 0, r3, c6, c13, 0   // PRBAR10
+    mrc     p15, 0, r12, c6, c13, 4   // PRBAR11
+    stmia   r0!, {{r1, r2, r3, r12}}
+    mrc     p15, 0, r1, c6, c14, 0   // PRBAR12
+    mrc     p15, 0, r2, c6, c14, 4   // PRBAR13
+    mrc     p15, 0, r3, c6, c15, 0   // PRBAR14
+    mrc     p15, 0, r12, c6, c15, 4   // PRBAR15
+    stmia   r0!, {{r1, r2, r3, r12}}
+    mrc     p15, 0, r1, c6, c8, 1   // PRLAR0
+    mrc     p15, 0, r2, c6, c8, 5   // PRLAR1
+    mrc     p15, 0, r3, c6, c9, 1   // PRLAR2
+    mrc     p15, 0, r12, c6, c9, 5   // PRLAR3
+    stmia   r0!, {{r1, r2, r3, r12}}
+    mrc     p15, 0, r1, c6, c10, 1   // PRLAR4
+    mrc     p15, 0, r2, c6, c10, 5   // PRLAR5
+    mrc     p15, 0, r3, c6, c11, 1   // PRLAR6
+    mrc     p15, 0, r12, c6, c11, 5   // PRLAR7
+    stmia   r0!, {{r1, r2, r3, r12}}
+    mrc     p15, 0, r1, c6, c12, 1   // PRLAR8
+    mrc     p15, 0, r2, c6, c12, 5   // PRLAR9
+    mrc     p15, 0, r3, c6, c13, 1   // PRLAR10
+    mrc     p15, 0, r12, c6, c13, 5   // PRLAR11
+    stmia   r0!, {{r1, r2, r3, r12}}
+    mrc     p15, 0, r1, c6, c14, 1   // PRLAR12
+    mrc     p15, 0, r2, c6, c14, 5   // PRLAR13
+    mrc     p15, 0, r3, c6, c15, 1   // PRLAR14
+    mrc     p15, 0, r12, c6, c15, 5   // PRLAR15
+    stmia   r0!, {{r1, r2, r3, r12}}
+    mov     r1, #0
+    mcr     p15, 0, r1, c14, c3, 1           // CNTV_CTL: silent while out
+    bx      lr
+    .size bulkhead_save_system, . - bulkhead_save_system
+
+    // r0 = &El1Context.system, as above. CNTV_CVAL is written before
+    // CNTV_CTL, so the timer never compares against a stale value.
+    .global bulkhead_restore_system
+    .type bulkhead_restore_system, %function
+bulkhead_restore_system:
+    ldmia   r0!, {{r1, r2, r3, r12}}
+    mcr     p15, 0, r1, c1, c0, 0   // SCTLR
+    mcr     p15, 0, r2, c1, c0, 2   // CPACR
+    mcr     p15, 2, r3, c0, c0, 0   // CSSELR
+    mcr     p15, 0, r12, c12, c0, 0   // VBAR
+    ldmia   r0!, {{r1, r2, r3, r12}}
+    mcr     p15, 0, r1, c5, c0, 0   // DFSR
+    mcr     p15, 0, r2, c5, c0, 1   // IFSR
+    mcr     p15, 0, r3, c5, c1, 0   // ADFSR
+    mcr     p15, 0, r12, c5, c1, 1   // AIFSR
+    ldmia   r0!, {{r1, r2, r3, r12}}
+    mcr     p15, 0, r1, c6, c0, 0   // DFAR
+    mcr     p15, 0, r2, c6, c0, 2   // IFAR
+    mcr     p15, 0, r3, c13, c0, 1   // CONTEXTIDR
+    mcr     p15, 0, r12, c13, c0, 2   // TPIDRURW
+    ldmia   r0!, {{r1, r2, r3, r12}}        // TPIDRURO, TPIDRPRW, CNTKCTL, CNTV_CTL
+    mcr     p15, 0, r1, c13, c0, 3           // TPIDRURO
+    mcr     p15, 0, r2, c13, c0, 4           // TPIDRPRW
+    mcr     p15, 0, r3, c14, c1, 0           // CNTKCTL
+    mov     r2, r12                          // CNTV_CTL, written after CNTV_CVAL
+    push    {{r2}}
+    ldmia   r0!, {{r1, r2, r3, r12}}        // CNTV_CVAL, PRSELR, MAIR0
+    mcrr    p15, 3, r1, r2, c14              // CNTV_CVAL
+    pop     {{r2}}
+    mcr     p15, 0, r2, c14, c3, 1           // CNTV_CTL
+    mcr     p15, 0, r3, c6, c2, 1            // PRSELR
+    mcr     p15, 0, r12, c10, c2, 0          // MAIR0
+    ldr     r1, [r0], #4
+    mcr     p15, 0, r1, c10, c2, 1           // MAIR1
+    ldmia   r0!, {{r1, r2, r3, r12}}
+    mcr     p15, 0, r1, c6, c8, 0   // PRBAR0
+    mcr     p15, 0, r2, c6, c8, 4   // PRBAR1
+    mcr     p15, 0, r3, c6, c9, 0   // PRBAR2
+    mcr     p15, 0, r12, c6, c9, 4   // PRBAR3
+    ldmia   r0!, {{r1, r2, r3, r12}}
+    mcr     p15, 0, r1, c6, c10, 0   // PRBAR4
+    mcr     p15, 0, r2, c6, c10, 4   // PRBAR5
+    mcr     p15, 0, r3, c6, c11, 0   // PRBAR6
+    mcr     p15, 0, r12, c6, c11, 4   // PRBAR7
+    ldmia   r0!, {{r1, r2, r3, r12}}
+    mcr     p15, 0, r1, c6, c12, 0   // PRBAR8
+    mcr     p15, 0, r2, c6, c12, 4   // PRBAR9
+    mcr     p15, 0, r3, c6, c13, 0   // PRBAR10
+    mcr     p15, 0, r12, c6, c13, 4   // PRBAR11
+    ldmia   r0!, {{r1, r2, r3, r12}}
+    mcr     p15, 0, r1, c6, c14, 0   // PRBAR12
+    mcr     p15, 0, r2, c6, c14, 4   // PRBAR13
+    mcr     p15, 0, r3, c6, c15, 0   // PRBAR14
+    mcr     p15, 0, r12, c6, c15, 4   // PRBAR15
+    ldmia   r0!, {{r1, r2, r3, r12}}
+    mcr     p15, 0, r1, c6, c8, 1   // PRLAR0
+    mcr     p15, 0, r2, c6, c8, 5   // PRLAR1
+    mcr     p15, 0, r3, c6, c9, 1   // PRLAR2
+    mcr     p15, 0, r12, c6, c9, 5   // PRLAR3
+    ldmia   r0!, {{r1, r2, r3, r12}}
+    mcr     p15, 0, r1, c6, c10, 1   // PRLAR4
+    mcr     p15, 0, r2, c6, c10, 5   // PRLAR5
+    mcr     p15, 0, r3, c6, c11, 1   // PRLAR6
+    mcr     p15, 0, r12, c6, c11, 5   // PRLAR7
+    ldmia   r0!, {{r1, r2, r3, r12}}
+    mcr     p15, 0, r1, c6, c12, 1   // PRLAR8
+    mcr     p15, 0, r2, c6, c12, 5   // PRLAR9
+    mcr     p15, 0, r3, c6, c13, 1   // PRLAR10
+    mcr     p15, 0, r12, c6, c13, 5   // PRLAR11
+    ldmia   r0!, {{r1, r2, r3, r12}}
+    mcr     p15, 0, r1, c6, c14, 1   // PRLAR12
+    mcr     p15, 0, r2, c6, c14, 5   // PRLAR13
+    mcr     p15, 0, r3, c6, c15, 1   // PRLAR14
+    mcr     p15, 0, r12, c6, c15, 5   // PRLAR15
+    bx      lr
+    .size bulkhead_restore_system, . - bulkhead_restore_system
     "#
 );
 
@@ -294,91 +459,38 @@ unsafe extern "C" {
     fn bulkhead_restore_banked(banked: *const BankedRegisters);
     fn bulkhead_save_vfp(vfp: *mut VfpState);
     fn bulkhead_restore_vfp(vfp: *const VfpState);
+    fn bulkhead_save_system(system: *mut SystemRegisters);
+    fn bulkhead_restore_system(system: *const SystemRegisters);
 }
 
-/// Saves or restores every EL1 MPU region pair through the direct
-/// `PRBARn`/`PRLARn` encodings (no `PRSELR` round trip).
-macro_rules! el1_mpu_each {
-    ($action:ident, $mpu:expr) => {
-        el1_mpu_each!(@ $action, $mpu,
-            0 Prbar0 Prlar0, 1 Prbar1 Prlar1, 2 Prbar2 Prlar2, 3 Prbar3 Prlar3,
-            4 Prbar4 Prlar4, 5 Prbar5 Prlar5, 6 Prbar6 Prlar6, 7 Prbar7 Prlar7,
-            8 Prbar8 Prlar8, 9 Prbar9 Prlar9, 10 Prbar10 Prlar10, 11 Prbar11 Prlar11,
-            12 Prbar12 Prlar12, 13 Prbar13 Prlar13, 14 Prbar14 Prlar14, 15 Prbar15 Prlar15)
-    };
-    (@ save, $mpu:expr, $($n:literal $bar:ident $lar:ident),*) => {
-        $( $mpu.prbar[$n] = <reg::$bar as SysRegRead>::read_raw();
-           $mpu.prlar[$n] = <reg::$lar as SysRegRead>::read_raw(); )*
-    };
-    (@ restore, $mpu:expr, $($n:literal $bar:ident $lar:ident),*) => {
-        // SAFETY: (for each write) EL1 MPU registers only constrain EL1
-        // accesses, which the EL2 MPU still fences; any value is harmless to
-        // the kernel and other partitions.
-        $( unsafe {
-            <reg::$bar as SysRegWrite>::write_raw($mpu.prbar[$n]);
-            <reg::$lar as SysRegWrite>::write_raw($mpu.prlar[$n]);
-        } )*
-    };
-}
-
-/// Saves the EL1 state that is not in the trap frame into `context`.
+/// Saves the EL1 state that is not in the trap frame into `context`, and
+/// switches the partition's virtual timer off while others run.
 pub fn save(context: &mut El1Context) {
-    // SAFETY: the routines read EL1 registers and store into the struct the
-    // pointer designates, whose layout the const assertions above pin down.
+    // SAFETY: the routines read EL1 registers and store into the structs the
+    // pointers designate, whose layouts the const assertions above pin down;
+    // the only register they write is CNTV_CTL (the saved partition's own
+    // virtual timer, off until its return).
     unsafe {
         bulkhead_save_banked(&mut context.banked);
         bulkhead_save_vfp(&mut context.vfp);
+        bulkhead_save_system(&mut context.system);
     }
-    let system = &mut context.system;
-    system.sctlr = Sctlr::read_raw();
-    system.cpacr = Cpacr::read_raw();
-    system.csselr = Csselr::read_raw();
-    system.vbar = Vbar::read_raw();
-    system.fault_status = [Dfsr::read_raw(), Ifsr::read_raw(), Adfsr::read_raw(), Aifsr::read_raw()];
-    system.fault_address = [Dfar::read_raw(), Ifar::read_raw()];
-    system.thread_ids = [Contextidr::read_raw(), Tpidrurw::read_raw(), Tpidruro::read_raw(), Tpidrprw::read_raw()];
-    system.cntkctl = Cntkctl::read_raw();
-    system.cntv_ctl = CntvCtl::read_raw();
-    system.cntv_cval = <CntvCval as SysRegRead64>::read_raw();
-    // Silence this partition's virtual timer while others run.
-    // SAFETY: CNTV_CTL only controls the EL1 virtual timer, which is saved above.
-    unsafe { CntvCtl::write_raw(0) };
-
-    let mpu = &mut context.mpu;
-    mpu.prselr = Prselr::read_raw();
-    mpu.mair = [Mair0::read_raw(), Mair1::read_raw()];
-    el1_mpu_each!(save, mpu);
 }
 
 /// Loads the EL1 state that is not in the trap frame from `context`.
+///
+/// Also clears the core's local exclusive monitor (`CLREX`): an `LDREX` the
+/// previous partition left open must not let this one's `STREX` succeed, nor
+/// this partition's own `LDREX` from its last window survive another's.
 pub fn restore(context: &El1Context) {
-    let mpu = &context.mpu;
-    el1_mpu_each!(restore, mpu);
-    let system = &context.system;
-    // SAFETY: every register written here is EL1 state that only affects the
-    // partition about to run; the EL2 MPU and traps, which fence it, are EL2
-    // registers untouched by this function.
+    // SAFETY: CLREX only clears the local exclusive monitor; the kernel holds
+    // no exclusive access across this point. Every register the routines
+    // write is EL1 state that only affects the partition about to run (the
+    // EL1 MPU only constrains EL1 accesses, which the EL2 MPU still fences);
+    // the EL2 MPU and traps are EL2 registers none of them touch.
     unsafe {
-        Prselr::write_raw(mpu.prselr);
-        Mair0::write_raw(mpu.mair[0]);
-        Mair1::write_raw(mpu.mair[1]);
-        Cpacr::write_raw(system.cpacr);
-        Csselr::write_raw(system.csselr);
-        Vbar::write_raw(system.vbar);
-        Dfsr::write_raw(system.fault_status[0]);
-        Ifsr::write_raw(system.fault_status[1]);
-        Adfsr::write_raw(system.fault_status[2]);
-        Aifsr::write_raw(system.fault_status[3]);
-        Dfar::write_raw(system.fault_address[0]);
-        Ifar::write_raw(system.fault_address[1]);
-        Contextidr::write_raw(system.thread_ids[0]);
-        Tpidrurw::write_raw(system.thread_ids[1]);
-        Tpidruro::write_raw(system.thread_ids[2]);
-        Tpidrprw::write_raw(system.thread_ids[3]);
-        Cntkctl::write_raw(system.cntkctl);
-        <CntvCval as SysRegWrite64>::write_raw(system.cntv_cval);
-        CntvCtl::write_raw(system.cntv_ctl);
-        Sctlr::write_raw(system.sctlr);
+        core::arch::asm!("clrex", options(nomem, nostack, preserves_flags));
+        bulkhead_restore_system(&context.system);
         bulkhead_restore_banked(&context.banked);
         bulkhead_restore_vfp(&context.vfp);
     }

@@ -22,8 +22,8 @@ use aarch32_cpu::register::{SysRegRead, SysRegWrite};
 use arm_gic::gicv3::registers::{Gicd, GicrSgi};
 use arm_gic::gicv3::{GicCpuInterface, GicV3};
 use arm_gic::{IntId, InterruptGroup, UniqueMmioPointer};
-use bulkhead_kernel_core::tables::InterruptRoute;
-use bulkhead_kernel_core::vgic::{FIRST_SPI, GicFacts, VIRTUAL_TIMER};
+use bulkhead_kernel_core::tables::{InterruptRoute, SpiWord};
+use bulkhead_kernel_core::vgic::{BitWrite, FIRST_SPI, GicFacts, VIRTUAL_TIMER};
 use core::ptr::{NonNull, read_volatile, write_volatile};
 
 /// The hyp (EL2 physical) timer interrupt.
@@ -165,25 +165,9 @@ impl Gic {
         self.write(self.word(register, intid), 1 << (intid % 32));
     }
 
-    /// Enables `intid`.
-    pub fn enable(&self, intid: u16) {
-        self.bit(reg::ISENABLER, intid);
-    }
 
-    /// Disables `intid`.
-    pub fn disable(&self, intid: u16) {
-        self.bit(reg::ICENABLER, intid);
-    }
 
-    /// Makes `intid` pending.
-    pub fn set_pending(&self, intid: u16) {
-        self.bit(reg::ISPENDR, intid);
-    }
 
-    /// Clears `intid`'s pending state.
-    pub fn clear_pending(&self, intid: u16) {
-        self.bit(reg::ICPENDR, intid);
-    }
 
     /// Makes `intid` active (restoring a switched-out partition's state).
     pub fn set_active(&self, intid: u16) {
@@ -213,12 +197,37 @@ impl Gic {
         self.write(word, if edge { value | bit } else { value & !bit });
     }
 
-    /// Puts an interrupt a partition owns back in its reset state: disabled,
-    /// not pending, not active.
-    pub fn quiesce(&self, intid: u16) {
-        self.disable(intid);
-        self.clear_pending(intid);
-        self.clear_active(intid);
+    /// Writes `mask` to `register` for the 32 interrupts from `base` (a
+    /// multiple of 32): one word write for a whole emulated access.
+    pub fn write_bits(&self, register: BitWrite, base: u16, mask: u32) {
+        let offset = match register {
+            BitWrite::SetEnable => reg::ISENABLER,
+            BitWrite::ClearEnable => reg::ICENABLER,
+            BitWrite::SetPending => reg::ISPENDR,
+            BitWrite::ClearPending => reg::ICPENDR,
+            BitWrite::ClearActive => reg::ICACTIVER,
+        };
+        self.write(self.word(offset, base), mask);
+    }
+
+    /// Enables the SPIs of `word` set in `mask` (a partition's window starts).
+    pub fn unmask(&self, word: SpiWord, mask: u32) {
+        self.write(self.gicd + reg::ISENABLER + word.word as usize * 4, mask & word.owned);
+    }
+
+    /// Disables the SPIs of `word` set in `mask` (a partition's window
+    /// ends): they stay pending, if they are, until its next window.
+    pub fn mask(&self, word: SpiWord, mask: u32) {
+        self.write(self.gicd + reg::ICENABLER + word.word as usize * 4, mask & word.owned);
+    }
+
+    /// Puts a partition's SPIs of `word` back in their reset state:
+    /// disabled, not pending, not active (three word writes).
+    pub fn quiesce(&self, word: SpiWord) {
+        let at = |register: usize| self.gicd + register + word.word as usize * 4;
+        self.write(at(reg::ICENABLER), word.owned);
+        self.write(at(reg::ICPENDR), word.owned);
+        self.write(at(reg::ICACTIVER), word.owned);
     }
 }
 
@@ -250,6 +259,13 @@ pub fn drop_priority(intid: u16) {
 #[inline]
 pub fn end(intid: u16) {
     drop_priority(intid);
-    // SAFETY: deactivates the interrupt the kernel just acknowledged.
+    deactivate(intid);
+}
+
+/// Deactivates an interrupt whose priority was already dropped and that
+/// nobody will handle (its owner halted or is restarting).
+#[inline]
+pub fn deactivate(intid: u16) {
+    // SAFETY: deactivates an interrupt the kernel acknowledged.
     unsafe { IccDir::write_raw(intid as u32) };
 }

@@ -29,6 +29,7 @@ macro_rules! cp15_register {
     };
 }
 
+pub mod cache;
 pub mod context;
 pub mod cpu;
 pub mod entry;

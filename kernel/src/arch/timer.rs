@@ -7,7 +7,7 @@
 //! timer accesses (see `arch::traps`). `CNTVOFF` is written here on every
 //! switch-in to give the partition its own frozen-outside-its-windows time.
 
-use aarch32_cpu::register::{CntPct, CntVoff, CnthpCtl, SysReg64, SysRegRead64, SysRegWrite, SysRegWrite64};
+use aarch32_cpu::register::{CntPct, CntVoff, CnthpCtl, SysReg64, SysRegRead, SysRegRead64, SysRegWrite, SysRegWrite64};
 
 /// `CNTHP_CVAL`, the hyp timer compare value: `mcrr p15, 6, Rt, Rt2, c14`.
 ///
@@ -39,6 +39,20 @@ pub fn set_deadline(deadline: u64) {
         <CnthpCvalFixed as SysRegWrite64>::write_raw(deadline);
         CnthpCtl::write_raw(1);
     }
+}
+
+/// `CNTHP_CTL.ISTATUS`: the hyp timer's condition is met.
+const CNTHP_CTL_ISTATUS: u32 = 1 << 2;
+
+/// Whether the current window's end is due: the hyp timer's condition is
+/// met, whether or not its interrupt has been taken yet.
+///
+/// Every kernel loop that could run long (a console write, draining the
+/// console, a restore) checks this between bounded pieces of work and stops
+/// when it says so, so a window boundary waits for at most one piece.
+#[inline]
+pub fn boundary_due() -> bool {
+    CnthpCtl::read_raw() & CNTHP_CTL_ISTATUS != 0
 }
 
 /// Sets the virtual counter offset for the partition about to run.

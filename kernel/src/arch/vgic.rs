@@ -55,6 +55,7 @@ const HCR_EN: u32 = 1 << 0;
 const HCR_UIE: u32 = 1 << 1;
 
 /// Reads the list registers.
+#[inline(always)]
 pub fn read_list_registers() -> [ListRegister; LIST_REGISTERS] {
     [
         ListRegister::from_words(IchLr0::read_raw(), IchLrc0::read_raw()),
@@ -65,6 +66,7 @@ pub fn read_list_registers() -> [ListRegister; LIST_REGISTERS] {
 }
 
 /// Writes the list registers selected by `mask` (bit n = `ICH_LR<n>`).
+#[inline(always)]
 pub fn write_list_registers(lrs: &[ListRegister; LIST_REGISTERS], mask: u32) {
     // Unrolled by hand: a loop here stays a loop, with a jump table per turn.
     let [lr0, lr1, lr2, lr3] = *lrs;

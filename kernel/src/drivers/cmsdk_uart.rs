@@ -3,12 +3,12 @@
 //! Registers: DATA +0x0, STATE +0x4 (bit 0: TX full), CTRL +0x8 (bit 0: TX
 //! enable), BAUDDIV +0x10 (at least 16).
 //!
-//! The kernel writes with interrupts masked, inside hypercalls and at window
-//! boundaries, so the driver must never wait for long: it polls TX full a
-//! bounded number of times and then drops the byte (counting it). QEMU's
-//! model never fills, so nothing is dropped there; on a real UART at serial
-//! speeds most bytes would be, which is why a hardware port needs a buffered
-//! console or RTT rather than this driver.
+//! The kernel's console queues drain through [`CmsdkUart::try_write_byte`],
+//! which never waits: a full transmitter just stops the drain, and the rest
+//! is printed later. [`CmsdkUart::write_byte`] waits a bounded number of
+//! polls and then drops the byte (counting it); it serves only the moments
+//! no partition's time runs (boot, the end of a bounded run, a kernel
+//! panic). QEMU's model never fills.
 
 use cmsdk_uart::{BAUDDIV, CTRL, CTRL_TX_ENABLE, DATA, STATE, STATE_TX_FULL};
 use core::ptr::{read_volatile, write_volatile};
@@ -46,6 +46,19 @@ impl CmsdkUart {
             write_volatile((self.base + BAUDDIV) as *mut u32, cmsdk_uart::MIN_BAUDDIV);
             write_volatile((self.base + CTRL) as *mut u32, CTRL_TX_ENABLE);
         }
+    }
+
+    /// Sends one byte if the transmitter has room now; `false` (and nothing
+    /// sent) if not.
+    #[inline]
+    pub fn try_write_byte(&mut self, byte: u8) -> bool {
+        // SAFETY: as in `init`.
+        if unsafe { read_volatile((self.base + STATE) as *const u32) } & STATE_TX_FULL != 0 {
+            return false;
+        }
+        // SAFETY: as in `init`.
+        unsafe { write_volatile((self.base + DATA) as *mut u32, byte as u32) };
+        true
     }
 
     /// Sends one byte, waiting at most [`MAX_POLLS`] polls for room.

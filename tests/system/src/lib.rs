@@ -19,6 +19,30 @@ pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The documented bound on a window's start (`docs/architecture.md`, "The
+/// bound"): its owner's first instruction runs at most this many
+/// instructions (nanoseconds under `-icount shift=0`) after the window's
+/// scheduled tick, whatever any partition does.
+pub const WINDOW_START_BOUND_INSNS: u64 = 1_500;
+
+/// The first part of that bound: the longest kernel path that can be in
+/// progress when a boundary falls, after which the kernel takes the window
+/// timer's interrupt.
+pub const KERNEL_PATH_BOUND_INSNS: u64 = 800;
+
+/// Instructions per counter tick on QEMU `mps3-an536` with `-icount
+/// shift=0` (62.5 MHz counter, 1 GHz of instructions).
+pub const INSNS_PER_TICK: u64 = 16;
+
+/// [`WINDOW_START_BOUND_INSNS`] in counter ticks, rounded up: what a
+/// partition measuring its own window starts in partition time may see.
+pub const WINDOW_START_BOUND_TICKS: u64 = WINDOW_START_BOUND_INSNS.div_ceil(INSNS_PER_TICK);
+
+/// [`KERNEL_PATH_BOUND_INSNS`] in counter ticks, rounded up: how late after
+/// its scheduled tick the kernel may observe a boundary (`@window
+/// observed`).
+pub const KERNEL_PATH_BOUND_TICKS: u64 = KERNEL_PATH_BOUND_INSNS.div_ceil(INSNS_PER_TICK);
+
 /// Where `cargo xtask build` puts built systems: `target/bulkhead/<system>/`.
 pub fn artifacts_dir() -> PathBuf {
     match std::env::var_os("BULKHEAD_ARTIFACTS") {

@@ -4,6 +4,11 @@
 //! window; `irq-intruder` attacks `irq-owner`'s interrupt through the
 //! distributor and watches its own CPU interface; `irq-burst` raises ten
 //! interrupts at once behind a closed priority mask.
+//!
+//! The rule checked: a partition's SPIs are masked outside its windows, so
+//! an interrupt raised for it while another runs waits in the distributor
+//! and reaches EL2 as its owner's next window starts, before its first
+//! instruction; nobody else's time is spent on it.
 
 mod common;
 
@@ -11,51 +16,44 @@ use bulkhead_system_tests::log::{Record, field, kind, partition_output, records,
 
 const FRAMES: u32 = 8;
 
-/// Boundary work between a window's scheduled tick and the kernel listing a
-/// queued interrupt, with the window and interrupt traces printing: measured
-/// 158 ticks (about 2500 instructions, most of it printing the trace).
-const MAX_LISTING_TICKS: u64 = 400;
+/// Ticks from a window's scheduled start to the kernel taking an interrupt
+/// held for its owner: the switch into the owner (which unmasks its SPIs)
+/// and the interrupt's entry. Measured: 40 ticks (about 640 instructions).
+const MAX_ARRIVAL_TICKS: u64 = 64;
 
 #[test]
 fn an_interrupt_for_a_switched_out_partition_waits_for_its_next_window() {
     let output = common::boot("interrupts", FRAMES);
     let lines = &output.lines;
     let starts = window_starts(lines);
-    let owner_of = |tick: u64| starts.iter().rev().find(|s| s.scheduled <= tick).map(|s| s.owner.as_str());
+    let window_at = |tick: u64| starts.iter().rev().find(|s| s.scheduled <= tick);
 
+    // The owner arms its timer to fire 300 us into the frame, in the
+    // intruder's window. Its SPI is masked outside its own windows, so the
+    // kernel never takes it there: it arrives at EL2 only when the owner's
+    // next window starts, before the owner runs, and goes straight into a
+    // list register.
     let arrivals: Vec<Record> = records(lines, kind::IRQ).filter(|r| r.subject == Some("irq-owner")).collect();
-    assert!(arrivals.len() >= 5, "the owner's timer fired {} times", arrivals.len());
+    assert!(arrivals.len() >= FRAMES as usize - 2, "the owner's timer fired {} times", arrivals.len());
     for arrival in &arrivals {
         let observed = arrival.number("observed").unwrap();
-        assert_ne!(owner_of(observed), Some("irq-owner"), "the test means the timer to fire in someone else's window");
-        assert_eq!(arrival.field("state"), Some("queued"), "not delivered while its owner is switched out");
+        let window = window_at(observed).expect("a window");
+        assert_eq!(window.owner, "irq-owner", "taken at EL2 only in its owner's window: {arrival:?}");
+        let late = observed - window.scheduled;
+        assert!(late <= MAX_ARRIVAL_TICKS, "held for its owner and taken {late} ticks into its window");
+        assert_eq!(arrival.field("state"), Some("listed"), "handed to the owner at once");
     }
-    // Each queued interrupt is listed while the kernel starts the owner's next
-    // window: the `@virq` record is the first record after that `@window`.
-    for (position, line) in lines.iter().enumerate() {
-        let Some(window) =
-            Record::parse(line).filter(|r| r.kind == kind::WINDOW && r.field("owner") == Some("irq-owner"))
-        else {
-            continue;
-        };
-        let scheduled = window.number("scheduled").unwrap();
-        let queued_before = arrivals.iter().any(|a| a.number("observed").unwrap() < scheduled)
-            && records(&lines[..position], kind::VIRQ).count()
-                < arrivals.iter().filter(|a| a.number("observed").unwrap() < scheduled).count();
-        if !queued_before {
-            continue;
+    // No record about the owner's interrupt appears in anyone else's window.
+    let mut owner = "";
+    for line in lines {
+        let Some(record) = Record::parse(line) else { continue };
+        if record.kind == kind::WINDOW {
+            owner = record.field("owner").unwrap_or_default();
+        } else if record.kind == kind::IRQ && record.subject == Some("irq-owner") {
+            assert_eq!(owner, "irq-owner", "{line}");
         }
-        let next =
-            lines[position + 1..].iter().find_map(|l| Record::parse(l)).expect("a record after the window start");
-        assert_eq!(
-            (next.kind, next.subject, next.number("intid")),
-            (kind::VIRQ, Some("irq-owner"), Some(33)),
-            "{line}"
-        );
-        let late = next.number("tick").unwrap() - scheduled;
-        assert!(late <= MAX_LISTING_TICKS, "listed {late} ticks into the window");
     }
-    // The owner received each one exactly once, at the start of its window.
+    // The owner received each one exactly once.
     let rounds: Vec<&str> = partition_output(lines, "irq-owner").filter(|t| t.starts_with("round=")).collect();
     assert!(rounds.len() >= 5);
     for round in &rounds {

@@ -84,6 +84,22 @@ pub fn partition_layout_rs(system: &System, index: usize) -> String {
          /// The partition's core's GIC redistributor (emulated by the kernel).\npub const GIC_REDISTRIBUTOR: usize = {:#010x};",
         gic.distributor, gic.redistributor
     );
+    let schedule = system.schedules.iter().find(|s| s.core == partition.core);
+    let windows: Vec<String> = schedule
+        .iter()
+        .flat_map(|s| s.windows.iter())
+        .filter(|w| w.partition == Some(index))
+        .map(|w| format!("Window {{ offset: {}, duration: {} }}", w.offset, w.duration))
+        .collect();
+    let _ = writeln!(
+        out,
+        "/// Counter ticks per second (`CNTFRQ`).\npub const TIMER_HZ: u32 = {};\n\
+         /// The major frame of this partition's core, in counter ticks.\npub const MAJOR_FRAME_TICKS: u64 = {};\n\
+         /// This partition's windows in each major frame, in order.\npub const WINDOWS: &[Window] = &[{}];",
+        system.board.timer_hz,
+        schedule.map_or(0, |s| s.major_frame),
+        windows.join(", ")
+    );
     let regions = |p: &Partition| {
         let mut text = String::from("&[");
         for region in p.regions.iter().filter(|r| !matches!(r.kind, RegionKind::Device(_))) {
@@ -301,10 +317,11 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
         for region in grants {
             let _ = writeln!(
                 out,
-                "    MemoryGrant {{ base: {:#010x}, limit: {:#010x}, read: true, write: {} }}, // {}",
+                "    MemoryGrant {{ base: {:#010x}, limit: {:#010x}, read: true, write: {}, execute: {} }}, // {}",
                 region.span.base,
                 region.span.limit(),
                 region.access.write,
+                region.access.execute,
                 region.name
             );
         }
@@ -312,6 +329,16 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
         let interrupts = owned_interrupts(partition);
         let list = interrupts.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
         let _ = writeln!(out, "static {id}_INTERRUPTS: [u16; {}] = [{list}];", interrupts.len());
+        let mut words: Vec<(u32, u32)> = Vec::new();
+        for &intid in interrupts.iter().filter(|intid| **intid >= 32) {
+            match words.last_mut() {
+                Some((word, owned)) if *word == intid / 32 => *owned |= 1 << (intid % 32),
+                _ => words.push((intid / 32, 1 << (intid % 32))),
+            }
+        }
+        let spis: Vec<String> =
+            words.iter().map(|(word, owned)| format!("SpiWord {{ word: {word}, owned: {owned:#010x} }}")).collect();
+        let _ = writeln!(out, "static {id}_SPIS: [SpiWord; {}] = [{}];", spis.len(), spis.join(", "));
         let section = format!(".bulkhead_image_{}", id.to_lowercase());
         let bin = images_dir.join(format!("{}.bin", partition.name));
         let _ = writeln!(
@@ -328,7 +355,7 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
         let _ = writeln!(
             out,
             "    PartitionDesc {{\n        name: {:?},\n        entry: {:#010x},\n        initial_sp: {:#010x},\n        \
-             regions: &{id}_REGIONS,\n        grants: &{id}_GRANTS,\n        interrupts: &{id}_INTERRUPTS,\n        timer_slot: {},\n        init: ImageInit {{ data_start: {:#010x}, data_end: {:#010x}, \
+             regions: &{id}_REGIONS,\n        grants: &{id}_GRANTS,\n        interrupts: &{id}_INTERRUPTS,\n        timer_slot: {},\n        spis: &{id}_SPIS,\n        init: ImageInit {{ data_start: {:#010x}, data_end: {:#010x}, \
              data_load: {:#010x}, bss_start: {:#010x}, bss_end: {:#010x} }},\n        fault_policy: FaultPolicy::{},\n    }},",
             partition.name,
             image.entry,

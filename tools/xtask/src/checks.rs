@@ -150,6 +150,33 @@ pub fn no_panic_reachable_from_partitions(kernel: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Checks that the kernel has no initialised data: its whole state starts
+/// as zeros in `.bss`. A `.data` section would be copied from flash at every
+/// boot (the kernel's state is several KiB, mostly its console queues), which
+/// is boot time spent for nothing and a sign that some type's initial value
+/// is not all zeros (an enum whose first state is not its zero encoding).
+pub fn kernel_state_is_zero_initialised(kernel: &Path) -> Result<()> {
+    let bytes = std::fs::read(kernel).with_context(|| format!("reading {}", kernel.display()))?;
+    let file = object::File::parse(&*bytes)?;
+    let Some(data) = file.section_by_name(".data") else { return Ok(()) };
+    if data.size() == 0 {
+        return Ok(());
+    }
+    let (start, end) = (data.address(), data.address() + data.size());
+    let symbols: Vec<String> = file
+        .symbols()
+        .filter(|s| s.size() > 0 && (start..end).contains(&s.address()))
+        .map(|s| format!("{} ({} bytes)", s.name().unwrap_or("?"), s.size()))
+        .collect();
+    bail!(
+        "{}: {} bytes of .data, copied from flash at every boot: {}. Make their initial values all zeros \
+         (e.g. `#[repr(u8)]` with the initial variant first) so they live in .bss",
+        kernel.display(),
+        data.size(),
+        symbols.join(", ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -155,7 +155,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Audit { kernel } => {
             checks::kernel_uses_no_fpu(&kernel)?;
             checks::no_panic_reachable_from_partitions(&kernel)?;
-            eprintln!("{}: no FP/SIMD outside the context switch, no panic reachable from EL1", kernel.display());
+            checks::kernel_state_is_zero_initialised(&kernel)?;
+            eprintln!(
+                "{}: no FP/SIMD outside the context switch, no panic reachable from EL1, all state zero-initialised",
+                kernel.display()
+            );
             Ok(())
         }
         Command::Test { filter } => test::all(&root, filter.as_deref()),

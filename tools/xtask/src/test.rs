@@ -61,9 +61,11 @@ pub fn all(root: &Path, filter: Option<&str>) -> Result<()> {
     for kernel in &kernels {
         checks::kernel_uses_no_fpu(kernel)?;
         checks::no_panic_reachable_from_partitions(kernel)?;
+        checks::kernel_state_is_zero_initialised(kernel)?;
     }
     eprintln!(
-        "   {} kernel images: no FP/SIMD instruction outside the context switch, no panic reachable from EL1",
+        "   {} kernel images: no FP/SIMD instruction outside the context switch, no panic reachable from EL1, \
+         all kernel state zero-initialised",
         kernels.len()
     );
 
