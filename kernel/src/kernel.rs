@@ -70,6 +70,8 @@ const IDLE_DRAIN_BYTES: usize = MAX_LINE_BYTES;
 /// instructions); two ticks leave a wide margin for a slower core or a
 /// faster counter.
 const CONSOLE_TICKS_PER_BYTE: u64 = 2;
+/// Every list register, as a mask of `ICH_ELRSR`.
+const ALL_LIST_REGISTERS: u32 = (1 << vgic::LIST_REGISTERS) - 1;
 /// Bytes of RAM restored per step of a restart.
 const RESTORE_STEP_BYTES: u32 = 256;
 
@@ -472,6 +474,14 @@ impl Kernel {
         let Some(partition) = self.partitions.get_mut(id as usize) else { return };
         match partition.vgic.list_directly(slot, intid, empty, virtual_interface::listed_intid) {
             Some((register, lr)) => virtual_interface::write_list_register(register, lr),
+            // Every list register in use and none it could displace: it
+            // waits (a storm of one partition's interrupts costs a few
+            // dozen instructions each, not a refill each).
+            None if empty & ALL_LIST_REGISTERS == 0
+                && !partition.vgic.can_displace(slot, &virtual_interface::read_list_registers()) =>
+            {
+                virtual_interface::enable(true);
+            }
             None => self.refill_list_registers(id),
         }
     }
@@ -899,7 +909,7 @@ impl Kernel {
             let size_mask = if size >= 4 { u32::MAX } else { (1 << (size * 8)) - 1 };
             let write = (!load).then_some(current & size_mask);
             let access = Access { frame, offset: offset as u32, size, write };
-            let Ok(outcome) = vgic::emulate(&mut partition.vgic, desc.interrupts, &self.gic_facts, access) else {
+            let Ok(outcome) = vgic::emulate(&mut partition.vgic, desc.interrupts, desc.spis, &self.gic_facts, access) else {
                 return false;
             };
             if load && let Some(slot) = partition.context.frame.r.get_mut(register as usize) {

@@ -88,6 +88,33 @@ pub struct SpiWord {
     pub word: u8,
     /// Bit n: the partition owns interrupt `32 * word + n`.
     pub owned: u32,
+    /// The slot (index in the partition's sorted `interrupts`) of the
+    /// lowest of them: the word's interrupts hold consecutive slots from
+    /// here, in bit order, which lets the virtual GIC turn a register word
+    /// into slot bits without a search.
+    pub first_slot: u8,
+}
+
+impl SpiWord {
+    /// The SPI words of a sorted interrupt list, in word order (what
+    /// `bulkhead-sysgen` emits and [`SystemDesc::check`] accepts).
+    pub fn of(interrupts: &[u16]) -> impl Iterator<Item = SpiWord> + '_ {
+        let mut at = 0;
+        core::iter::from_fn(move || {
+            while interrupts.get(at).is_some_and(|intid| *intid < 32) {
+                at += 1;
+            }
+            let first = *interrupts.get(at)?;
+            let word = first / 32;
+            let mut owned = 0u32;
+            let first_slot = at as u8;
+            while let Some(&intid) = interrupts.get(at).filter(|intid| **intid / 32 == word) {
+                owned |= 1 << (intid % 32);
+                at += 1;
+            }
+            Some(SpiWord { word: word as u8, owned, first_slot })
+        })
+    }
 }
 
 /// One partition, as the system description and its linked image define it.
@@ -312,6 +339,12 @@ impl SystemDesc {
                 if word.owned == 0 || word.word == 0 || (w > 0 && desc.spis[w - 1].word >= word.word) {
                     return Err(TableError::BadInterrupts);
                 }
+                // Its first slot holds its lowest interrupt.
+                let lowest = word.word as u16 * 32 + word.owned.trailing_zeros() as u16;
+                let slot = word.first_slot as usize;
+                if slot >= interrupts.len() || interrupts[slot] != lowest {
+                    return Err(TableError::BadInterrupts);
+                }
                 let mut bit = 0;
                 while bit < 32 {
                     if word.owned & (1 << bit) != 0 {
@@ -478,8 +511,8 @@ pub(crate) mod tests {
         const NONE: InterruptRoute = InterruptRoute::NONE;
         // Partition b owns SPIs 33 and 40 (slots 1 and 2, after the timer).
         static B: [u16; 3] = [crate::vgic::VIRTUAL_TIMER, 33, 40];
-        static B_SPIS: [SpiWord; 2] = [SpiWord { word: 1, owned: 1 << 1 }, SpiWord { word: 1, owned: 1 << 8 }];
-        static B_SPIS_ONE_WORD: [SpiWord; 1] = [SpiWord { word: 1, owned: (1 << 1) | (1 << 8) }];
+        static B_SPIS: [SpiWord; 2] = [SpiWord { word: 1, owned: 1 << 1, first_slot: 1 }, SpiWord { word: 1, owned: 1 << 8, first_slot: 2 }];
+        static B_SPIS_ONE_WORD: [SpiWord; 1] = [SpiWord { word: 1, owned: (1 << 1) | (1 << 8), first_slot: 1 }];
         static PARTITIONS: [PartitionDesc; 2] =
             [partition("a"), PartitionDesc { interrupts: &B, timer_slot: 0, spis: &B_SPIS_ONE_WORD, ..partition("b") }];
         static ROUTES: [InterruptRoute; 41] = {
@@ -494,14 +527,19 @@ pub(crate) mod tests {
         static SPLIT_WORD: [PartitionDesc; 2] =
             [partition("a"), PartitionDesc { interrupts: &B, timer_slot: 0, spis: &B_SPIS, ..partition("b") }];
         assert_eq!(SystemDesc { partitions: &SPLIT_WORD, ..good }.check(), Err(TableError::BadInterrupts));
-        static MISSING_SPI: [SpiWord; 1] = [SpiWord { word: 1, owned: 1 << 1 }];
+        static MISSING_SPI: [SpiWord; 1] = [SpiWord { word: 1, owned: 1 << 1, first_slot: 1 }];
         static MISSING: [PartitionDesc; 2] =
             [partition("a"), PartitionDesc { interrupts: &B, timer_slot: 0, spis: &MISSING_SPI, ..partition("b") }];
         assert_eq!(SystemDesc { partitions: &MISSING, ..good }.check(), Err(TableError::BadInterrupts));
-        static EXTRA_SPI: [SpiWord; 1] = [SpiWord { word: 1, owned: (1 << 1) | (1 << 8) | (1 << 9) }];
+        static EXTRA_SPI: [SpiWord; 1] = [SpiWord { word: 1, owned: (1 << 1) | (1 << 8) | (1 << 9), first_slot: 1 }];
         static EXTRA: [PartitionDesc; 2] =
             [partition("a"), PartitionDesc { interrupts: &B, timer_slot: 0, spis: &EXTRA_SPI, ..partition("b") }];
         assert_eq!(SystemDesc { partitions: &EXTRA, ..good }.check(), Err(TableError::BadInterrupts));
+        static WRONG_FIRST_SLOT_SPI: [SpiWord; 1] = [SpiWord { word: 1, owned: (1 << 1) | (1 << 8), first_slot: 2 }];
+        static WRONG_FIRST_SLOT: [PartitionDesc; 2] =
+            [partition("a"), PartitionDesc { interrupts: &B, timer_slot: 0, spis: &WRONG_FIRST_SLOT_SPI, ..partition("b") }];
+        assert_eq!(SystemDesc { partitions: &WRONG_FIRST_SLOT, ..good }.check(), Err(TableError::BadInterrupts));
+        assert_eq!(SpiWord::of(&B).collect::<std::vec::Vec<_>>(), B_SPIS_ONE_WORD, "what the generator emits");
         assert_eq!(ROUTES[40].target(), Some((1, 2)));
         assert_eq!(ROUTES[39].target(), None);
 

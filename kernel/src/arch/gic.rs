@@ -31,8 +31,14 @@ pub const HYP_TIMER: u16 = 26;
 /// The GIC maintenance interrupt (list registers running low).
 pub const MAINTENANCE: u16 = 25;
 
-/// Priority of the kernel's window timer: above everything.
-const KERNEL_PRIORITY: u8 = 0x00;
+/// Priority of the kernel's window timer: above everything, so a boundary
+/// is the first thing the kernel handles whenever it looks.
+const WINDOW_TIMER_PRIORITY: u8 = 0x00;
+/// Priority of the maintenance interrupt: below the window timer (with equal
+/// priorities the GIC takes the lower id first, and a refill for the
+/// partition whose window just ended must not run before the boundary),
+/// above partitions' interrupts.
+const MAINTENANCE_PRIORITY: u8 = 0x10;
 /// Priority of partition interrupts at EL2 (only the order the kernel
 /// acknowledges them in; the partition's own priorities are virtual).
 const PARTITION_PRIORITY: u8 = 0x80;
@@ -110,7 +116,7 @@ impl Gic {
         gic.setup(CORE);
         let mut ok = true;
         for (intid, priority) in
-            [(HYP_TIMER, KERNEL_PRIORITY), (MAINTENANCE, KERNEL_PRIORITY), (VIRTUAL_TIMER, PARTITION_PRIORITY)]
+            [(HYP_TIMER, WINDOW_TIMER_PRIORITY), (MAINTENANCE, MAINTENANCE_PRIORITY), (VIRTUAL_TIMER, PARTITION_PRIORITY)]
         {
             ok &= gic.set_interrupt_priority(id(intid), Some(CORE), priority).is_ok();
             ok &= gic.enable_interrupt(id(intid), Some(CORE), true).is_ok();

@@ -11,6 +11,7 @@ use crate::model::{Access, MailboxDriver, Partition, RegionKind, ServiceKind, Sy
 use crate::units::human_size;
 use crate::validate::FIQ_STACK;
 use bulkhead_mpu::{El1Access, El2Access, MemoryType, Region, Shareability};
+use bulkhead_kernel_core::tables::SpiWord;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -329,15 +330,10 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
         let interrupts = owned_interrupts(partition);
         let list = interrupts.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
         let _ = writeln!(out, "static {id}_INTERRUPTS: [u16; {}] = [{list}];", interrupts.len());
-        let mut words: Vec<(u32, u32)> = Vec::new();
-        for &intid in interrupts.iter().filter(|intid| **intid >= 32) {
-            match words.last_mut() {
-                Some((word, owned)) if *word == intid / 32 => *owned |= 1 << (intid % 32),
-                _ => words.push((intid / 32, 1 << (intid % 32))),
-            }
-        }
-        let spis: Vec<String> =
-            words.iter().map(|(word, owned)| format!("SpiWord {{ word: {word}, owned: {owned:#010x} }}")).collect();
+        let sorted: Vec<u16> = interrupts.iter().map(|intid| *intid as u16).collect();
+        let spis: Vec<String> = SpiWord::of(&sorted)
+            .map(|w| format!("SpiWord {{ word: {}, owned: {:#010x}, first_slot: {} }}", w.word, w.owned, w.first_slot))
+            .collect();
         let _ = writeln!(out, "static {id}_SPIS: [SpiWord; {}] = [{}];", spis.len(), spis.join(", "));
         let section = format!(".bulkhead_image_{}", id.to_lowercase());
         let bin = images_dir.join(format!("{}.bin", partition.name));
