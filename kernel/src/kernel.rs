@@ -602,7 +602,10 @@ impl Kernel {
             Status::Halted => mpu::load_partition(&[]),
             Status::Ready => {
                 mpu::load_partition(desc.regions);
-                let offset = partition.clock.switch_in(scheduled, now);
+                // Observed as late as possible: the later the tick, the more
+                // room to take back ticks its time got ahead when its last
+                // window ended late (see `vtime`).
+                let offset = partition.clock.switch_in(scheduled, timer::now());
                 self.load(id, offset);
             }
             Status::Restoring { .. } => {
