@@ -464,6 +464,7 @@ impl<const N: usize> EventQueue<N> {
         EventQueue { slots: [(0, Record::EventsDropped { count: 0 }); N], head: 0, len: 0, dropped: 0 }
     }
 
+    #[inline(always)]
     fn push(&mut self, event: Event, stamp: &mut u32) {
         let needed = if self.dropped != 0 { 2 } else { 1 };
         if self.len + needed > N {
@@ -478,6 +479,7 @@ impl<const N: usize> EventQueue<N> {
         *stamp = stamp.wrapping_add(1);
     }
 
+    #[inline(always)]
     fn put(&mut self, record: Record, stamp: u32) {
         let index = (self.head + self.len) % N;
         if let Some(slot) = self.slots.get_mut(index) {
@@ -648,7 +650,10 @@ impl<const P: usize, const N: usize, const E: usize> Console<P, N, E> {
         }
     }
 
-    /// Records a kernel event (a handful of stores; never prints).
+    /// Records a kernel event (a handful of stores; never prints). Always
+    /// inlined, so the event is built where it is stored rather than copied
+    /// there: this runs on the kernel's boundary path when tracing.
+    #[inline(always)]
     pub fn record(&mut self, event: Event) {
         let queued = self.events.len;
         self.events.push(event, &mut self.stamp);

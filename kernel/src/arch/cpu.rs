@@ -30,8 +30,33 @@ pub fn set_kernel_stack_top(top: usize) {
 
 /// Waits for an interrupt to become pending. IRQs stay masked at EL2; `WFI`
 /// wakes on a pending interrupt regardless, and the caller acknowledges it.
+///
+/// The instruction after the `WFI` has one address, `bulkhead_wfi_woke`,
+/// which `cargo xtask bench` watches: after a wake by the window timer,
+/// simulated time there is exactly the boundary's tick.
 #[inline]
 pub fn wait_for_interrupt() {
-    // SAFETY: WFI has no architectural effect besides waiting.
-    unsafe { core::arch::asm!("dsb sy", "wfi", options(nomem, nostack, preserves_flags)) };
+    // SAFETY: the routine waits and returns; WFI has no architectural effect
+    // besides waiting, and it touches no register but `lr`'s use for return.
+    unsafe { bulkhead_wfi() };
+}
+
+core::arch::global_asm!(
+    r#"
+    .section .text.bulkhead_wfi,"ax",%progbits
+    .arm
+    .global bulkhead_wfi
+    .type bulkhead_wfi, %function
+bulkhead_wfi:
+    dsb     sy
+    wfi
+    .global bulkhead_wfi_woke
+bulkhead_wfi_woke:
+    bx      lr
+    .size bulkhead_wfi, . - bulkhead_wfi
+    "#
+);
+
+unsafe extern "C" {
+    fn bulkhead_wfi();
 }
