@@ -40,7 +40,9 @@ use bulkhead_kernel_core::console::{Allowed, Console, Event, MAX_LINE_BYTES};
 use bulkhead_kernel_core::log::kind;
 use bulkhead_kernel_core::restore::Restore;
 use bulkhead_kernel_core::schedule::Cursor;
-use bulkhead_kernel_core::syndrome::{Cp15Access, DataAbort, ExceptionClass, Transfer, advance_it_state, hvc_immediate};
+use bulkhead_kernel_core::syndrome::{
+    Cp15Access, DataAbort, ExceptionClass, Transfer, advance_it_state, hvc_immediate,
+};
 use bulkhead_kernel_core::tables::{FaultPolicy, PartitionDesc, PartitionId};
 use bulkhead_kernel_core::vgic::{
     self, Access, BitWrite, Effects, Frame, GicFacts, LrState, MAX_OWNED, VIRTUAL_TIMER, Vgic,
@@ -230,10 +232,8 @@ fn unlist(base: u16, mask: u32) {
     let mut written = 0;
     for (index, lr) in lrs.iter_mut().enumerate() {
         let intid = lr.intid();
-        let listed = lr.state() != LrState::Invalid
-            && intid >= base
-            && intid - base < 32
-            && mask & (1 << (intid - base)) != 0;
+        let listed =
+            lr.state() != LrState::Invalid && intid >= base && intid - base < 32 && mask & (1 << (intid - base)) != 0;
         if listed {
             *lr = vgic::ListRegister(0);
             written |= 1 << index;
@@ -916,7 +916,8 @@ impl Kernel {
             let size_mask = if size >= 4 { u32::MAX } else { (1 << (size * 8)) - 1 };
             let write = (!load).then_some(current & size_mask);
             let access = Access { frame, offset: offset as u32, size, write };
-            let Ok(outcome) = vgic::emulate(&mut partition.vgic, desc.interrupts, desc.spis, &self.gic_facts, access) else {
+            let Ok(outcome) = vgic::emulate(&mut partition.vgic, desc.interrupts, desc.spis, &self.gic_facts, access)
+            else {
                 return false;
             };
             if load && let Some(slot) = partition.context.frame.r.get_mut(register as usize) {

@@ -52,9 +52,12 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const CODE: MemoryGrant = MemoryGrant { base: 0x0810_0000, limit: 0x0810_FFFF, read: true, write: false, execute: true };
-    const DATA: MemoryGrant = MemoryGrant { base: 0x1001_0000, limit: 0x1001_3FFF, read: true, write: true, execute: false };
-    const EXTRA: MemoryGrant = MemoryGrant { base: 0x1001_4000, limit: 0x1001_4FFF, read: true, write: true, execute: false };
+    const CODE: MemoryGrant =
+        MemoryGrant { base: 0x0810_0000, limit: 0x0810_FFFF, read: true, write: false, execute: true };
+    const DATA: MemoryGrant =
+        MemoryGrant { base: 0x1001_0000, limit: 0x1001_3FFF, read: true, write: true, execute: false };
+    const EXTRA: MemoryGrant =
+        MemoryGrant { base: 0x1001_4000, limit: 0x1001_4FFF, read: true, write: true, execute: false };
     const GRANTS: [MemoryGrant; 3] = [CODE, DATA, EXTRA];
 
     #[test]

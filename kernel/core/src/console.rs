@@ -508,10 +508,15 @@ impl<const N: usize> EventQueue<N> {
 #[repr(u8)]
 enum Record {
     /// `@events-dropped count=N`, printed before the next event.
-    EventsDropped { count: u32 },
+    EventsDropped {
+        count: u32,
+    },
     /// `@console-dropped NAME lines=N`, printed before the partition's next
     /// line.
-    Dropped { partition: PartitionId, lines: u32 },
+    Dropped {
+        partition: PartitionId,
+        lines: u32,
+    },
     Event(Event),
 }
 
@@ -906,7 +911,6 @@ impl<const P: usize, const N: usize, const E: usize> Default for Console<P, N, E
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1010,7 +1014,13 @@ mod tests {
         let record = crate::log::Record::parse(text.lines().nth(2).unwrap()).unwrap();
         assert_eq!((record.kind, record.subject, record.number("pc")), (kind::FAULT, Some("alpha"), Some(0x0802_0628)));
         let mut console = Small::new();
-        console.record(Event::VgicIgnored { partition: 1, frame: "gicd", offset: 0x104, write: true, unlogged_before: 7 });
+        console.record(Event::VgicIgnored {
+            partition: 1,
+            frame: "gicd",
+            offset: 0x104,
+            write: true,
+            unlogged_before: 7,
+        });
         assert_eq!(
             drain_all(&mut console),
             "@vgic-ignored b frame=gicd offset=0x00000104 access=write unlogged-before=7\n"
@@ -1159,7 +1169,10 @@ mod tests {
         }
         let text = drain_all(&mut console);
         let x = "x".repeat(100);
-        assert_eq!(text, format!("[alpha] {x}\n[alpha] {x}\n[alpha] {x}\n@console-dropped alpha lines=1\n[alpha] two\n"));
+        assert_eq!(
+            text,
+            format!("[alpha] {x}\n[alpha] {x}\n[alpha] {x}\n@console-dropped alpha lines=1\n[alpha] two\n")
+        );
     }
 
     #[test]
@@ -1182,10 +1195,14 @@ mod tests {
         }
         let mut device = Device::default();
         // A record is admitted by the longest line: two fit this budget.
-        console.drain(Allowed::Any, "@restart alpha count=0\n".len() + MAX_LINE_BYTES, name, &mut device, || usize::MAX);
+        console
+            .drain(Allowed::Any, "@restart alpha count=0\n".len() + MAX_LINE_BYTES, name, &mut device, || usize::MAX);
         console.record(Event::Restart { partition: 0, count: 99 });
         let text = drain_all(&mut console);
-        assert_eq!(text, "@restart alpha count=2\n@restart alpha count=3\n@events-dropped count=2\n@restart alpha count=99\n");
+        assert_eq!(
+            text,
+            "@restart alpha count=2\n@restart alpha count=3\n@events-dropped count=2\n@restart alpha count=99\n"
+        );
     }
 
     /// What a partition's bytes must come out as: sanitised, split at
@@ -1213,12 +1230,21 @@ mod tests {
         /// Bytes a partition writes, fed `chunk` at a time.
         Write(PartitionId, Vec<u8>, u32),
         Record(u32),
-        Drain { only: Option<PartitionId>, budget: usize, window: usize, device: Option<usize> },
+        Drain {
+            only: Option<PartitionId>,
+            budget: usize,
+            window: usize,
+            device: Option<usize>,
+        },
     }
 
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
-            (0..3u8, prop::collection::vec(prop_oneof![Just(b'\n'), Just(b'\r'), Just(7u8), 32u8..127], 0..300), 1u32..200)
+            (
+                0..3u8,
+                prop::collection::vec(prop_oneof![Just(b'\n'), Just(b'\r'), Just(7u8), 32u8..127], 0..300),
+                1u32..200
+            )
                 .prop_map(|(id, bytes, chunk)| Op::Write(id, bytes, chunk)),
             any::<u32>().prop_map(Op::Record),
             (prop::option::of(0..3u8), 0usize..400, 0usize..400, prop::option::of(0usize..60))

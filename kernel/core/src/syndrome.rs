@@ -216,10 +216,7 @@ mod tests {
         // EC 0x03, IL, CV=1 COND=0xE.
         let hsr = (0x03 << 26) | (1 << 25) | (1 << 24) | (0xE << 20) | (1 << 17) | (7 << 10) | (3 << 5) | (14 << 1);
         let access = Cp15Access::decode(hsr);
-        assert_eq!(
-            access,
-            Cp15Access { opc1: 0, crn: 7, crm: 14, opc2: 1, rt: 3, read: false, condition: Some(0xE) }
-        );
+        assert_eq!(access, Cp15Access { opc1: 0, crn: 7, crm: 14, opc2: 1, rt: 3, read: false, condition: Some(0xE) });
         assert!(access.condition_passed(0));
         // `mrceq p15, 0, r0, c15, c0, 0` with Z clear fails its condition.
         let eq = Cp15Access::decode((0x03 << 26) | (1 << 24) | (15 << 10) | 1);
@@ -234,7 +231,8 @@ mod tests {
         for bits in 0..16u32 {
             let (n, z, c, v) = (bits & 8 != 0, bits & 4 != 0, bits & 2 != 0, bits & 1 != 0);
             let spsr = flags(n, z, c, v);
-            let expected = [z, !z, c, !c, n, !n, v, !v, c && !z, !c || z, n == v, n != v, !z && n == v, z || n != v, true, true];
+            let expected =
+                [z, !z, c, !c, n, !n, v, !v, c && !z, !c || z, n == v, n != v, !z && n == v, z || n != v, true, true];
             for (condition, want) in expected.iter().enumerate() {
                 assert_eq!(condition_passed(condition as u8, spsr), *want, "condition {condition} flags {bits:04b}");
             }

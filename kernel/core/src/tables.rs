@@ -511,7 +511,8 @@ pub(crate) mod tests {
         const NONE: InterruptRoute = InterruptRoute::NONE;
         // Partition b owns SPIs 33 and 40 (slots 1 and 2, after the timer).
         static B: [u16; 3] = [crate::vgic::VIRTUAL_TIMER, 33, 40];
-        static B_SPIS: [SpiWord; 2] = [SpiWord { word: 1, owned: 1 << 1, first_slot: 1 }, SpiWord { word: 1, owned: 1 << 8, first_slot: 2 }];
+        static B_SPIS: [SpiWord; 2] =
+            [SpiWord { word: 1, owned: 1 << 1, first_slot: 1 }, SpiWord { word: 1, owned: 1 << 8, first_slot: 2 }];
         static B_SPIS_ONE_WORD: [SpiWord; 1] = [SpiWord { word: 1, owned: (1 << 1) | (1 << 8), first_slot: 1 }];
         static PARTITIONS: [PartitionDesc; 2] =
             [partition("a"), PartitionDesc { interrupts: &B, timer_slot: 0, spis: &B_SPIS_ONE_WORD, ..partition("b") }];
@@ -536,8 +537,10 @@ pub(crate) mod tests {
             [partition("a"), PartitionDesc { interrupts: &B, timer_slot: 0, spis: &EXTRA_SPI, ..partition("b") }];
         assert_eq!(SystemDesc { partitions: &EXTRA, ..good }.check(), Err(TableError::BadInterrupts));
         static WRONG_FIRST_SLOT_SPI: [SpiWord; 1] = [SpiWord { word: 1, owned: (1 << 1) | (1 << 8), first_slot: 2 }];
-        static WRONG_FIRST_SLOT: [PartitionDesc; 2] =
-            [partition("a"), PartitionDesc { interrupts: &B, timer_slot: 0, spis: &WRONG_FIRST_SLOT_SPI, ..partition("b") }];
+        static WRONG_FIRST_SLOT: [PartitionDesc; 2] = [
+            partition("a"),
+            PartitionDesc { interrupts: &B, timer_slot: 0, spis: &WRONG_FIRST_SLOT_SPI, ..partition("b") },
+        ];
         assert_eq!(SystemDesc { partitions: &WRONG_FIRST_SLOT, ..good }.check(), Err(TableError::BadInterrupts));
         assert_eq!(SpiWord::of(&B).collect::<std::vec::Vec<_>>(), B_SPIS_ONE_WORD, "what the generator emits");
         assert_eq!(ROUTES[40].target(), Some((1, 2)));

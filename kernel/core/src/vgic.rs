@@ -1172,7 +1172,8 @@ mod tests {
     fn enabling_touches_only_owned_interrupts() {
         let mut vgic = Vgic::new();
         // ISENABLER1 covers INTIDs 32..63: bit 1 = 33 (owned), bit 2 = 34 (owned), bit 5 = 37 (not).
-        let outcome = emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, distributor(0x104, 4, Some(0b10_0110))).unwrap();
+        let outcome =
+            emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, distributor(0x104, 4, Some(0b10_0110))).unwrap();
         assert_eq!(effects(&outcome), [Effect::Enable(33), Effect::Enable(34)]);
         assert!(outcome.ignored(), "bit for 37 is not the partition's");
         let read = emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, distributor(0x104, 4, None)).unwrap();
@@ -1225,7 +1226,13 @@ mod tests {
     /// The per-interrupt semantics of the one-bit-per-interrupt registers,
     /// one owned interrupt at a time (how the emulation was first written):
     /// the reference the word-at-a-time emulation must agree with.
-    fn reference_bit_access(vgic: &mut Vgic, owned: &[u16], first: u16, offset: u32, write: Option<u32>) -> (u32, Vec<Effect>, bool) {
+    fn reference_bit_access(
+        vgic: &mut Vgic,
+        owned: &[u16],
+        first: u16,
+        offset: u32,
+        write: Option<u32>,
+    ) -> (u32, Vec<Effect>, bool) {
         let base = ((offset % 0x80) / 4 * 32) as u16;
         let register = offset & !0x7F;
         let (mut value, mut effects, mut refill, mut owned_bits) = (0u32, Vec::new(), false, 0u32);
@@ -1364,13 +1371,15 @@ mod tests {
         let deactivate = emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, sgi_frame(0x380, Some(1 << 27))).unwrap();
         assert_eq!(effects(&deactivate), [Effect::Unlist(27), Effect::Deactivate(27)]);
         // ICACTIVER1 for SPIs 33 and 34.
-        let deactivate_spis = emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, distributor(0x384, 4, Some(0b110))).unwrap();
+        let deactivate_spis =
+            emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, distributor(0x384, 4, Some(0b110))).unwrap();
         assert_eq!(
             effects(&deactivate_spis),
             [Effect::Unlist(33), Effect::Unlist(34), Effect::Deactivate(33), Effect::Deactivate(34)]
         );
         // ICFGR2 (SPIs 32..47): 33 to edge, 34 stays level (already).
-        let trigger = emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, distributor(0xC08, 4, Some(0b10 << 2))).unwrap();
+        let trigger =
+            emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, distributor(0xC08, 4, Some(0b10 << 2))).unwrap();
         assert_eq!(effects(&trigger), [Effect::Trigger(33, true)]);
         let back = emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, distributor(0xC08, 4, Some(0))).unwrap();
         assert_eq!(effects(&back), [Effect::Trigger(33, false)]);
@@ -1383,11 +1392,15 @@ mod tests {
         emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, distributor(0x421, 1, Some(0xA5))).unwrap();
         let word = emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, distributor(0x420, 4, None)).unwrap();
         assert_eq!(word.value, 0xA0 << 8, "masked to the implemented bits; 32, 35 read as zero");
-        let foreign = emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, distributor(0x424, 4, Some(0x8080_8080))).unwrap();
+        let foreign =
+            emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, distributor(0x424, 4, Some(0x8080_8080))).unwrap();
         assert!(foreign.ignored(), "36..39 are not owned");
         let read = emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, distributor(0x424, 4, None)).unwrap();
         assert_eq!((read.value, read.ignored()), (0, true), "a read of others' priorities reads zero and is reported");
-        assert!(!emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, distributor(0x420, 4, None)).unwrap().ignored(), "owns 33 and 34");
+        assert!(
+            !emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, distributor(0x420, 4, None)).unwrap().ignored(),
+            "owns 33 and 34"
+        );
     }
 
     #[test]
@@ -1404,15 +1417,27 @@ mod tests {
         // Another PPI (the console UART's 16) is not the partition's.
         assert!(emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, sgi(0x100, Some(1 << 16))).unwrap().ignored());
         // The distributor's copies of SGI/PPI registers are reserved.
-        assert_eq!(effects(&emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, distributor(0x100, 4, Some(1 << 27))).unwrap()), []);
+        assert_eq!(
+            effects(&emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, distributor(0x100, 4, Some(1 << 27))).unwrap()),
+            []
+        );
     }
 
     #[test]
     fn refuses_unaligned_and_odd_sizes() {
         let mut vgic = Vgic::new();
-        assert_eq!(emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, distributor(0x102, 4, None)).unwrap_err(), Refusal::Unaligned);
-        assert_eq!(emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, distributor(0x104, 2, None)).unwrap_err(), Refusal::BadSize);
-        assert_eq!(emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, distributor(0x104, 8, None)).unwrap_err(), Refusal::BadSize);
+        assert_eq!(
+            emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, distributor(0x102, 4, None)).unwrap_err(),
+            Refusal::Unaligned
+        );
+        assert_eq!(
+            emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, distributor(0x104, 2, None)).unwrap_err(),
+            Refusal::BadSize
+        );
+        assert_eq!(
+            emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, distributor(0x104, 8, None)).unwrap_err(),
+            Refusal::BadSize
+        );
     }
 
     #[test]
@@ -1420,7 +1445,10 @@ mod tests {
         let mut vgic = Vgic::new();
         let router = |intid: u32, write| distributor(0x6000 + intid * 8, 4, write);
         assert!(!emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, router(33, Some(0))).unwrap().ignored());
-        assert!(emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, router(33, Some(1))).unwrap().ignored(), "another core");
+        assert!(
+            emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, router(33, Some(1))).unwrap().ignored(),
+            "another core"
+        );
         assert!(emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, router(37, Some(0))).unwrap().ignored(), "not owned");
     }
 
@@ -1433,8 +1461,16 @@ mod tests {
     fn redistributor_identity_and_wake() {
         let mut vgic = Vgic::new();
         let rd = |offset, write| Access { frame: Frame::Redistributor, offset, size: 4, write };
-        assert_eq!(emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, rd(0x8, None)).unwrap().value & (1 << 4), 1 << 4, "Last");
-        assert_eq!(emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, rd(0x14, None)).unwrap().value, 0b110, "asleep at reset");
+        assert_eq!(
+            emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, rd(0x8, None)).unwrap().value & (1 << 4),
+            1 << 4,
+            "Last"
+        );
+        assert_eq!(
+            emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, rd(0x14, None)).unwrap().value,
+            0b110,
+            "asleep at reset"
+        );
         emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, rd(0x14, Some(0))).unwrap();
         assert_eq!(emulate(&mut vgic, &OWNED, &spis(&OWNED), &FACTS, rd(0x14, None)).unwrap().value, 0, "awake");
         let other = Access { frame: Frame::OtherRedistributor, offset: 0x14, size: 4, write: Some(0) };

@@ -17,7 +17,6 @@
 //! registers trap (`HDCR`); the physical counter and timer trap (`CNTHCTL`).
 //! A partition touching them takes its fault policy.
 
-
 /// Number of EL1 MPU regions saved per partition (the Cortex-R52 maximum with
 /// direct `PRBARn` encodings; AN536 implements 16).
 pub const EL1_MPU_REGIONS: usize = 16;

@@ -115,9 +115,11 @@ impl Gic {
         };
         gic.setup(CORE);
         let mut ok = true;
-        for (intid, priority) in
-            [(HYP_TIMER, WINDOW_TIMER_PRIORITY), (MAINTENANCE, MAINTENANCE_PRIORITY), (VIRTUAL_TIMER, PARTITION_PRIORITY)]
-        {
+        for (intid, priority) in [
+            (HYP_TIMER, WINDOW_TIMER_PRIORITY),
+            (MAINTENANCE, MAINTENANCE_PRIORITY),
+            (VIRTUAL_TIMER, PARTITION_PRIORITY),
+        ] {
             ok &= gic.set_interrupt_priority(id(intid), Some(CORE), priority).is_ok();
             ok &= gic.enable_interrupt(id(intid), Some(CORE), true).is_ok();
         }
@@ -170,10 +172,6 @@ impl Gic {
     fn bit(&self, register: usize, intid: u16) {
         self.write(self.word(register, intid), 1 << (intid % 32));
     }
-
-
-
-
 
     /// Makes `intid` active (restoring a switched-out partition's state).
     pub fn set_active(&self, intid: u16) {

@@ -7,7 +7,9 @@
 //! timer accesses (see `arch::traps`). `CNTVOFF` is written here on every
 //! switch-in to give the partition its own frozen-outside-its-windows time.
 
-use aarch32_cpu::register::{CntPct, CntVoff, CnthpCtl, SysReg64, SysRegRead, SysRegRead64, SysRegWrite, SysRegWrite64};
+use aarch32_cpu::register::{
+    CntPct, CntVoff, CnthpCtl, SysReg64, SysRegRead, SysRegRead64, SysRegWrite, SysRegWrite64,
+};
 
 /// `CNTHP_CVAL`, the hyp timer compare value: `mcrr p15, 6, Rt, Rt2, c14`.
 ///

@@ -378,11 +378,7 @@ impl Session {
         if !errors.trim().is_empty() {
             eprintln!("{}", errors.trim());
         }
-        Output {
-            lines: std::mem::take(&mut self.lines),
-            status: None,
-            elapsed: self.started.elapsed(),
-        }
+        Output { lines: std::mem::take(&mut self.lines), status: None, elapsed: self.started.elapsed() }
     }
 }
 

@@ -10,8 +10,8 @@ use crate::image::Image;
 use crate::model::{Access, MailboxDriver, Partition, RegionKind, ServiceKind, System, VringPlacement};
 use crate::units::human_size;
 use crate::validate::FIQ_STACK;
-use bulkhead_mpu::{El1Access, El2Access, MemoryType, Region, Shareability};
 use bulkhead_kernel_core::tables::SpiWord;
+use bulkhead_mpu::{El1Access, El2Access, MemoryType, Region, Shareability};
 use std::fmt::Write;
 use std::path::Path;
 
