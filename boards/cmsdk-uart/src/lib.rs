@@ -27,6 +27,10 @@ pub const CTRL_TX_ENABLE: u32 = 1 << 0;
 pub const CTRL_RX_ENABLE: u32 = 1 << 1;
 /// `CTRL`: interrupt on received bytes.
 pub const CTRL_RX_INTERRUPT: u32 = 1 << 3;
+/// `CTRL`: transmit interrupt enable.
+pub const CTRL_TX_INTERRUPT: u32 = 1 << 2;
+/// `INTSTATUS`/`INTCLEAR`: transmit interrupt.
+pub const INT_TX: u32 = 1 << 0;
 /// `INTSTATUS`: the receive interrupt.
 pub const INT_RX: u32 = 1 << 1;
 /// The smallest valid `BAUDDIV`.

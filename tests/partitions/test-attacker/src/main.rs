@@ -72,7 +72,7 @@ fn memory_targets(mut visit: impl FnMut(&str, &str, u32, u32)) {
 
 /// Instructions that must trap to EL2 (or, for EL2-only registers, be
 /// undefined at EL1), with what each touches.
-const INSTRUCTIONS: [&str; 9] = [
+const INSTRUCTIONS: [&str; 18] = [
     "cntpct-read",
     "cntp-ctl-write",
     "actlr-write",
@@ -82,6 +82,17 @@ const INSTRUCTIONS: [&str; 9] = [
     "smc",
     "hcr-read",
     "sgi-write",
+    // The Cortex-R52's implementation-defined registers (CP15 c15).
+    "cpuactlr-read",
+    "periphpregionr-read",
+    "flashifregionr-read",
+    "buildoptr-read",
+    "cbar-write",
+    // Debug and performance monitors (core-wide, not switched).
+    "dbgdtrtx-write",
+    "dbgdidr-read",
+    "pmccntr-read",
+    "pmcntenset-write",
 ];
 
 fn run_instruction(name: &str) {
@@ -98,6 +109,15 @@ fn run_instruction(name: &str) {
             "dbgdscr-read" => core::arch::asm!("mrc p14, 0, r0, c0, c2, 2", out("r0") _),
             "smc" => core::arch::asm!(".arch_extension sec", "smc #0"),
             "hcr-read" => core::arch::asm!("mrc p15, 4, r0, c1, c1, 0", out("r0") _),
+            "cpuactlr-read" => core::arch::asm!("mrrc p15, 0, r0, r1, c15", out("r0") _, out("r1") _),
+            "periphpregionr-read" => core::arch::asm!("mrc p15, 0, r0, c15, c0, 0", out("r0") _),
+            "flashifregionr-read" => core::arch::asm!("mrc p15, 0, r0, c15, c0, 1", out("r0") _),
+            "buildoptr-read" => core::arch::asm!("mrc p15, 0, r0, c15, c2, 0", out("r0") _),
+            "cbar-write" => core::arch::asm!("mov r0, #0", "mcr p15, 1, r0, c15, c3, 0", out("r0") _),
+            "dbgdtrtx-write" => core::arch::asm!("mov r0, #0x41", "mcr p14, 0, r0, c0, c5, 0", out("r0") _),
+            "dbgdidr-read" => core::arch::asm!("mrc p14, 0, r0, c0, c0, 0", out("r0") _),
+            "pmccntr-read" => core::arch::asm!("mrc p15, 0, r0, c9, c13, 0", out("r0") _),
+            "pmcntenset-write" => core::arch::asm!("mov r0, #0x80000000", "mcr p15, 0, r0, c9, c12, 1", out("r0") _),
             // ICC_SGI1R: an SGI to every other core (IRM = 1), which could
             // interrupt another core's partitions.
             _ => core::arch::asm!("mov r0, #0", "mov r1, #0x100", "mcrr p15, 0, r0, r1, c12", out("r0") _, out("r1") _),
