@@ -11,8 +11,8 @@
 //! log parser (`kernel_core::log`).
 
 use crate::drivers::cmsdk_uart::CmsdkUart;
-use bulkhead_kernel_core::console::Output;
-use bulkhead_kernel_core::fmt::ByteSink;
+use bulkhead_kernel_core::console::{MAX_LINE_BYTES, Output};
+use bulkhead_kernel_core::fmt::{ByteSink, FixedBuffer};
 use bulkhead_kernel_core::log::MARKER;
 
 /// The console UART as the queues' output: takes a byte only when the
@@ -70,9 +70,12 @@ impl Output for Flush {
     }
 }
 
-/// A kernel record written straight to the UART.
+/// A kernel record written straight to the UART: composed in a line
+/// buffer with the console's own number formatting (one copy of it in the
+/// kernel), then written whole by [`Direct::end`].
 pub struct Direct {
     uart: CmsdkUart,
+    line: FixedBuffer<MAX_LINE_BYTES>,
 }
 
 impl Direct {
@@ -83,28 +86,28 @@ impl Direct {
     /// As [`CmsdkUart::new`].
     pub const unsafe fn new(base: usize) -> Direct {
         // SAFETY: forwarded to the caller.
-        Direct { uart: unsafe { CmsdkUart::new(base) } }
+        Direct { uart: unsafe { CmsdkUart::new(base) }, line: FixedBuffer::new() }
     }
 
     /// Starts a kernel line of record `kind`; finish it with [`Direct::end`].
     pub fn record(&mut self, kind: &str) -> &mut Self {
-        self.put(MARKER);
-        self.put_str(kind);
+        self.line.put(MARKER);
+        self.line.put_str(kind);
         self
     }
 
     /// Writes ` key=` for the next value.
-    pub fn key(&mut self, key: &str) -> &mut Self {
-        self.put(b' ');
-        self.put_str(key);
-        self.put(b'=');
-        self
+    fn key(&mut self, key: &str) -> &mut FixedBuffer<MAX_LINE_BYTES> {
+        self.line.put(b' ');
+        self.line.put_str(key);
+        self.line.put(b'=');
+        &mut self.line
     }
 
     /// Writes ` word`.
     pub fn word(&mut self, word: &str) -> &mut Self {
-        self.put(b' ');
-        self.put_str(word);
+        self.line.put(b' ');
+        self.line.put_str(word);
         self
     }
 
@@ -126,15 +129,13 @@ impl Direct {
         self
     }
 
-    /// Ends the current line.
+    /// Ends the current line and writes it (an over-long line is cut, never
+    /// split).
     pub fn end(&mut self) {
-        self.put(b'\n');
-    }
-}
-
-impl ByteSink for Direct {
-    #[inline]
-    fn put(&mut self, byte: u8) {
-        self.uart.write_byte(byte);
+        self.line.put(b'\n');
+        for &byte in self.line.as_bytes() {
+            self.uart.write_byte(byte);
+        }
+        self.line.clear();
     }
 }

@@ -488,8 +488,8 @@ impl<const N: usize> EventQueue<N> {
         }
     }
 
-    fn oldest(&self) -> Option<(u32, Record)> {
-        if self.len == 0 { None } else { self.slots.get(self.head).copied() }
+    fn oldest(&self) -> Option<(u32, &Record)> {
+        if self.len == 0 { None } else { self.slots.get(self.head).map(|(stamp, record)| (*stamp, record)) }
     }
 
     fn pop(&mut self) {
@@ -541,6 +541,7 @@ impl Record {
     }
 
     /// Its kind and subject.
+    #[inline(never)]
     fn head(&self) -> (&'static str, Option<PartitionId>) {
         match *self {
             Record::Dropped { partition, .. } => (kind::CONSOLE_DROPPED, Some(partition)),
@@ -564,6 +565,7 @@ impl Record {
     }
 
     /// Its field `n`, in printing order.
+    #[inline(never)]
     fn field(&self, n: u8) -> Option<Field> {
         use Field::*;
         Some(match (*self, n) {
@@ -751,21 +753,27 @@ impl<const P: usize, const N: usize, const E: usize> Console<P, N, E> {
     /// Renders the line `choice` names into the staging buffer and removes
     /// it from its queue.
     fn stage<'n>(&mut self, choice: Choice, name: &impl Fn(PartitionId) -> &'n str) {
-        let record = match choice {
-            Choice::Event => match self.events.oldest() {
-                Some((_, record)) => {
-                    self.events.pop();
-                    record
+        self.staged_out = 0;
+        match choice {
+            Choice::Event => {
+                // Rendered in place (a record is too big to copy cheaply).
+                match self.events.oldest() {
+                    Some((_, record)) => {
+                        self.staged_payer = render(&mut self.staged, record, name);
+                        self.events.pop();
+                    }
+                    None => {
+                        let record = Record::EventsDropped { count: core::mem::take(&mut self.events.dropped) };
+                        self.staged_payer = render(&mut self.staged, &record, name);
+                    }
                 }
-                None => Record::EventsDropped { count: core::mem::take(&mut self.events.dropped) },
-            },
+            }
             Choice::Line(id, entry) => {
                 let Some(ring) = self.lines.get_mut(id as usize) else { return };
-                match entry {
+                let record = match entry {
                     Some(Entry::Line { length, continued }) => {
                         let out = &mut self.staged;
                         out.clear();
-                        self.staged_out = 0;
                         self.staged_payer = Allowed::Only(id);
                         out.put(b'[');
                         out.put_str(name(id));
@@ -785,53 +793,10 @@ impl<const P: usize, const N: usize, const E: usize> Console<P, N, E> {
                         Record::Dropped { partition: id, lines }
                     }
                     None => Record::Dropped { partition: id, lines: core::mem::take(&mut ring.dropped) },
-                }
+                };
+                self.staged_payer = render(&mut self.staged, &record, name);
             }
-        };
-        self.stage_record(&record, name);
-    }
-
-    /// Renders `record` into the staging buffer.
-    fn stage_record<'n>(&mut self, record: &Record, name: &impl Fn(PartitionId) -> &'n str) {
-        let out = &mut self.staged;
-        out.clear();
-        self.staged_out = 0;
-        self.staged_payer = record.subject().map_or(Allowed::Any, Allowed::Only);
-        let (kind, subject) = record.head();
-        out.put(MARKER);
-        out.put_str(kind);
-        if let Some(id) = subject {
-            out.put(b' ');
-            out.put_str(name(id));
         }
-        let mut n = 0;
-        while let Some(field) = record.field(n) {
-            out.put(b' ');
-            match field {
-                Field::Dec(key, value) => {
-                    out.put_str(key);
-                    out.put(b'=');
-                    out.put_dec(value);
-                }
-                Field::Hex(key, value) => {
-                    out.put_str(key);
-                    out.put(b'=');
-                    out.put_hex(value);
-                }
-                Field::Text(key, value) => {
-                    out.put_str(key);
-                    out.put(b'=');
-                    out.put_str(value);
-                }
-                Field::Owner(key, owner) => {
-                    out.put_str(key);
-                    out.put(b'=');
-                    out.put_str(owner.map_or("idle", name));
-                }
-            }
-            n += 1;
-        }
-        out.put(b'\n');
     }
 
     /// Which queue the next line `allowed` permits comes from.
@@ -884,6 +849,41 @@ impl<const P: usize, const N: usize, const E: usize> Console<P, N, E> {
             }
         }
     }
+}
+
+/// Renders `record` into `out` (cleared first); returns whose time may
+/// print it.
+fn render<'n, const B: usize>(
+    out: &mut FixedBuffer<B>,
+    record: &Record,
+    name: &impl Fn(PartitionId) -> &'n str,
+) -> Allowed {
+    out.clear();
+    let (kind, subject) = record.head();
+    out.put(MARKER);
+    out.put_str(kind);
+    if let Some(id) = subject {
+        out.put(b' ');
+        out.put_str(name(id));
+    }
+    let mut n = 0;
+    while let Some(field) = record.field(n) {
+        out.put(b' ');
+        let key = match field {
+            Field::Dec(key, _) | Field::Hex(key, _) | Field::Text(key, _) | Field::Owner(key, _) => key,
+        };
+        out.put_str(key);
+        out.put(b'=');
+        match field {
+            Field::Dec(_, value) => out.put_dec(value),
+            Field::Hex(_, value) => out.put_hex(value),
+            Field::Text(_, value) => out.put_str(value),
+            Field::Owner(_, owner) => out.put_str(owner.map_or("idle", name)),
+        }
+        n += 1;
+    }
+    out.put(b'\n');
+    record.subject().map_or(Allowed::Any, Allowed::Only)
 }
 
 /// Where the next line comes from.

@@ -41,18 +41,35 @@ pub trait ByteSink {
     /// Writes `value` in decimal.
     ///
     /// Values that fit 32 bits (nearly all the kernel prints) use only
-    /// division by the constant 10, which compiles to a multiply; larger ones
-    /// are split in base 10^9 first. The kernel is built without the
-    /// hardware-divide feature, so a general division would be a long
-    /// library call on every digit.
+    /// division by the constant 10, which compiles to a multiply. Larger
+    /// ones are divided by 10 as four 16-bit limbs, again with 32-bit
+    /// arithmetic only: the kernel is built without the hardware-divide
+    /// feature, and a 64-bit division would pull in the library's long
+    /// division (about 1 KiB of text) for this one use.
     fn put_dec(&mut self, value: u64) {
-        match u32::try_from(value) {
-            Ok(small) => put_u32(self, small, 1),
-            Err(_) => {
-                let high = value / 1_000_000_000;
-                self.put_dec(high);
-                put_u32(self, (value - high * 1_000_000_000) as u32, 9);
+        if let Ok(small) = u32::try_from(value) {
+            put_u32(self, small, 1);
+            return;
+        }
+        let mut limbs =
+            [(value >> 48) as u32, (value >> 32) as u32 & 0xFFFF, (value >> 16) as u32 & 0xFFFF, value as u32 & 0xFFFF];
+        let mut digits = [b'0'; 20];
+        let mut count = 0;
+        for slot in digits.iter_mut().rev() {
+            let mut remainder = 0u32;
+            for limb in limbs.iter_mut() {
+                let current = remainder << 16 | *limb;
+                *limb = current / 10;
+                remainder = current % 10;
             }
+            *slot = b'0' + remainder as u8;
+            count += 1;
+            if limbs.iter().all(|limb| *limb == 0) {
+                break;
+            }
+        }
+        for &digit in digits.iter().skip(digits.len() - count) {
+            self.put(digit);
         }
     }
 
@@ -105,13 +122,18 @@ impl<const N: usize> ByteSink for FixedBuffer<N> {
         }
     }
 
-    /// One copy, not a byte at a time: this is the console's hot path.
+    /// A plain loop, not `copy_from_slice`: lines are short, and a call to
+    /// the library's `memcpy` would be its only use in the kernel (half a
+    /// KiB of text).
+    #[inline(never)]
     fn put_all(&mut self, bytes: &[u8]) {
-        let take = bytes.len().min(N - self.len.min(N));
-        if let (Some(to), Some(from)) = (self.bytes.get_mut(self.len..self.len + take), bytes.get(..take)) {
-            to.copy_from_slice(from);
-            self.len += take;
+        let free = self.bytes.get_mut(self.len..).unwrap_or(&mut []);
+        let mut taken = 0;
+        for (to, from) in free.iter_mut().zip(bytes) {
+            *to = *from;
+            taken += 1;
         }
+        self.len += taken;
     }
 }
 
