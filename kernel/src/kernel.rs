@@ -93,8 +93,9 @@ enum Status {
     Ready,
     /// Faulted with the `restart` policy: its RAM is being restored, a step
     /// at a time, in its own windows; it runs again when that is done.
-    /// `begun` once its context and virtual GIC are reset (the first step).
-    Restoring { progress: Restore, begun: bool },
+    /// `reset` counts the reset steps done before the RAM steps (see
+    /// [`Kernel::restore_step`]).
+    Restoring { progress: Restore, reset: u8 },
     /// Never runs again; its windows stay idle.
     Halted,
 }
@@ -264,7 +265,12 @@ fn direct() -> Direct {
 /// How many console bytes still fit before `deadline` (the window's end),
 /// as the drainer asks: a line is started only if it fits.
 fn console_room(deadline: u64) -> impl FnMut() -> usize {
-    move || (deadline.saturating_sub(timer::now()) / CONSOLE_TICKS_PER_BYTE) as usize
+    // None once the boundary is due, whatever the reckoning says: a line
+    // never starts after its window has ended.
+    move || match timer::boundary_due() {
+        true => 0,
+        false => (deadline.saturating_sub(timer::now()) / CONSOLE_TICKS_PER_BYTE) as usize,
+    }
 }
 
 /// A partition's name, for the console.
@@ -525,7 +531,7 @@ impl Kernel {
 
     /// The hyp timer fired: the current window is over.
     fn window_boundary(&mut self) {
-        let now = timer::now();
+        let now = timer::now_at_boundary();
         let schedule = &SYSTEM.schedule;
         // The scheduled end of this window is the next one's start.
         let boundary = self.cursor.window_end();
@@ -653,38 +659,50 @@ impl Kernel {
     }
 
     /// One bounded step of partition `id`'s restart, in its own window:
-    /// first its EL1 context and virtual GIC are reset, then its RAM is
-    /// restored a few hundred bytes at a time; after the last step it is
-    /// loaded and runs. Returns `true` (there was work).
+    /// three reset steps (its EL1 context; its virtual GIC and interrupt
+    /// bookkeeping; its console state and the `@restart` record), each a
+    /// few hundred instructions, then its RAM a few hundred bytes at a time;
+    /// after the last step it is loaded and runs. Returns `true` (there was
+    /// work).
     #[cold]
     #[inline(never)]
     fn restore_step(&mut self, id: PartitionId) -> bool {
         let (Some(desc), Some(partition)) = (SYSTEM.partition(id), self.partitions.get_mut(id as usize)) else {
             return false;
         };
-        let Status::Restoring { progress, begun } = &mut partition.status else { return false };
-        if !*begun {
-            *begun = true;
-            partition.restarts += 1;
-            partition.context =
-                El1Context::at_entry(desc.entry, desc.initial_sp, self.reset_sctlr, id, partition.restarts);
-            // Everything of its interrupt controller, as at reset: enables,
-            // priorities, list registers, active priorities, its timer.
-            partition.vgic = Vgic::new();
-            partition.spi_enabled = [0; MAX_OWNED];
-            partition.spi_words_enabled = 0;
-            partition.ignored_unlogged = 0;
-            self.console.abandon_partial(id);
-            self.console.record(Event::Restart { partition: id, count: partition.restarts });
-            return true;
-        }
-        match progress.next_step(&desc.init, RESTORE_STEP_BYTES) {
-            Some(step) => partition_memory::apply(step),
-            None => {
-                partition.status = Status::Ready;
-                let offset = partition.clock.offset();
-                self.load(id, offset);
+        let Status::Restoring { progress, reset } = &mut partition.status else { return false };
+        match *reset {
+            0 => {
+                *reset = 1;
+                partition.restarts += 1;
+                partition.context.reset_to_entry(desc.entry, desc.initial_sp, self.reset_sctlr, id, partition.restarts);
             }
+            1 => {
+                *reset = 2;
+                // Everything of its interrupt controller, as at reset:
+                // enables, priorities, list registers, active priorities,
+                // its timer.
+                partition.vgic = Vgic::new();
+                for enabled in partition.spi_enabled.iter_mut().take(desc.spis.len()) {
+                    *enabled = 0;
+                }
+                partition.spi_words_enabled = 0;
+                partition.ignored_unlogged = 0;
+            }
+            2 => {
+                *reset = 3;
+                let count = partition.restarts;
+                self.console.abandon_partial(id);
+                self.console.record(Event::Restart { partition: id, count });
+            }
+            _ => match progress.next_step(&desc.init, RESTORE_STEP_BYTES) {
+                Some(step) => partition_memory::apply(step),
+                None => {
+                    partition.status = Status::Ready;
+                    let offset = partition.clock.offset();
+                    self.load(id, offset);
+                }
+            },
         }
         true
     }
@@ -1022,7 +1040,7 @@ impl Kernel {
         });
         let next = match desc.fault_policy {
             FaultPolicy::Halt => Status::Halted,
-            FaultPolicy::Restart => Status::Restoring { progress: Restore::start(), begun: false },
+            FaultPolicy::Restart => Status::Restoring { progress: Restore::start(), reset: 0 },
         };
         self.retire(id, next, "fault", None);
     }

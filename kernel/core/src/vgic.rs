@@ -37,6 +37,8 @@ pub const FIRST_SPI: u16 = 32;
 pub const MAX_OWNED: usize = 32;
 /// List registers the kernel uses (the Cortex-R52 has 4).
 pub const LIST_REGISTERS: usize = 4;
+const _: () = assert!(LIST_REGISTERS.is_power_of_two(), "list register indices are masked with LIST_REGISTERS - 1");
+
 /// Implemented virtual priority bits (`ICH_VTR.PRIbits + 1` on the R52): the
 /// low bits of a priority read as zero.
 pub const PRIORITY_MASK: u8 = 0xF8;
@@ -614,9 +616,9 @@ impl Vgic {
         let value = ListRegister::pending(intid, irq.priority, irq.group1, irq.hardware);
         irq.hardware = false;
         self.queued &= !own;
-        if let Some(remembered) = self.listed_slots.get_mut(register) {
-            *remembered = index as u8;
-        }
+        // (Masked rather than checked: `register` is below 4, being the
+        // lowest set bit of a 4-bit mask, and this is the latency path.)
+        self.listed_slots[register & (LIST_REGISTERS - 1)] = index as u8;
         Some((register, value))
     }
 

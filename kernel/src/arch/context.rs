@@ -173,6 +173,19 @@ impl El1Context {
         context.system.sctlr = reset_sctlr;
         context
     }
+
+    /// Makes this context [`El1Context::at_entry`]'s, in place (no copy of
+    /// the whole context through the stack: this runs in a restart step).
+    pub fn reset_to_entry(&mut self, entry: u32, stack_top: u32, reset_sctlr: u32, id: u8, restarts: u32) {
+        *self = El1Context::zeroed();
+        self.frame.elr = entry;
+        self.frame.spsr = ENTRY_CPSR;
+        self.frame.r[bulkhead_abi::entry::REG_PARTITION_ID] = id as u32;
+        self.frame.r[bulkhead_abi::entry::REG_RESTART_COUNT] = restarts;
+        self.frame.r[bulkhead_abi::entry::REG_ABI_VERSION] = bulkhead_abi::ABI_VERSION;
+        self.banked.svc[0] = stack_top;
+        self.system.sctlr = reset_sctlr;
+    }
 }
 
 // Sizes the assembly depends on.

@@ -33,6 +33,34 @@ pub fn now() -> u64 {
     <CntPct as SysRegRead64>::read_raw()
 }
 
+/// [`now`], read where the kernel observes a window boundary. The global
+/// label right after the read (`bulkhead_boundary_observed`) is for
+/// `cargo xtask bench`: the instruction count there, with the tick read,
+/// places every boundary on the instruction stream to within one tick.
+/// Use it in one place only (a second copy would not assemble).
+#[inline(always)]
+#[allow(
+    named_asm_labels,
+    reason = "one global label the bench needs; a duplicated copy fails to assemble rather than mislead"
+)]
+pub fn now_at_boundary() -> u64 {
+    let (low, high): (u32, u32);
+    // SAFETY: as in `now`: an ISB, then a read of CNTPCT (`mrrc p15, 0, Rt,
+    // Rt2, c14`); the label only names the next instruction.
+    unsafe {
+        core::arch::asm!(
+            "isb",
+            "mrrc p15, 0, {low}, {high}, c14",
+            ".global bulkhead_boundary_observed",
+            "bulkhead_boundary_observed:",
+            low = out(reg) low,
+            high = out(reg) high,
+            options(nomem, nostack, preserves_flags),
+        )
+    };
+    (high as u64) << 32 | low as u64
+}
+
 /// Arms the hyp timer to fire when the counter reaches `deadline`.
 pub fn set_deadline(deadline: u64) {
     // SAFETY: the hyp timer is the kernel's own; enabling it with a compare

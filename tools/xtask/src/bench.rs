@@ -35,7 +35,23 @@
 //!   the store to the instruction after it (worst case without an interrupt
 //!   in between).
 //!
-//! A third run boots `tests/systems/virtio.toml` with QEMU's DDR in a shared
+//! A third run boots `tests/systems/interference.toml`, the adversarial
+//! suite (`tests/system/tests/interference.rs` says what each attack does),
+//! and times every window start to the instruction (see [`interference`]
+//! for how counts become times):
+//!
+//! - `window_start_delay_insns`: from a window's scheduled boundary to the
+//!   first instruction of its owner, worst over the victim's windows, each
+//!   right after one attack (the documented bound: 1,500);
+//! - `window_start_delay_any_insns`: the same over every window, attackers'
+//!   own included (informative: a partition whose own interrupts were left
+//!   pending gets them delivered first, in its own time);
+//! - `restart_cost_insns`: kernel instructions per KiB a restart restores,
+//!   spent in the restarting partition's own windows;
+//! - `restart_step_worst_insns`: the longest stretch of a restart without a
+//!   look at the window timer.
+//!
+//! A fourth run boots `tests/systems/virtio.toml` with QEMU's DDR in a shared
 //! file and drives the island's echo service from this process, one message
 //! per doorbell, as the Cortex-A would (`bulkhead-amp-host`):
 //!
@@ -174,6 +190,7 @@ pub fn run(root: &Path) -> Result<()> {
     let hvc_median = median(&mut hypercalls.clone());
 
     let virq = virtual_interrupts(root, &toolchain, &plugin, &out_dir)?;
+    let attacks = interference(root, &toolchain, &plugin, &out_dir)?;
     let rpmsg = rpmsg_echo(root, &toolchain, &plugin, &out_dir)?;
 
     // Sizes.
@@ -247,6 +264,44 @@ pub fn run(root: &Path) -> Result<()> {
                 "one trapped and emulated GICD_ICENABLER or GICD_ISENABLER store that changes the physical distributor, worst of {} (best {}); Bao on this board: 853",
                 virq.gicd_samples, virq.gicd_min
             ),
+        },
+        Metric {
+            key: "window_start_delay_insns",
+            value: attacks.victim_worst,
+            target: Some(1500),
+            unit: "instructions",
+            note: format!(
+                "scheduled boundary to the victim's first instruction, worst over every attack (after {}); per attack: {}; aim 1000",
+                attacks.victim_worst_after,
+                attacks.per_attack.iter().map(|(a, d)| format!("{a} {d}")).collect::<Vec<_>>().join(", ")
+            ),
+        },
+        Metric {
+            key: "window_start_delay_any_insns",
+            value: attacks.any_worst,
+            target: None,
+            unit: "instructions",
+            note: format!(
+                "the same over all {} windows, attackers' own included (worst: {}, whose own interrupts, left pending, are delivered first)",
+                attacks.samples, attacks.any_worst_owner
+            ),
+        },
+        Metric {
+            key: "restart_cost_insns",
+            value: attacks.restore_step_median * 1024 / RESTORE_STEP_BYTES,
+            target: None,
+            unit: "instructions/KiB",
+            note: format!(
+                "kernel instructions per KiB of .data/.bss restored, in the restarting partition's windows (median of {} steps of {RESTORE_STEP_BYTES} bytes)",
+                attacks.restore_steps
+            ),
+        },
+        Metric {
+            key: "restart_step_worst_insns",
+            value: attacks.restore_step_worst,
+            target: Some(800),
+            unit: "instructions",
+            note: "the longest a restart keeps the kernel from looking at the window timer (its first step resets the context and the virtual GIC)".into(),
         },
         Metric {
             key: "rpmsg_echo_insns",
@@ -337,7 +392,7 @@ pub fn run(root: &Path) -> Result<()> {
         json!({
             "simulator": "qemu-system-arm -M mps3-an536 -icount shift=0,sleep=off",
             "counter": "bulkhead-insn-plugin (exact executed-instruction counts)",
-            "systems": ["tests/systems/bench.toml", "tests/systems/bench-irq.toml"],
+            "systems": ["tests/systems/bench.toml", "tests/systems/bench-irq.toml", "tests/systems/interference.toml", "tests/systems/virtio.toml"],
             "frames": FRAMES,
             "switch_samples": switches,
         }),
@@ -499,6 +554,146 @@ fn kernel_function(kernel: &Path, suffix: &str) -> Result<u64> {
         (None, _) => bail!("no kernel function *{suffix} in {} (inlined?)", kernel.display()),
         _ => bail!("more than one kernel function *{suffix} in {}", kernel.display()),
     }
+}
+
+/// Figures from the adversarial run (`tests/systems/interference.toml`).
+struct Interference {
+    /// Worst start delay of a victim (stopwatch) window, and the attack
+    /// before it.
+    victim_worst: u64,
+    victim_worst_after: String,
+    /// Worst per attack: (attacker, delay), in schedule order.
+    per_attack: Vec<(String, u64)>,
+    /// Windows measured.
+    samples: usize,
+    /// Worst start delay of any window whose owner was not restoring,
+    /// whatever delayed it (its own pending interrupts included), and whose.
+    any_worst: u64,
+    any_worst_owner: String,
+    /// Median instructions per restore step, and the bytes a step restores.
+    restore_step_median: u64,
+    /// Worst instructions from one restore step's start to the next's (the
+    /// longest the kernel goes without looking at the window timer while
+    /// restoring), and the number of steps seen.
+    restore_step_worst: u64,
+    restore_steps: usize,
+}
+
+/// Frames of the adversarial run (2 ms each).
+const INTERFERENCE_FRAMES: u32 = 40;
+/// Bytes per restore step (`RESTORE_STEP_BYTES` in the kernel).
+const RESTORE_STEP_BYTES: u64 = 256;
+/// Instructions per counter tick under `-icount shift=0` on the AN536.
+const INSNS_PER_TICK: u64 = 16;
+
+/// Runs the attack suite and times every window start.
+///
+/// Where the kernel observes a boundary it reads the physical counter, and
+/// the instruction after that read carries a global label
+/// (`bulkhead_boundary_observed`); the `@window` trace prints the tick read
+/// (`observed`) beside the scheduled one. Under `-icount shift=0` one
+/// instruction is one nanosecond, a sixteenth of a tick, while the kernel
+/// runs, so the delay from the scheduled boundary to the incoming
+/// partition's first instruction (the first executed outside the kernel) is
+/// `16 * (observed - scheduled)` plus the instructions from the label to
+/// that first instruction, plus the part of a tick the read did not see:
+/// at most 16 (reported as 16, so every figure is an upper bound, exact to
+/// one tick). Counting instructions across a partition's window instead
+/// would not work: QEMU's virtual clock and the count part ways there (a
+/// partition's trapped instructions, cache maintenance).
+fn interference(root: &Path, toolchain: &setup::Toolchain, plugin: &Path, out_dir: &Path) -> Result<Interference> {
+    let built = system::build(root, toolchain, &root.join("tests/systems/interference.toml"))?;
+    let kernel = &built.kernel;
+    let observed = symbol_address(kernel, "bulkhead_boundary_observed")?;
+    let trace_window = kernel_function(kernel, "6Kernel12trace_window")?;
+    let restore_step = kernel_function(kernel, "6Kernel12restore_step")?;
+    let events_path = out_dir.join("events-interference.txt");
+    let argument =
+        plugin_config(&events_path, &built, &[observed, trace_window, restore_step], None).plugin_arg(plugin);
+    let output = Run::new(kernel).frames(INTERFERENCE_FRAMES).plugin(argument).run()?;
+    if output.status != Some(0) {
+        bail!("the interference run failed:\n{}", output.lines.join("\n"));
+    }
+    let windows = bulkhead_system_tests::log::window_starts(&output.lines);
+    let events = parse_events(&std::fs::read_to_string(&events_path)?).map_err(anyhow::Error::msg)?;
+
+    // The attack before each stopwatch window, from the schedule.
+    let schedule = &built.system.schedules[0];
+    let owner =
+        |index: usize| schedule.windows[index].partition.map_or("idle", |p| built.system.partitions[p].name.as_str());
+    let per_frame = schedule.windows.len();
+    let before = |index: usize| owner((index + per_frame - 1) % per_frame).to_owned();
+
+    // Every `trace_window` is one `@window` record, in order; the first (at
+    // boot) has no boundary read before it. The boundary being measured:
+    // (record, count at the label); and whether a restore ran since (its
+    // partition's first instruction then comes after its restore).
+    let (mut next, mut read_at, mut open) = (0usize, None::<u64>, None::<(usize, u64)>);
+    let mut restoring = false;
+    let mut delays: Vec<(usize, u64)> = Vec::new();
+    let (mut steps, mut step_at) = (Vec::new(), None::<u64>);
+    for event in &events {
+        match *event {
+            Event::Pc { count, addr } if addr as u64 == observed => read_at = Some(count),
+            Event::Pc { addr, .. } if addr as u64 == trace_window => {
+                step_at = None;
+                restoring = false;
+                open = read_at.take().map(|at| (next, at));
+                next += 1;
+            }
+            Event::Pc { count, addr } if addr as u64 == restore_step => {
+                restoring = true;
+                if let Some(previous) = step_at.replace(count) {
+                    steps.push(count - previous);
+                }
+            }
+            Event::Leave { count, .. } => {
+                step_at = None;
+                if let Some((record, at)) = open.take()
+                    && !restoring
+                    && let Some(window) = windows.get(record)
+                {
+                    let late = window.observed.saturating_sub(window.scheduled);
+                    delays.push((record, late * INSNS_PER_TICK + (count - at) + INSNS_PER_TICK));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut per_attack: Vec<(String, u64)> = Vec::new();
+    let (mut any_worst, mut any_worst_owner) = (0, String::new());
+    for &(window, delay) in &delays {
+        let index = windows[window].index as usize;
+        if delay > any_worst {
+            any_worst = delay;
+            any_worst_owner = windows[window].owner.clone();
+        }
+        if windows[window].owner != "stopwatch" {
+            continue;
+        }
+        let attacker = before(index);
+        match per_attack.iter_mut().find(|(name, _)| *name == attacker) {
+            Some((_, worst)) => *worst = (*worst).max(delay),
+            None => per_attack.push((attacker, delay)),
+        }
+    }
+    let Some((victim_worst_after, victim_worst)) = per_attack.iter().max_by_key(|(_, d)| *d).cloned() else {
+        bail!("no victim window was measured ({} windows, {} events)", windows.len(), events.len());
+    };
+    if steps.len() < 100 {
+        bail!("only {} restore steps seen in the interference run", steps.len());
+    }
+    Ok(Interference {
+        victim_worst,
+        victim_worst_after,
+        per_attack,
+        samples: delays.len(),
+        any_worst,
+        any_worst_owner,
+        restore_step_median: median(&mut steps.clone()),
+        restore_step_worst: *steps.iter().max().unwrap_or(&0),
+        restore_steps: steps.len(),
+    })
 }
 
 /// Figures from the rpmsg echo run.
