@@ -7,7 +7,7 @@
 //! the partition to resume. When no partition may run (an idle window, a
 //! halted or yielded owner, the rest of a window after a fault, a restore in
 //! progress) the kernel stays at EL2 with interrupts masked in
-//! [`Kernel::next_frame`], doing bounded background work (a restore step, a
+//! [`Kernel::wait_for_runnable`], doing bounded background work (a restore step, a
 //! piece of console output) between looks at the interrupt controller, and
 //! waits for an interrupt when there is none.
 //!
