@@ -29,6 +29,7 @@
 
 use crate::arch::context::{self, El1Context, TrapFrame};
 use crate::arch::gic::{self, Gic};
+use crate::arch::guest_registers::TrappedRegisters;
 use crate::arch::{cache, cpu, entry, mpu, timer, traps, vgic as virtual_interface};
 use crate::boot_params::{self, Options};
 use crate::console::{Direct, Flush, Uart};
@@ -38,6 +39,7 @@ use aarch32_cpu::register::{Sctlr, SysRegRead};
 use bulkhead_abi::{self as abi, Call, El1Exception};
 use bulkhead_kernel_core::console::{Allowed, Console, Event, MAX_LINE_BYTES};
 use bulkhead_kernel_core::log::kind;
+use bulkhead_kernel_core::registers::GuestRegisters;
 use bulkhead_kernel_core::restore::Restore;
 use bulkhead_kernel_core::schedule::Cursor;
 use bulkhead_kernel_core::syndrome::{
@@ -589,6 +591,13 @@ impl Kernel {
             }
         }
         partition.clock.switch_out(scheduled_end, now);
+        // Ignored GIC accesses past the window's four logged lines are
+        // counted, never lost: what the next logged line did not report is
+        // reported as the window ends.
+        let unlogged = core::mem::take(&mut partition.ignored_unlogged);
+        if unlogged != 0 {
+            self.console.record(Event::VgicIgnoredUnlogged { partition: id, count: unlogged });
+        }
     }
 
     /// Starts the current window's owner: loads it, or lets its restore
@@ -862,25 +871,21 @@ impl Kernel {
             return false;
         };
         let access = Cp15Access::decode(hsr);
-        let frame = &mut partition.context.frame;
-        // r13 and r14 are banked per mode and not in the trap frame; no
-        // compiler names a cache line's address with them.
-        if access.rt > 12 {
-            return false;
-        }
-        let passed = access.condition_passed(frame.spsr);
+        let mut registers = TrappedRegisters { frame: &mut partition.context.frame };
+        let passed = access.condition_passed(registers.frame.spsr);
         let cbar = access.read && (access.opc1, access.crn, access.crm, access.opc2) == (1, 15, 3, 0);
         if cbar {
-            if passed && let Some(rt) = frame.r.get_mut(access.rt as usize) {
-                *rt = SYSTEM.board.gicd_base as u32;
+            if passed && !registers.write(access.rt, SYSTEM.board.gicd_base as u32) {
+                return false;
             }
         } else {
             let Some(operation) = cache::Operation::of(&access) else { return false };
-            let Some(&value) = frame.r.get(access.rt as usize) else { return false };
+            let Some(value) = registers.read(access.rt) else { return false };
             if passed && !cache::perform(operation, value, desc.grants) {
                 return false;
             }
         }
+        let frame = &mut partition.context.frame;
         frame.elr += if hsr & (1 << 25) != 0 { 4 } else { 2 };
         if frame.spsr & SPSR_THUMB != 0 {
             frame.spsr = advance_it_state(frame.spsr);
@@ -900,58 +905,47 @@ impl Kernel {
         let (Some(desc), Some(partition)) = (SYSTEM.partition(id), self.partitions.get(id as usize)) else {
             return false;
         };
-        // The transfers to emulate: (register, size in bytes, offset), whether
-        // they are loads, and the base register's new value for writeback.
-        let (load, transfers, sign_extend, writeback) = if abort.valid {
-            // Registers beyond r12 are banked per mode and not in the trap frame.
-            if abort.register > 12 {
-                return false;
+        // The access: from the syndrome, or (writeback forms, LDRD/STRD, which
+        // carry none) decoded from the instruction in the partition's memory.
+        let transfer = match Transfer::from_syndrome(&abort) {
+            Some(transfer) => transfer,
+            None if abort.valid => return false,
+            None => {
+                let pc = partition.context.frame.elr;
+                let thumb = partition.context.frame.spsr & SPSR_THUMB != 0;
+                let Some(word) = read_instruction(desc, pc, thumb) else { return false };
+                let Some(partition) = self.partitions.get_mut(id as usize) else { return false };
+                let registers = TrappedRegisters { frame: &mut partition.context.frame };
+                let Some(transfer) = Transfer::decode(word, thumb, |n| registers.read(n).unwrap_or(0)) else {
+                    return false;
+                };
+                transfer
             }
-            (!abort.write, [Some((abort.register, abort.size, offset)), None], abort.sign_extend, None)
-        } else {
-            // No syndrome (writeback forms, LDRD/STRD): decode the instruction,
-            // read from the partition's own memory.
-            let registers = &partition.context.frame.r;
-            let pc = partition.context.frame.elr;
-            let thumb = partition.context.frame.spsr & (1 << 5) != 0;
-            let Some(transfer) = read_instruction(desc, pc, thumb)
-                .and_then(|word| Transfer::decode(word, thumb, |n| registers.get(n as usize).copied().unwrap_or(0)))
-            else {
-                return false;
-            };
-            let second = transfer.second.map(|register| (register, 4, offset + 4));
-            (
-                transfer.load,
-                [Some((transfer.first, transfer.size, offset)), second],
-                transfer.sign_extend,
-                transfer.writeback,
-            )
         };
-        let mut ignored = false;
-        for (register, size, offset) in transfers.into_iter().flatten() {
-            let Some(partition) = self.partitions.get_mut(id as usize) else { return false };
-            let Some(&current) = partition.context.frame.r.get(register as usize) else { return false };
-            let size_mask = if size >= 4 { u32::MAX } else { (1 << (size * 8)) - 1 };
-            let write = (!load).then_some(current & size_mask);
-            let access = Access { frame, offset: offset as u32, size, write };
-            let Ok(outcome) = vgic::emulate(&mut partition.vgic, desc.interrupts, desc.spis, &self.gic_facts, access)
-            else {
-                return false;
-            };
-            if load && let Some(slot) = partition.context.frame.r.get_mut(register as usize) {
-                let sign_bit = 1u32 << (size as u32 * 8 - 1);
-                let extend = sign_extend && size < 4 && outcome.value & sign_bit != 0;
-                *slot = if extend { outcome.value | !size_mask } else { outcome.value };
+        let Some(partition) = self.partitions.get_mut(id as usize) else { return false };
+        // The virtual GIC's answer per register; what it asks of the physical
+        // GIC is applied once the instruction is complete (the frame and the
+        // virtual GIC are borrowed until then).
+        let mut effects = [None, None];
+        let vgic = &mut partition.vgic;
+        let mut registers = TrappedRegisters { frame: &mut partition.context.frame };
+        let completed = transfer.complete(&mut registers, |delta, size, write| {
+            let access = Access { frame, offset: offset as u32 + delta, size, write };
+            let outcome = vgic::emulate(vgic, desc.interrupts, desc.spis, &self.gic_facts, access).ok()?;
+            if let Some(slot) = effects.get_mut((delta / 4) as usize) {
+                *slot = Some((outcome.effects, outcome.ignored()));
             }
-            ignored |= outcome.ignored();
-            self.apply_gic_effects(id, &outcome.effects);
+            Some(outcome.value)
+        });
+        let mut ignored = false;
+        for (effect, named_others) in effects.iter().flatten() {
+            ignored |= named_others;
+            self.apply_gic_effects(id, effect);
+        }
+        if !completed {
+            return false;
         }
         let Some(partition) = self.partitions.get_mut(id as usize) else { return false };
-        if let Some((base, value)) = writeback
-            && let Some(slot) = partition.context.frame.r.get_mut(base as usize)
-        {
-            *slot = value;
-        }
         // Resume after the access: 4 bytes, or 2 for a 16-bit Thumb instruction
         // (decoded instructions are always 32-bit).
         partition.context.frame.elr += if hsr & (1 << 25) != 0 || !abort.valid { 4 } else { 2 };
@@ -973,7 +967,7 @@ impl Kernel {
                 partition: id,
                 frame: frame_name,
                 offset: offset as u32,
-                write: !load,
+                write: !transfer.load,
                 unlogged_before,
             });
         }

@@ -150,6 +150,14 @@ pub enum Event {
         /// Ignored accesses not logged since the last logged one.
         unlogged_before: u32,
     },
+    /// A partition's window ended with ignored GIC accesses it made after
+    /// its last logged one: their count, so none goes unreported.
+    VgicIgnoredUnlogged {
+        /// Who.
+        partition: PartitionId,
+        /// Ignored accesses not logged in the window.
+        count: u32,
+    },
 }
 
 impl Event {
@@ -162,7 +170,8 @@ impl Event {
             | Event::Restart { partition, .. }
             | Event::Irq { partition, .. }
             | Event::Virq { partition, .. }
-            | Event::VgicIgnored { partition, .. } => Some(partition),
+            | Event::VgicIgnored { partition, .. }
+            | Event::VgicIgnoredUnlogged { partition, .. } => Some(partition),
         }
     }
 }
@@ -554,7 +563,7 @@ impl Record {
                     Event::Restart { .. } => kind::RESTART,
                     Event::Irq { .. } => kind::IRQ,
                     Event::Virq { .. } => kind::VIRQ,
-                    Event::VgicIgnored { .. } => kind::VGIC_IGNORED,
+                    Event::VgicIgnored { .. } | Event::VgicIgnoredUnlogged { .. } => kind::VGIC_IGNORED,
                 },
                 match event {
                     Event::Window { .. } => None,
@@ -611,6 +620,7 @@ impl Record {
                 3 => Dec("unlogged-before", unlogged_before as u64),
                 _ => return None,
             },
+            (Record::Event(Event::VgicIgnoredUnlogged { count, .. }), 0) => Dec("unlogged", count as u64),
             _ => return None,
         })
     }
@@ -1021,9 +1031,11 @@ mod tests {
             write: true,
             unlogged_before: 7,
         });
+        console.record(Event::VgicIgnoredUnlogged { partition: 1, count: 3 });
         assert_eq!(
             drain_all(&mut console),
-            "@vgic-ignored b frame=gicd offset=0x00000104 access=write unlogged-before=7\n"
+            "@vgic-ignored b frame=gicd offset=0x00000104 access=write unlogged-before=7\n\
+             @vgic-ignored b unlogged=3\n"
         );
     }
 

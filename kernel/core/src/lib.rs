@@ -21,6 +21,7 @@ pub mod console;
 pub mod fmt;
 pub mod line;
 pub mod log;
+pub mod registers;
 pub mod restore;
 pub mod schedule;
 pub mod syndrome;

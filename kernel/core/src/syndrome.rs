@@ -283,12 +283,16 @@ mod tests {
     }
 }
 
-/// A load or store decoded from the instruction itself, for data aborts that
-/// carry no syndrome (`ISV` = 0): the writeback forms of `LDR`/`STR` (word,
-/// byte, halfword, signed) and every `LDRD`/`STRD`, which compilers emit for
-/// device registers in loops and for 64-bit registers. Anything else
-/// (load/store multiple, exclusives, unprivileged `T` forms, PC-relative or
-/// PC/SP/LR operands) decodes to `None`.
+/// A load or store the kernel completes on a partition's behalf: from the
+/// syndrome when the abort carries one ([`Transfer::from_syndrome`]), else
+/// decoded from the instruction itself ([`Transfer::decode`]) for the
+/// writeback forms of `LDR`/`STR` (word, byte, halfword, signed) and every
+/// `LDRD`/`STRD`, which compilers emit for device registers in loops and for
+/// 64-bit registers. Any of `r0`-`r14` may be a transfer, base or offset
+/// register: compilers allocate `lr` like any other, and handlers address
+/// through `sp`; [`crate::registers`] says which bank each is in. Anything
+/// else (load/store multiple, exclusives, unprivileged `T` forms, the PC as
+/// an operand) is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Transfer {
     /// A load rather than a store.
@@ -306,8 +310,11 @@ pub struct Transfer {
     pub writeback: Option<(u8, u32)>,
 }
 
+/// `r0`-`r14`: everything but the PC.
+use crate::registers::GuestRegisters;
+
 const fn usable(register: u32) -> bool {
-    register <= 12
+    register <= 14
 }
 
 /// An A32 register offset: `Rm` shifted by an immediate (`RRX` refused).
@@ -335,11 +342,75 @@ struct Operands {
 }
 
 impl Transfer {
+    /// The access an abort's syndrome describes (`ISV` = 1); `None` when it
+    /// carries none or names the PC.
+    pub const fn from_syndrome(abort: &DataAbort) -> Option<Transfer> {
+        if !abort.valid || !usable(abort.register as u32) {
+            return None;
+        }
+        Some(Transfer {
+            load: !abort.write,
+            size: abort.size,
+            sign_extend: abort.sign_extend,
+            first: abort.register,
+            second: None,
+            writeback: None,
+        })
+    }
+
     /// Decodes the instruction at the fault: an A32 word, or a T32 pair of
     /// halfwords with the first in the high half. `register` gives the value
-    /// of r0..r12 (for writeback addresses).
+    /// of r0..r14 in the partition's mode (for writeback addresses and
+    /// register offsets).
     pub fn decode(instruction: u32, thumb: bool, register: impl Fn(u8) -> u32) -> Option<Transfer> {
         if thumb { Transfer::decode_t32(instruction, register) } else { Transfer::decode_a32(instruction, register) }
+    }
+
+    /// Performs the transfer on `device` for a partition whose registers are
+    /// `registers`: stores take the low `size` bytes of their register, loads
+    /// write theirs (sign-extended when the instruction says), and the base
+    /// is written back. `device(offset, size, store)` is called once per
+    /// register, with offset 0 and then 4 for a doubleword's second register,
+    /// and returns the value loaded (anything for a store) or `None` to
+    /// refuse the access. Registers change only when every access was
+    /// accepted. Returns whether the transfer completed.
+    pub fn complete(
+        &self,
+        registers: &mut impl GuestRegisters,
+        mut device: impl FnMut(u32, u8, Option<u32>) -> Option<u32>,
+    ) -> bool {
+        // Sizes other than 1, 2 and 4 are the device's to refuse.
+        let (size_mask, sign_bit) = match self.size {
+            1 => (0xFF, 0x80),
+            2 => (0xFFFF, 0x8000),
+            _ => (u32::MAX, 0),
+        };
+        let mut loaded: [Option<(u8, u32)>; 2] = [None, None];
+        let accesses = [Some((self.first, 0)), self.second.map(|second| (second, 4))];
+        for (slot, (register, offset)) in accesses.into_iter().enumerate().filter_map(|(i, a)| Some((i, a?))) {
+            let store = if self.load {
+                None
+            } else {
+                let Some(value) = registers.read(register) else { return false };
+                Some(value & size_mask)
+            };
+            let Some(value) = device(offset, self.size, store) else { return false };
+            if self.load {
+                let extend = self.sign_extend && value & sign_bit != 0;
+                if let Some(slot) = loaded.get_mut(slot) {
+                    *slot = Some((register, if extend { value | !size_mask } else { value & size_mask }));
+                }
+            }
+        }
+        for (register, value) in loaded.into_iter().flatten() {
+            if !registers.write(register, value) {
+                return false;
+            }
+        }
+        if let Some((base, value)) = self.writeback {
+            return registers.write(base, value);
+        }
+        true
     }
 
     fn finish(
@@ -538,7 +609,9 @@ mod transfer_tests {
         assert_eq!(a32(0xe4b1_0004), None, "ldrt (post-index with W)");
         assert_eq!(a32(0xe59f_0004), None, "ldr r0, [pc, #4]");
         assert_eq!(a32(0xe490_0004), None, "ldr r0, [r0], #4: base is the destination");
-        assert_eq!(a32(0xe48d_e004), None, "str lr, [sp], #4: banked registers");
+        assert_eq!(a32(0xe48f_e004), None, "str lr, [pc], #4: the PC as base");
+        assert_eq!(a32(0xe480_f004), None, "str pc, [r0], #4: the PC as transfer register");
+        assert_eq!(a32(0xe1c2_e0d8), None, "ldrd lr, pc, [r2, #8]: the PC as second register");
         assert_eq!(a32(0xf480_2004), None, "unconditional space");
     }
 
@@ -592,5 +665,250 @@ mod transfer_tests {
         assert_eq!(t32(0xf8d1_0000), None, "ldr.w imm12 (has a syndrome)");
         assert_eq!(t32(0xe890_0006), None, "ldm.w");
         assert_eq!(t32(0xf851_0e04), None, "ldrt");
+    }
+}
+
+/// Every mode x every transfer register x every emulated form, on a model of
+/// the CPU's banks: the value stored comes from, and the value loaded lands
+/// in, the register the architecture names for that mode, and nothing else
+/// changes.
+#[cfg(test)]
+mod banked_transfer_tests {
+    use super::*;
+    use crate::registers::Mode;
+    use crate::registers::tests::{ModelCpu, physical_name};
+    use std::collections::BTreeMap;
+    use std::string::String;
+    use std::vec::Vec;
+
+    /// One emulated form, with its transfer register `rt` and base `rn`.
+    struct Form {
+        name: &'static str,
+        transfer: Option<Transfer>,
+        /// Registers the form transfers, in order.
+        registers: Vec<u8>,
+        load: bool,
+        /// The base and how it moves.
+        writeback: Option<(u8, i32)>,
+        /// (value the device returns, value expected in the register).
+        loaded: (u32, u32),
+    }
+
+    fn decoded(word: u32, thumb: bool, cpu: &ModelCpu) -> Option<Transfer> {
+        Transfer::decode(word, thumb, |n| cpu.architectural(n))
+    }
+
+    fn forms(cpu: &ModelCpu, rt: u8, rn: u8, rm: u8) -> Vec<Form> {
+        let (t, n, m) = (rt as u32, rn as u32, rm as u32);
+        let syndrome = |write: bool, size: u8, sign_extend: bool| {
+            Transfer::from_syndrome(&DataAbort { write, sign_extend, valid: true, size, register: rt, status: 0 })
+        };
+        let mut forms = std::vec![
+            Form {
+                name: "syndrome str",
+                transfer: syndrome(true, 4, false),
+                registers: std::vec![rt],
+                load: false,
+                writeback: None,
+                loaded: (0, 0)
+            },
+            Form {
+                name: "syndrome ldr",
+                transfer: syndrome(false, 4, false),
+                registers: std::vec![rt],
+                load: true,
+                writeback: None,
+                loaded: (0xCAFE_F00D, 0xCAFE_F00D)
+            },
+            Form {
+                name: "syndrome strb",
+                transfer: syndrome(true, 1, false),
+                registers: std::vec![rt],
+                load: false,
+                writeback: None,
+                loaded: (0, 0)
+            },
+            Form {
+                name: "syndrome ldrsh",
+                transfer: syndrome(false, 2, true),
+                registers: std::vec![rt],
+                load: true,
+                writeback: None,
+                loaded: (0x8001, 0xFFFF_8001)
+            },
+            Form {
+                name: "syndrome ldrh",
+                transfer: syndrome(false, 2, false),
+                registers: std::vec![rt],
+                load: true,
+                writeback: None,
+                loaded: (0x8001, 0x8001)
+            },
+        ];
+        if rn != rt {
+            forms.extend([
+                Form {
+                    name: "str rt, [rn], #4",
+                    transfer: decoded(0xe480_0004 | n << 16 | t << 12, false, cpu),
+                    registers: std::vec![rt],
+                    load: false,
+                    writeback: Some((rn, 4)),
+                    loaded: (0, 0),
+                },
+                Form {
+                    name: "ldr rt, [rn, #-8]!",
+                    transfer: decoded(0xe530_0008 | n << 16 | t << 12, false, cpu),
+                    registers: std::vec![rt],
+                    load: true,
+                    writeback: Some((rn, -8)),
+                    loaded: (0x1234_5678, 0x1234_5678),
+                },
+                Form {
+                    name: "ldrsb rt, [rn, #1]!",
+                    transfer: decoded(0xe1f0_00d1 | n << 16 | t << 12, false, cpu),
+                    registers: std::vec![rt],
+                    load: true,
+                    writeback: Some((rn, 1)),
+                    loaded: (0x80, 0xFFFF_FF80),
+                },
+                Form {
+                    name: "strh rt, [rn], #2",
+                    transfer: decoded(0xe0c0_00b2 | n << 16 | t << 12, false, cpu),
+                    registers: std::vec![rt],
+                    load: false,
+                    writeback: Some((rn, 2)),
+                    loaded: (0, 0),
+                },
+                Form {
+                    name: "str.w rt, [rn], #4",
+                    transfer: decoded(0xf840_0b04 | n << 16 | t << 12, true, cpu),
+                    registers: std::vec![rt],
+                    load: false,
+                    writeback: Some((rn, 4)),
+                    loaded: (0, 0),
+                },
+                Form {
+                    name: "ldr.w rt, [rn, #-8]!",
+                    transfer: decoded(0xf850_0d08 | n << 16 | t << 12, true, cpu),
+                    registers: std::vec![rt],
+                    load: true,
+                    writeback: Some((rn, -8)),
+                    loaded: (0xFEED_BEEF, 0xFEED_BEEF),
+                },
+            ]);
+            if rm != rn && rm != rt {
+                let offset = cpu.architectural(rm) as i32;
+                forms.push(Form {
+                    name: "ldr rt, [rn], rm",
+                    transfer: decoded(0xe690_0000 | n << 16 | t << 12 | m, false, cpu),
+                    registers: std::vec![rt],
+                    load: true,
+                    writeback: Some((rn, offset)),
+                    loaded: (0x0BAD_CAFE, 0x0BAD_CAFE),
+                });
+            }
+            // A32 doublewords: an even first register below r14.
+            if rt % 2 == 0 && rt < 14 && rn != rt + 1 {
+                let pair = std::vec![rt, rt + 1];
+                forms.push(Form {
+                    name: "ldrd rt, rt+1, [rn], #8",
+                    transfer: decoded(0xe0c0_00d8 | n << 16 | t << 12, false, cpu),
+                    registers: pair.clone(),
+                    load: true,
+                    writeback: Some((rn, 8)),
+                    loaded: (0x5555_AAAA, 0x5555_AAAA),
+                });
+                forms.push(Form {
+                    name: "strd rt, rt+1, [rn], #8",
+                    transfer: decoded(0xe0c0_00f8 | n << 16 | t << 12, false, cpu),
+                    registers: pair,
+                    load: false,
+                    writeback: Some((rn, 8)),
+                    loaded: (0, 0),
+                });
+            }
+            // T32 doublewords: any two distinct registers.
+            if rm != rn && rm != rt {
+                forms.push(Form {
+                    name: "ldrd rt, rm, [rn], #8 (T32)",
+                    transfer: decoded(0xe8f0_0002 | n << 16 | t << 12 | m << 8, true, cpu),
+                    registers: std::vec![rt, rm],
+                    load: true,
+                    writeback: Some((rn, 8)),
+                    loaded: (0x7777_1111, 0x7777_1111),
+                });
+                forms.push(Form {
+                    name: "strd rt, rm, [rn], #8 (T32)",
+                    transfer: decoded(0xe8e0_0002 | n << 16 | t << 12 | m << 8, true, cpu),
+                    registers: std::vec![rt, rm],
+                    load: false,
+                    writeback: Some((rn, 8)),
+                    loaded: (0, 0),
+                });
+            }
+        }
+        forms
+    }
+
+    #[test]
+    fn every_mode_register_and_form_uses_the_architectural_bank() {
+        let mut checked = 0;
+        for mode in Mode::ALL {
+            for rt in 0..=14u8 {
+                for rn in 0..=14u8 {
+                    let rm = (rn + 3) % 15;
+                    let before = ModelCpu::new(mode);
+                    for form in forms(&before, rt, rn, rm) {
+                        let context = std::format!("{mode:?} {} with rt=r{rt} rn=r{rn} rm=r{rm}", form.name);
+                        let transfer = form.transfer.unwrap_or_else(|| panic!("{context}: refused"));
+                        let mut cpu = ModelCpu::new(mode);
+                        let mut stored = Vec::new();
+                        let completed = transfer.complete(&mut cpu, |_offset, size, store| {
+                            stored.push(store);
+                            Some(form.loaded.0 & if size >= 4 { u32::MAX } else { (1 << (size * 8)) - 1 })
+                        });
+                        assert!(completed, "{context}: not completed");
+                        let mut expected: BTreeMap<String, u32> = before.physical.clone();
+                        if form.load {
+                            assert!(stored.iter().all(Option::is_none), "{context}: a load stored");
+                            for register in &form.registers {
+                                expected.insert(physical_name(mode, *register), form.loaded.1);
+                            }
+                        } else {
+                            let size_mask = if transfer.size >= 4 { u32::MAX } else { (1 << (transfer.size * 8)) - 1 };
+                            let wanted: Vec<Option<u32>> =
+                                form.registers.iter().map(|r| Some(before.architectural(*r) & size_mask)).collect();
+                            assert_eq!(stored, wanted, "{context}: stored the wrong bank");
+                        }
+                        if let Some((base, delta)) = form.writeback {
+                            expected.insert(
+                                physical_name(mode, base),
+                                before.architectural(base).wrapping_add(delta as u32),
+                            );
+                        }
+                        assert_eq!(cpu.physical, expected, "{context}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 7 * 15 * 14 * 8, "only {checked} cases");
+    }
+
+    #[test]
+    fn a_refused_second_access_changes_no_register() {
+        for mode in Mode::ALL {
+            let before = ModelCpu::new(mode);
+            // ldrd r0, r1, [r2], #8 from the first register's bank.
+            let transfer = Transfer::decode(0xe0c2_00d8, false, |n| before.architectural(n)).unwrap();
+            let mut cpu = ModelCpu::new(mode);
+            let mut calls = 0;
+            assert!(!transfer.complete(&mut cpu, |offset, _, _| {
+                calls += 1;
+                (offset == 0).then_some(7)
+            }));
+            assert_eq!(calls, 2);
+            assert_eq!(cpu.physical, before.physical, "{mode:?}");
+        }
     }
 }

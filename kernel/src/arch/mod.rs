@@ -34,6 +34,7 @@ pub mod context;
 pub mod cpu;
 pub mod entry;
 pub mod gic;
+pub mod guest_registers;
 pub mod mpu;
 pub mod semihosting;
 pub mod timer;

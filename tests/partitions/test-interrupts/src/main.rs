@@ -15,6 +15,14 @@
 //!   pending in one distributor write (more than the four list registers),
 //!   then opens the mask and records the order they arrive in.
 //!
+//! - `irq-banked` owns four interrupts no device raises (INTIDs 100-103) and
+//!   reaches their distributor priority bytes through `sp`, `lr` and FIQ's
+//!   `r8`/`r9` in SVC, IRQ, System, FIQ, Abort and Undefined modes, the way
+//!   compiled code does (GCC allocates `lr` like any register), with
+//!   syndrome-carrying and writeback (decoded) forms. It checks every value
+//!   and that the User bank's `r8`/`r9` are untouched, and prints one line
+//!   per mode.
+//!
 //! Everything GIC-related goes through `arm-gic` and the ordinary `ICC_*`
 //! registers, as on bare metal.
 
@@ -192,11 +200,127 @@ fn burst() -> ! {
     hypercall::stop(0)
 }
 
+/// Memory the banked-register probes keep the interrupted mode's `CPSR`,
+/// `sp` and `lr` in while they use them as transfer registers.
+static mut PROBE_SAVE: [u32; 3] = [0; 3];
+
+/// In mode `$mode`, with interrupts masked: stores `a` through `lr` and `b`
+/// through `sp` to priority bytes 100 and 101 (syndrome forms), loads byte
+/// 101 into `lr` and byte 100 into `sp`, then loads byte 101 through `lr`
+/// as a writeback base (`ldrb r2, [lr, #1]!`, no syndrome: decoded). Returns
+/// (value loaded into `sp`, into `lr`, writeback load | (base delta << 8)).
+macro_rules! probe_sp_lr {
+    ($mode:literal, $bytes:expr, $a:expr, $b:expr) => {{
+        let (via_sp, via_lr, writeback): (u32, u32, u32);
+        // SAFETY: the block saves this mode's CPSR and the target mode's sp
+        // and lr in PROBE_SAVE and restores them before it ends; it touches
+        // only this partition's own interrupts' priority bytes; operands are
+        // in r0-r5, which no mode banks.
+        unsafe {
+            core::arch::asm!(
+                "mrs r3, cpsr",
+                "str r3, [r5]",
+                "cpsid if",
+                concat!("cps #", $mode),
+                "str sp, [r5, #4]",
+                "str lr, [r5, #8]",
+                "mov lr, r1",
+                "strb lr, [r0]",
+                "mov sp, r2",
+                "strb sp, [r0, #1]",
+                "ldrb lr, [r0, #1]",
+                "mov r3, lr",
+                "ldrb sp, [r0]",
+                "mov r1, sp",
+                "mov lr, r0",
+                "ldrb r2, [lr, #1]!",
+                "sub r4, lr, r0",
+                "orr r2, r2, r4, lsl #8",
+                "ldr sp, [r5, #4]",
+                "ldr lr, [r5, #8]",
+                "ldr r4, [r5]",
+                "msr cpsr_c, r4",
+                inout("r0") $bytes => _,
+                inout("r1") $a => via_sp,
+                inout("r2") $b => writeback,
+                out("r3") via_lr,
+                out("r4") _,
+                in("r5") core::ptr::addr_of_mut!(PROBE_SAVE),
+            );
+        }
+        (via_sp, via_lr, writeback)
+    }};
+}
+
+fn banked() -> ! {
+    let mut gic = gic::init();
+    for intid in BURST_FIRST..BURST_FIRST + 4 {
+        gic::enable(&mut gic, intid, 0xF0, Trigger::Level);
+    }
+    let bytes = layout::GIC_DISTRIBUTOR + 0x400 + BURST_FIRST as usize;
+    // SAFETY: this partition's own interrupts' priority bytes.
+    let priority = |n: usize| unsafe { read_volatile((bytes + n) as *const u8) } as u32;
+    let modes: [(&str, u32); 6] =
+        [("svc", 0x13), ("irq", 0x12), ("sys", 0x1F), ("fiq", 0x11), ("abt", 0x17), ("und", 0x1B)];
+    for (index, (name, bits)) in modes.iter().enumerate() {
+        let (a, b) = (0x10 + 0x10 * index as u32, 0xE8 - 0x10 * index as u32);
+        let (via_sp, via_lr, writeback) = match bits {
+            0x13 => probe_sp_lr!("0x13", bytes, a, b),
+            0x12 => probe_sp_lr!("0x12", bytes, a, b),
+            0x1F => probe_sp_lr!("0x1f", bytes, a, b),
+            0x11 => probe_sp_lr!("0x11", bytes, a, b),
+            0x17 => probe_sp_lr!("0x17", bytes, a, b),
+            _ => probe_sp_lr!("0x1b", bytes, a, b),
+        };
+        let ok = via_sp == a && via_lr == b && writeback == (b | 1 << 8) && priority(0) == a && priority(1) == b;
+        println!(
+            "banked mode={name} sp-load={via_sp:#04x} lr-load={via_lr:#04x} lr-writeback={writeback:#05x} \
+             expected={a:#04x},{b:#04x} {}",
+            if ok { "ok" } else { "WRONG" }
+        );
+    }
+    // FIQ's own r8-r12: a store from r8_fiq, a load into r9_fiq; the User
+    // bank's r8 and r9 (the compiler's) keep their values.
+    let (marker8, marker9) = (0x0808_0808u32, 0x0909_0909u32);
+    let (value, stored, after8, after9): (u32, u32, u32, u32);
+    // SAFETY: as for `probe_sp_lr`; FIQ's r8/r9 are scratch for this
+    // partition, which has no FIQ handler.
+    unsafe {
+        core::arch::asm!(
+            "mrs r3, cpsr",
+            "str r3, [r5]",
+            "cpsid if",
+            "cps #0x11",
+            "mov r8, r1",
+            "strb r8, [r0, #2]",
+            "ldrb r9, [r0, #2]",
+            "mov r2, r9",
+            "ldr r4, [r5]",
+            "msr cpsr_c, r4",
+            inout("r0") bytes => _,
+            inout("r1") 0x60u32 => stored,
+            out("r2") value,
+            out("r3") _,
+            out("r4") _,
+            in("r5") core::ptr::addr_of_mut!(PROBE_SAVE),
+            inout("r8") marker8 => after8,
+            inout("r9") marker9 => after9,
+        );
+    }
+    let ok = value == stored && priority(2) == stored && after8 == marker8 && after9 == marker9;
+    println!(
+        "banked fiq-r8-r9 loaded={value:#04x} stored={stored:#04x} usr-r8={after8:#010x} usr-r9={after9:#010x} {}",
+        if ok { "ok" } else { "WRONG" }
+    );
+    hypercall::stop(0)
+}
+
 #[entry]
 fn main() -> ! {
     match layout::NAME {
         "irq-owner" => owner(),
         "irq-intruder" => intruder(),
+        "irq-banked" => banked(),
         _ => burst(),
     }
 }
