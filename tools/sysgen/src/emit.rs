@@ -1,5 +1,6 @@
 //! Generated files: partition linker scripts and layouts, kernel linker
-//! script and tables.
+//! script and tables. What foreign toolchains get (C headers) is in
+//! [`foreign`].
 //!
 //! Everything emitted is plain text meant to be read: each table entry says
 //! which description element it came from, and MPU regions are written as
@@ -14,6 +15,8 @@ use bulkhead_kernel_core::tables::SpiWord;
 use bulkhead_mpu::{El1Access, El2Access, MemoryType, Region, Shareability};
 use std::fmt::Write;
 use std::path::Path;
+
+pub mod foreign;
 
 fn identifier(name: &str) -> String {
     name.replace('-', "_").to_uppercase()

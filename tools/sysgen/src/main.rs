@@ -4,6 +4,7 @@
 //! bulkhead-sysgen check  SYSTEM.toml [--boards DIR]          validate, print the memory map
 //! bulkhead-sysgen partitions SYSTEM.toml --out DIR           write each partition's memory.x and layout.rs
 //! bulkhead-sysgen kernel SYSTEM.toml --images DIR --out DIR  check linked images, write kernel tables
+//! bulkhead-sysgen abi-header [--out FILE]                    write (or print) the C hypercall header
 //! ```
 //!
 //! `--images DIR` holds one ELF per partition, named `<partition>.elf`.
@@ -56,6 +57,12 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write bulkhead.h, the hypercall ABI for C (printed when no --out).
+    AbiHeader {
+        /// The file to write (the checked-in copy is kernel/abi/include/bulkhead.h).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -94,6 +101,16 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                 emit::write_partition(&system, index, &out.join(&system.partitions[index].name)).map_err(io)?;
             }
             Ok(())
+        }
+        Command::AbiHeader { out } => {
+            let header = emit::foreign::bulkhead_h();
+            match out {
+                Some(path) => std::fs::write(path, header).map_err(io),
+                None => {
+                    print!("{header}");
+                    Ok(())
+                }
+            }
         }
         Command::Kernel { system, boards, images, out } => {
             let system = load_or_report(&system, &boards)?;
