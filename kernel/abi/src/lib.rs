@@ -74,6 +74,119 @@ impl Call {
     }
 }
 
+/// How generated bindings type one register of a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OperandKind {
+    /// A 32-bit value (`uint32_t` in C).
+    Word,
+    /// The address of bytes the kernel reads (`const void *` in C). The
+    /// operand after it is their length in bytes.
+    ReadBuffer,
+}
+
+/// One argument or result register of a call: what generated bindings
+/// (sysgen's `bulkhead.h`) name it and say about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Operand {
+    /// The register: 1, 2 or 3 for `r1`, `r2` or `r3`.
+    pub register: u8,
+    /// A snake_case name for bindings.
+    pub name: &'static str,
+    /// What it holds, one phrase.
+    pub meaning: &'static str,
+    /// How bindings type it.
+    pub kind: OperandKind,
+}
+
+/// An [`OperandKind::Word`] operand, as a literal (so slices of them are
+/// promoted to `'static`).
+macro_rules! word {
+    ($register:literal, $name:literal, $meaning:literal $(,)?) => {
+        Operand { register: $register, name: $name, meaning: $meaning, kind: OperandKind::Word }
+    };
+}
+
+/// The shape of one call, for generated bindings: what it does, its
+/// arguments and results by register, whether it returns. The prose above
+/// each [`Call`] variant and `docs/hypercalls.md` say the same.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Signature {
+    /// What the call does, one sentence.
+    pub summary: &'static str,
+    /// Arguments, in register order from `r1`.
+    pub arguments: &'static [Operand],
+    /// Results, in register order from `r1`; `r0` is always the [`Status`].
+    pub results: &'static [Operand],
+    /// `false` for the calls that never return to the caller.
+    pub returns: bool,
+}
+
+impl Call {
+    /// The call's arguments and results. An exhaustive `match`: a new call
+    /// does not compile until it is described.
+    pub const fn signature(self) -> Signature {
+        match self {
+            Call::Yield => Signature {
+                summary: "Give up the rest of the current window; returns at the start of the caller's next window.",
+                arguments: &[],
+                results: &[],
+                returns: true,
+            },
+            Call::PartitionTime => Signature {
+                summary: "Read partition time: the virtual counter, which stands still outside the caller's windows.",
+                arguments: &[],
+                results: &[
+                    word!(1, "ticks_low", "partition time in counter ticks, low word"),
+                    word!(2, "ticks_high", "partition time in counter ticks, high word"),
+                    word!(3, "frequency_hz", "counter frequency in Hz"),
+                ],
+                returns: true,
+            },
+            Call::PartitionId => Signature {
+                summary: "Read the caller's identity.",
+                arguments: &[],
+                results: &[
+                    word!(1, "partition_id", "the caller's id (its index in the system description)"),
+                    word!(2, "partition_count", "number of partitions in the system"),
+                    word!(3, "restart_count", "how many times the kernel has restarted the caller"),
+                ],
+                returns: true,
+            },
+            Call::ConsoleWrite => Signature {
+                summary: "Write bytes to the console; the whole range must lie in memory the caller may read.",
+                arguments: &[
+                    Operand {
+                        register: 1,
+                        name: "bytes",
+                        meaning: "address of the first byte",
+                        kind: OperandKind::ReadBuffer,
+                    },
+                    word!(2, "length", "number of bytes, at most CONSOLE_WRITE_MAX"),
+                ],
+                results: &[word!(1, "accepted", "bytes accepted, possibly fewer than asked: write the rest again")],
+                returns: true,
+            },
+            Call::StopSelf => Signature {
+                summary: "Stop the caller for good: it is never scheduled again and its windows stay idle.",
+                arguments: &[word!(1, "exit_code", "exit code, logged by the kernel")],
+                results: &[],
+                returns: false,
+            },
+            Call::ReportFault => Signature {
+                summary: "Report an exception taken at EL1 that the partition cannot handle; the kernel applies \
+                          the partition's fault policy.",
+                arguments: &[
+                    word!(1, "kind", "what was taken: an El1Exception kind"),
+                    word!(2, "address", "the faulting address"),
+                    word!(3, "status", "the fault status (DFSR or IFSR)"),
+                ],
+                results: &[],
+                returns: false,
+            },
+        }
+    }
+}
+
 /// What a hypercall returns in `r0`: 0 for success, otherwise an [`Error`].
 pub type Status = u32;
 
@@ -97,6 +210,9 @@ pub enum Error {
 }
 
 impl Error {
+    /// All errors, in code order.
+    pub const ALL: [Error; 4] = [Error::UnknownCall, Error::BadAddress, Error::TooLong, Error::BadArgument];
+
     /// Decodes an `r0` value; `None` for [`OK`] or unknown values.
     pub const fn from_status(status: Status) -> Option<Error> {
         Some(match status {
@@ -115,6 +231,18 @@ impl Error {
             Error::BadAddress => "bad-address",
             Error::TooLong => "too-long",
             Error::BadArgument => "bad-argument",
+        }
+    }
+
+    /// What the error means, one sentence, for generated bindings.
+    pub const fn meaning(self) -> &'static str {
+        match self {
+            Error::UnknownCall => "r0 names no call, or the hvc immediate is not 0",
+            Error::BadAddress => {
+                "a pointer argument, with its length, is not entirely inside memory the caller may access that way"
+            }
+            Error::TooLong => "a length argument exceeds the call's limit",
+            Error::BadArgument => "another argument is out of range",
         }
     }
 }
@@ -136,6 +264,15 @@ pub enum El1Exception {
 }
 
 impl El1Exception {
+    /// All kinds, in number order.
+    pub const ALL: [El1Exception; 5] = [
+        El1Exception::Undefined,
+        El1Exception::PrefetchAbort,
+        El1Exception::DataAbort,
+        El1Exception::Unexpected,
+        El1Exception::Panic,
+    ];
+
     /// Decodes `r1` of [`Call::ReportFault`].
     pub const fn from_number(number: u32) -> Option<El1Exception> {
         Some(match number {
@@ -158,6 +295,17 @@ impl El1Exception {
             El1Exception::Panic => "panic",
         }
     }
+
+    /// What the kind means, one sentence, for generated bindings.
+    pub const fn meaning(self) -> &'static str {
+        match self {
+            El1Exception::Undefined => "undefined instruction taken at EL1",
+            El1Exception::PrefetchAbort => "prefetch abort taken at EL1 (EL1 MPU or debug)",
+            El1Exception::DataAbort => "data abort taken at EL1 (EL1 MPU, alignment)",
+            El1Exception::Unexpected => "any other exception the partition did not expect (SVC, FIQ, ...)",
+            El1Exception::Panic => "the partition's runtime found a fatal error of its own",
+        }
+    }
 }
 
 /// The registers a partition finds at its entry point.
@@ -172,6 +320,14 @@ pub mod entry {
     pub const REG_RESTART_COUNT: usize = 1;
     /// `r2`: [`super::ABI_VERSION`].
     pub const REG_ABI_VERSION: usize = 2;
+
+    /// The registers above with a snake_case name and their meaning, for
+    /// generated bindings.
+    pub const REGISTERS: [(usize, &str, &str); 3] = [
+        (REG_PARTITION_ID, "partition_id", "the partition id"),
+        (REG_RESTART_COUNT, "restart_count", "how many times the kernel has restarted this partition (0 at boot)"),
+        (REG_ABI_VERSION, "abi_version", "the ABI version"),
+    ];
 }
 
 /// Version of this ABI, passed in `r2` at entry.
@@ -179,7 +335,14 @@ pub const ABI_VERSION: u32 = 1;
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
+
     use super::*;
+    use std::vec::Vec;
+
+    /// Every number below this is tried when checking that a list of all
+    /// values misses none; the ABI's numbers are small.
+    const PROBE: u32 = 256;
 
     #[test]
     fn call_numbers_round_trip() {
@@ -191,25 +354,85 @@ mod tests {
     }
 
     #[test]
+    fn every_decodable_value_is_listed_in_all() {
+        let calls = (0..PROBE).filter_map(Call::from_number).count();
+        let errors = (0..PROBE).filter_map(Error::from_status).count();
+        let kinds = (0..PROBE).filter_map(El1Exception::from_number).count();
+        assert_eq!(calls, Call::ALL.len(), "a call decodes from r0 but is missing from Call::ALL");
+        assert_eq!(errors, Error::ALL.len(), "an error decodes but is missing from Error::ALL");
+        assert_eq!(kinds, El1Exception::ALL.len(), "a kind decodes but is missing from El1Exception::ALL");
+        for (index, call) in Call::ALL.iter().enumerate() {
+            assert_eq!(*call as usize, index, "Call::ALL is in number order");
+        }
+    }
+
+    #[test]
     fn error_codes_round_trip_and_never_collide_with_ok() {
-        for error in [Error::UnknownCall, Error::BadAddress, Error::TooLong, Error::BadArgument] {
+        for error in Error::ALL {
             assert_ne!(error as u32, OK);
             assert_eq!(Error::from_status(error as u32), Some(error));
+            assert!(!error.meaning().is_empty());
         }
         assert_eq!(Error::from_status(OK), None);
     }
 
     #[test]
     fn exception_kinds_round_trip() {
-        for kind in [
-            El1Exception::Undefined,
-            El1Exception::PrefetchAbort,
-            El1Exception::DataAbort,
-            El1Exception::Unexpected,
-            El1Exception::Panic,
-        ] {
+        for kind in El1Exception::ALL {
             assert_eq!(El1Exception::from_number(kind as u32), Some(kind));
+            assert!(!kind.meaning().is_empty());
         }
         assert_eq!(El1Exception::from_number(0), None);
+    }
+
+    fn is_snake_case(name: &str) -> bool {
+        name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    }
+
+    fn check_operands(call: Call, what: &str, operands: &[Operand]) {
+        for (index, operand) in operands.iter().enumerate() {
+            assert_eq!(operand.register as usize, index + 1, "{call:?} {what}: registers r1, r2, r3 in order");
+            assert!(is_snake_case(operand.name), "{call:?} {what}: `{}` is not snake_case", operand.name);
+            assert!(!operand.meaning.is_empty(), "{call:?} {what}: `{}` has no meaning", operand.name);
+        }
+        assert!(operands.len() <= 3, "{call:?} {what}: only r1..r3 carry them");
+    }
+
+    #[test]
+    fn every_call_is_described_for_bindings() {
+        for call in Call::ALL {
+            let signature = call.signature();
+            assert!(!signature.summary.is_empty(), "{call:?} has no summary");
+            check_operands(call, "arguments", signature.arguments);
+            check_operands(call, "results", signature.results);
+            assert!(signature.returns || signature.results.is_empty(), "{call:?} does not return but has results");
+            let names: Vec<&str> = signature.arguments.iter().chain(signature.results).map(|o| o.name).collect();
+            for (index, name) in names.iter().enumerate() {
+                assert!(!names[..index].contains(name), "{call:?}: `{name}` names two operands");
+            }
+            for (index, operand) in signature.arguments.iter().enumerate() {
+                if operand.kind == OperandKind::ReadBuffer {
+                    let length = signature.arguments.get(index + 1);
+                    assert!(
+                        length.is_some_and(|l| l.kind == OperandKind::Word),
+                        "{call:?}: buffer `{}` must be followed by its length",
+                        operand.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn entry_registers_are_described_once_each() {
+        for (index, (register, name, meaning)) in entry::REGISTERS.iter().enumerate() {
+            assert!(is_snake_case(name) && !meaning.is_empty());
+            assert!(entry::REGISTERS[..index].iter().all(|(r, n, _)| r != register && n != name));
+        }
+        let described = |register| entry::REGISTERS.iter().any(|(r, _, _)| *r == register);
+        assert!(described(entry::REG_PARTITION_ID));
+        assert!(described(entry::REG_RESTART_COUNT));
+        assert!(described(entry::REG_ABI_VERSION));
     }
 }

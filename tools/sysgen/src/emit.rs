@@ -1,5 +1,6 @@
 //! Generated files: partition linker scripts and layouts, kernel linker
-//! script and tables.
+//! script and tables. What foreign toolchains get (GNU ld and lld scripts, C
+//! headers) is in [`foreign`].
 //!
 //! Everything emitted is plain text meant to be read: each table entry says
 //! which description element it came from, and MPU regions are written as
@@ -14,6 +15,8 @@ use bulkhead_kernel_core::tables::SpiWord;
 use bulkhead_mpu::{El1Access, El2Access, MemoryType, Region, Shareability};
 use std::fmt::Write;
 use std::path::Path;
+
+pub mod foreign;
 
 fn identifier(name: &str) -> String {
     name.replace('-', "_").to_uppercase()
@@ -33,14 +36,7 @@ pub fn partition_memory_x(system: &System, index: usize) -> String {
     let _ = writeln!(out, "/* {} */", header(system, &format!("partition `{}`", partition.name)));
     out.push_str("MEMORY\n{\n");
     for region in &partition.regions {
-        let name = match region.kind {
-            RegionKind::Code => "PARTITION_CODE".to_owned(),
-            RegionKind::Data => "PARTITION_DATA".to_owned(),
-            RegionKind::Private => format!("REGION_{}", identifier(&region.name)),
-            RegionKind::Shared(_) => format!("SHARED_{}", identifier(&region.name)),
-            RegionKind::Virtio(_) => format!("VIRTIO_{}", identifier(&region.name)),
-            RegionKind::Device(_) => continue,
-        };
+        let Some(name) = foreign::memory_region_name(region) else { continue };
         let _ = writeln!(
             out,
             "    {name} : ORIGIN = {:#010x}, LENGTH = {:#x} /* {}, {} */",
@@ -433,12 +429,31 @@ pub const PARTITION_X: &str = include_str!("../../../linker/partition.x");
 /// The fixed part of the kernel's linker script (`linker/kernel.x`).
 pub const KERNEL_X: &str = include_str!("../../../linker/kernel.x");
 
-/// Writes a partition's generated files into `dir`.
+/// Writes a partition's generated files into `dir`: for the Rust runtime
+/// `memory.x`, `partition.x` and `layout.rs`; for foreign toolchains
+/// `memory.ld`, `c-partition.ld`, `partition.h` and `bulkhead.h`, so one
+/// directory is all a C build needs (`-I dir -L dir -T c-partition.ld`).
 pub fn write_partition(system: &System, index: usize, dir: &Path) -> std::io::Result<()> {
+    let clash = |clash: foreign::NameClash| std::io::Error::new(std::io::ErrorKind::InvalidData, clash);
+    let memory_ld = foreign::memory_ld(system, index).map_err(clash)?;
+    let partition_h = foreign::partition_h(system, index).map_err(clash)?;
     std::fs::create_dir_all(dir)?;
     write_if_changed(&dir.join("partition.x"), PARTITION_X)?;
     write_if_changed(&dir.join("memory.x"), &partition_memory_x(system, index))?;
-    write_if_changed(&dir.join("layout.rs"), &partition_layout_rs(system, index))
+    write_if_changed(&dir.join("layout.rs"), &partition_layout_rs(system, index))?;
+    write_if_changed(&dir.join("memory.ld"), &memory_ld)?;
+    write_if_changed(&dir.join("c-partition.ld"), foreign::C_PARTITION_LD)?;
+    write_if_changed(&dir.join("partition.h"), &partition_h)?;
+    write_if_changed(&dir.join("bulkhead.h"), &foreign::bulkhead_h())
+}
+
+/// Writes every partition's generated files into `dir/<partition>/` (see
+/// [`write_partition`]) and `dir/bulkhead.h`. Builds nothing.
+pub fn write_partitions(system: &System, dir: &Path) -> std::io::Result<()> {
+    for (index, partition) in system.partitions.iter().enumerate() {
+        write_partition(system, index, &dir.join(&partition.name))?;
+    }
+    write_if_changed(&dir.join("bulkhead.h"), &foreign::bulkhead_h())
 }
 
 /// Writes the kernel's generated files and the partition images into `dir`.

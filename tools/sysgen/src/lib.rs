@@ -7,7 +7,9 @@
 //!    that can be checked before linking (see [`validate`]). Problems name the
 //!    file, the key and the reason.
 //! 2. [`emit::write_partition`] writes each partition's `memory.x` (for
-//!    aarch32-rt's `link.x`) and `layout.rs` (for the SDK).
+//!    aarch32-rt's `link.x`) and `layout.rs` (for the SDK), and what other
+//!    toolchains need ([`emit::foreign`]: `memory.ld`, `c-partition.ld`,
+//!    `partition.h`, `bulkhead.h`).
 //! 3. Each partition is linked; [`image::inspect`] reads the result, checks
 //!    its segments lie in its regions, and extracts entry point, `.data` and
 //!    `.bss` ranges and flash contents.

@@ -2,10 +2,14 @@
 //!
 //! ```text
 //! bulkhead-sysgen check  SYSTEM.toml [--boards DIR]          validate, print the memory map
-//! bulkhead-sysgen partitions SYSTEM.toml --out DIR           write each partition's memory.x and layout.rs
+//! bulkhead-sysgen partitions SYSTEM.toml --out DIR           write each partition's generated files
 //! bulkhead-sysgen kernel SYSTEM.toml --images DIR --out DIR  check linked images, write kernel tables
+//! bulkhead-sysgen abi-header [--out FILE]                    write (or print) the C hypercall header
 //! ```
 //!
+//! `partitions` writes, under `DIR/<partition>/`, `memory.x`, `partition.x`
+//! and `layout.rs` for Rust partitions and `memory.ld`, `c-partition.ld`,
+//! `partition.h` and `bulkhead.h` for other toolchains, plus `DIR/bulkhead.h`.
 //! `--images DIR` holds one ELF per partition, named `<partition>.elf`.
 
 use bulkhead_sysgen::{emit, image, load};
@@ -31,7 +35,8 @@ enum Command {
         #[arg(long, default_value = "boards")]
         boards: PathBuf,
     },
-    /// Write every partition's memory.x and layout.rs under OUT/<partition>/.
+    /// Write every partition's linker scripts, layout and C headers under
+    /// OUT/<partition>/, and OUT/bulkhead.h.
     Partitions {
         /// The system description.
         system: PathBuf,
@@ -55,6 +60,12 @@ enum Command {
         /// Output directory.
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Write bulkhead.h, the hypercall ABI for C (printed when no --out).
+    AbiHeader {
+        /// The file to write (the checked-in copy is kernel/abi/include/bulkhead.h).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -90,10 +101,17 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
         }
         Command::Partitions { system, boards, out } => {
             let system = load_or_report(&system, &boards)?;
-            for index in 0..system.partitions.len() {
-                emit::write_partition(&system, index, &out.join(&system.partitions[index].name)).map_err(io)?;
+            emit::write_partitions(&system, &out).map_err(io)
+        }
+        Command::AbiHeader { out } => {
+            let header = emit::foreign::bulkhead_h();
+            match out {
+                Some(path) => std::fs::write(path, header).map_err(io),
+                None => {
+                    print!("{header}");
+                    Ok(())
+                }
             }
-            Ok(())
         }
         Command::Kernel { system, boards, images, out } => {
             let system = load_or_report(&system, &boards)?;

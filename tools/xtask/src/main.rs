@@ -8,7 +8,7 @@
 //! cargo xtask console [--system FILE] [--echo N]  boot an AMP system; be its Cortex-A (rpmsg-tty terminal)
 //! cargo xtask fuzz [--seconds N]                 fuzz the VIRTIO device side (cargo fuzz)
 //! cargo xtask build [--system FILE | --all]      build without running
-//! cargo xtask check FILE                         validate a system description
+//! cargo xtask check FILE [--emit DIR]            validate a system description [write what C guests need]
 //! cargo xtask audit KERNEL.elf                   check a built kernel image
 //! cargo xtask setup                              install what the above need
 //! ```
@@ -22,7 +22,7 @@ mod setup;
 mod system;
 mod test;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use bulkhead_system_tests::qemu::{Run, Uart2};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -83,6 +83,12 @@ enum Command {
     Check {
         /// The description.
         system: PathBuf,
+        /// Also write every partition's linker scripts and headers under
+        /// DIR/<partition>/ (memory.ld, c-partition.ld, partition.h,
+        /// bulkhead.h, memory.x, layout.rs) and DIR/bulkhead.h, building
+        /// nothing.
+        #[arg(long, value_name = "DIR")]
+        emit: Option<PathBuf>,
     },
     /// Check a built kernel image: no FP/SIMD use outside the context
     /// switch, no panic reachable from a partition.
@@ -112,9 +118,18 @@ fn run(cli: Cli) -> Result<()> {
             eprintln!("setup: ready");
             Ok(())
         }
-        Command::Check { system } => {
+        Command::Check { system, emit } => {
             let system = system::load(&root, &system)?;
             print!("{}", bulkhead_sysgen::emit::memory_map(&system));
+            if let Some(dir) = emit {
+                bulkhead_sysgen::emit::write_partitions(&system, &dir)
+                    .with_context(|| format!("writing the generated files to {}", dir.display()))?;
+                eprintln!(
+                    "wrote {}/<partition>/{{memory.ld,c-partition.ld,partition.h,bulkhead.h,memory.x,layout.rs}} for {} partitions",
+                    dir.display(),
+                    system.partitions.len()
+                );
+            }
             Ok(())
         }
         Command::Build { system, all } => {
