@@ -23,7 +23,7 @@ mod system;
 mod test;
 
 use anyhow::{Result, bail};
-use bulkhead_system_tests::qemu::{Run, Uart2};
+use bulkhead_system_tests::qemu::{Run, Source};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -139,13 +139,17 @@ fn run(cli: Cli) -> Result<()> {
                     "uart2 is a partition's: what you type is sent to it, and what it sends back is shown as [uart2]"
                 );
             }
-            let mut run = Run::new(&built.kernel)
-                .timeout(std::time::Duration::from_secs(u64::MAX / 4))
-                .uart2(if uart2 { Uart2::Interactive } else { Uart2::Unconnected });
+            let mut run = Run::new(&built.kernel).timeout(std::time::Duration::from_secs(u64::MAX / 4));
+            if uart2 {
+                run = run.input_uart(2);
+            }
             if let Some(frames) = frames {
                 run = run.frames(frames);
             }
-            let mut echo = |line: &str| println!("{line}");
+            let mut echo = |source: Source, line: &str| match source {
+                Source::Console => println!("{line}"),
+                Source::Uart(n) => println!("[uart{n}] {line}"),
+            };
             let output = run.run_with(Some(&mut echo))?;
             match (frames, output.status) {
                 (Some(_), Some(0)) | (None, _) => Ok(()),
