@@ -1,10 +1,11 @@
 //! Demo partition: a UART of its own, driven by its receive interrupt.
 //!
-//! The partition is given the board's `uart2` (a CMSDK APB UART) and with it
-//! the UART's interrupts. It enables the receive interrupt, sleeps in `WFI`,
-//! and its handler echoes every byte back on the UART; each completed line is
-//! also reported on the console. Its interrupt is delivered only to it, and
-//! while it is switched out the interrupt waits for its next window.
+//! The partition is given a board UART (a CMSDK APB UART: `uart2` in the
+//! demo) and with it the UART's interrupts. It enables the receive
+//! interrupt, sleeps in `WFI`, and its handler echoes every byte back on the
+//! UART; each completed line is also reported on the console. Its interrupt
+//! is delivered only to it, and while it is switched out the interrupt waits
+//! for its next window.
 
 #![no_std]
 #![no_main]
@@ -77,7 +78,8 @@ fn main() -> ! {
     gic::enable(&mut gic, rx_interrupt, 0x80, Trigger::Level);
     // SAFETY: this partition's own interrupt mask; the handler is ready.
     unsafe { core::arch::asm!("cpsie i") };
-    println!("echo: type into uart2; every byte comes back, driven by the RX interrupt");
+    let name = layout::DEVICES.first().map_or("its UART", |device| device.name);
+    println!("echo: type into {name}; every byte comes back, driven by the RX interrupt");
     loop {
         if LINE_DONE.load(Ordering::Acquire) {
             let length = LINE_LENGTH.load(Ordering::Relaxed).min(LINE.len());

@@ -1,6 +1,7 @@
 //! Booting Bulkhead systems in QEMU and reading what they print.
 //!
-//! Used by `cargo xtask run` and `cargo xtask bench`, and by this crate's
+//! Used by `cargo xtask run` (which shows every partition UART the way
+//! [`uarts`] says) and `cargo xtask bench`, and by this crate's
 //! integration tests (`tests/*.rs`), which `cargo xtask test` runs after
 //! building every system under `tests/systems/`.
 //!
@@ -11,6 +12,7 @@
 pub mod amp;
 pub mod log;
 pub mod qemu;
+pub mod uarts;
 
 use std::path::{Path, PathBuf};
 

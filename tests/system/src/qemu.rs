@@ -2,7 +2,9 @@
 
 use anyhow::{Context, Result, bail};
 use object::{Object, ObjectSymbol};
-use std::io::{BufRead, BufReader, Read};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -13,19 +15,20 @@ const BOOT_PARAMS_MAGIC: u32 = 0xB0B0_CAFE;
 /// Boot-parameter flag: exit QEMU through semihosting when done.
 const FLAG_SEMIHOSTING_EXIT: u32 = 1;
 
-/// What is connected to the board's `uart2` (the third serial port; UART0 is
-/// the kernel console, UART1 exists only with a second core) in a
-/// [`Run::run_with`] run. Tests that talk to a UART use [`Run::serve_uart`]
-/// and [`Session::uart`] instead, so what they send is paced by what the
-/// guest prints, never by the host's speed.
-#[derive(Clone, Debug, Default)]
-pub enum Uart2 {
-    /// Nothing.
-    #[default]
-    Unconnected,
-    /// Forward this process's standard input, and print what comes back.
-    Interactive,
+/// How long QEMU may take to start and offer a UART's socket.
+const CONNECT_PATIENCE: Duration = Duration::from_secs(60);
+
+/// Where a line of a run came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Source {
+    /// The kernel console: serial port 0, QEMU's standard output.
+    Console,
+    /// A UART captured with [`Run::capture_uart`], by serial port number.
+    Uart(u8),
 }
+
+/// What [`Run::run_with`] hands each line to as it arrives.
+pub type Echo<'a> = &'a mut dyn FnMut(Source, &str);
 
 /// How to run one image.
 #[derive(Clone, Debug)]
@@ -35,9 +38,12 @@ pub struct Run {
     timeout: Duration,
     plugin: Option<String>,
     qemu: PathBuf,
-    uart2: Uart2,
     /// UARTs (beyond uart0) served on UNIX sockets for the caller.
     socket_uarts: Vec<u8>,
+    /// UARTs whose output the run collects as lines, from the first byte.
+    captured_uarts: Vec<u8>,
+    /// The captured UART [`Run::run_with`] forwards standard input to.
+    input: Option<u8>,
     /// QEMU's DDR in a shared file: path and size.
     shared_ddr: Option<(PathBuf, u64)>,
     /// Tells this run's sockets from other runs' in the same process.
@@ -52,6 +58,9 @@ static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0)
 pub struct Output {
     /// Every line of the console.
     pub lines: Vec<String>,
+    /// Every line of each captured UART ([`Run::capture_uart`]), by serial
+    /// port number; a last line without its newline is included.
+    pub uarts: BTreeMap<u8, Vec<String>>,
     /// QEMU's exit status (`None` if it was killed).
     pub status: Option<i32>,
     /// Wall-clock time.
@@ -67,18 +76,42 @@ impl Run {
             timeout: Duration::from_secs(300),
             plugin: None,
             qemu: std::env::var_os("BULKHEAD_QEMU").map_or_else(|| PathBuf::from("qemu-system-arm"), PathBuf::from),
-            uart2: Uart2::Unconnected,
             socket_uarts: Vec::new(),
+            captured_uarts: Vec::new(),
+            input: None,
             shared_ddr: None,
             instance: RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
 
-    /// Serves `uartN` on a UNIX socket (at [`Run::uart_socket`]) for the
-    /// caller to connect to.
+    /// Serves `uartN` (serial port N) on a UNIX socket (at
+    /// [`Run::uart_socket`]) for the caller to connect to when it likes:
+    /// what the guest sends before then is lost. To read a UART's output,
+    /// capture it instead.
     pub fn serve_uart(mut self, n: u8) -> Run {
         self.socket_uarts.push(n);
         self
+    }
+
+    /// Captures `uartN` (serial port N; 0 is the console, always read):
+    /// QEMU does not start the guest before the run is connected to it, so
+    /// no byte is lost, and every line it sends is collected
+    /// ([`Output::uarts`], [`Session::uart_lines`]) and handed to
+    /// [`Run::run_with`]'s callback as it arrives, in one sequence with the
+    /// console's. Bytes go to it with [`Session::send_uart`] or
+    /// [`Run::input_uart`].
+    pub fn capture_uart(mut self, n: u8) -> Run {
+        if !self.captured_uarts.contains(&n) {
+            self.captured_uarts.push(n);
+        }
+        self
+    }
+
+    /// Captures `uartN` and, in [`Run::run_with`], forwards this process's
+    /// standard input to it (what `cargo xtask run` does with typing).
+    pub fn input_uart(mut self, n: u8) -> Run {
+        self.input = Some(n);
+        self.capture_uart(n)
     }
 
     /// Where `uartN` is served.
@@ -92,16 +125,6 @@ impl Run {
     pub fn shared_ddr(mut self, path: impl Into<PathBuf>, size: u64) -> Run {
         self.shared_ddr = Some((path.into(), size));
         self
-    }
-
-    /// Connects `uart2`.
-    pub fn uart2(mut self, uart2: Uart2) -> Run {
-        self.uart2 = uart2;
-        self
-    }
-
-    fn uart2_socket(&self) -> PathBuf {
-        self.uart_socket(2)
     }
 
     /// Stops the kernel (and QEMU, with status 0) after `frames` major frames.
@@ -138,21 +161,32 @@ impl Run {
         command.args(["-icount", "shift=0,sleep=off"]);
         command.args(["-semihosting-config", "enable=on,target=native"]);
         command.arg("-kernel").arg(&self.kernel);
-        // Serial ports in order: uart0 is the console; any later one served
-        // on a socket needs every one before it present (as null).
-        let mut sockets = self.socket_uarts.clone();
-        if !matches!(self.uart2, Uart2::Unconnected) {
-            sockets.push(2);
+        // Serial ports in order: port 0 is the console; any later one on a
+        // socket needs every one before it present (as null). A captured
+        // port makes QEMU wait, before it runs the guest, until it is
+        // connected; a served one does not.
+        for n in self.socket_uarts.iter().chain(&self.captured_uarts) {
+            if *n == 0 {
+                bail!("uart0 (serial port 0) is the kernel console: QEMU's standard output, read always");
+            }
         }
-        for n in 1..=sockets.iter().copied().max().unwrap_or(0) {
+        if let Some(n) = self.socket_uarts.iter().find(|n| self.captured_uarts.contains(n)) {
+            bail!("uart{n} cannot be both served on a socket for the caller and captured by the run");
+        }
+        let last = self.socket_uarts.iter().chain(&self.captured_uarts).copied().max().unwrap_or(0);
+        for n in 1..=last {
             command.arg("-serial");
-            if sockets.contains(&n) {
-                let socket = self.uart_socket(n);
-                let _ = std::fs::remove_file(&socket);
-                command.arg(format!("unix:{},server=on,wait=off", socket.display()));
+            let wait = if self.captured_uarts.contains(&n) {
+                "on"
+            } else if self.socket_uarts.contains(&n) {
+                "off"
             } else {
                 command.arg("null");
-            }
+                continue;
+            };
+            let socket = self.uart_socket(n);
+            let _ = std::fs::remove_file(&socket);
+            command.arg(format!("unix:{},server=on,wait={wait}", socket.display()));
         }
         if let Some(frames) = self.frames {
             let address = boot_params_address(&self.kernel)?;
@@ -166,8 +200,11 @@ impl Run {
         Ok(command)
     }
 
-    /// Starts QEMU with its console read line by line on a thread.
-    fn spawn(&self) -> Result<(Child, mpsc::Receiver<String>, std::process::ChildStderr)> {
+    /// Starts QEMU, connects every captured UART (QEMU waits for them
+    /// before running the guest), and reads the console and those UARTs
+    /// line by line on threads, all into one channel. The channel closes
+    /// once QEMU has exited and every line is in it.
+    fn spawn(&self) -> Result<Spawned> {
         if let Some((path, size)) = &self.shared_ddr {
             let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
             file.set_len(*size)?;
@@ -180,54 +217,79 @@ impl Run {
             .spawn()
             .with_context(|| format!("cannot start {} (run `cargo xtask setup`)", self.qemu.display()))?;
         let stdout = child.stdout.take().context("no stdout")?;
-        let stderr = child.stderr.take().context("no stderr")?;
+        let mut stderr = child.stderr.take().context("no stderr")?;
         let (sender, receiver) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).split(b'\n') {
-                let Ok(line) = line else { break };
-                if sender.send(String::from_utf8_lossy(&line).trim_end_matches('\r').to_owned()).is_err() {
-                    break;
+        let console = sender.clone();
+        std::thread::spawn(move || read_lines(stdout, Source::Console, &console));
+        // QEMU offers the captured ports one after the other, in order.
+        let mut captured = self.captured_uarts.clone();
+        captured.sort_unstable();
+        let mut uarts = Vec::new();
+        for n in captured {
+            let stream = match connect_while_running(&self.uart_socket(n), &mut child, CONNECT_PATIENCE) {
+                Ok(stream) => stream,
+                Err(error) => {
+                    kill(&mut child);
+                    bail!("uart{n}: {error:#}\n{}", qemu_errors(&mut stderr));
                 }
-            }
-        });
-        Ok((child, receiver, stderr))
+            };
+            let reader = stream.try_clone()?;
+            let sender = sender.clone();
+            std::thread::spawn(move || read_lines(reader, Source::Uart(n), &sender));
+            uarts.push((n, stream));
+        }
+        Ok(Spawned { child, receiver, stderr, uarts })
     }
 
     /// Starts QEMU and returns at once: the caller talks to the system (its
     /// served UARTs, its shared DDR) while it runs, and stops it.
     pub fn start(&self) -> Result<Session> {
-        let (child, receiver, stderr) = self.spawn()?;
+        let Spawned { child, receiver, stderr, uarts } = self.spawn()?;
         Ok(Session {
             child,
             receiver,
             stderr,
             lines: Vec::new(),
+            uart_lines: uarts.iter().map(|(n, _)| (*n, Vec::new())).collect(),
+            captured: uarts,
             started: Instant::now(),
             uarts: self.socket_uarts.iter().map(|n| (*n, self.uart_socket(*n))).collect(),
             files: self
                 .socket_uarts
                 .iter()
+                .chain(&self.captured_uarts)
                 .map(|n| self.uart_socket(*n))
                 .chain(self.shared_ddr.as_ref().map(|(p, _)| p.clone()))
                 .collect(),
         })
     }
 
-    /// Runs to completion, collecting the console; echoes lines to `echo`
-    /// as they arrive when given.
-    pub fn run_with(&self, mut echo: Option<&mut dyn FnMut(&str)>) -> Result<Output> {
+    /// Runs to completion, collecting the console and the captured UARTs;
+    /// hands each line to `echo`, when given, as it arrives: console and
+    /// UART lines in one sequence, each whole.
+    pub fn run_with(&self, mut echo: Option<Echo<'_>>) -> Result<Output> {
         let started = Instant::now();
-        let (mut child, receiver, mut stderr) = self.spawn()?;
-        let uart2 = self.connect_uart2();
+        let Spawned { mut child, receiver, mut stderr, uarts: streams } = self.spawn()?;
+        if let Some(n) = self.input {
+            let (_, stream) = streams.iter().find(|(m, _)| *m == n).context("the input UART is not captured")?;
+            let mut writer = stream.try_clone()?;
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut std::io::stdin(), &mut writer);
+            });
+        }
         let mut lines = Vec::new();
+        let mut uarts: BTreeMap<u8, Vec<String>> = streams.iter().map(|(n, _)| (*n, Vec::new())).collect();
         loop {
             let remaining = self.timeout.saturating_sub(started.elapsed());
             match receiver.recv_timeout(remaining.max(Duration::from_millis(1))) {
-                Ok(line) => {
+                Ok((source, line)) => {
                     if let Some(echo) = echo.as_mut() {
-                        echo(&line);
+                        echo(source, &line);
                     }
-                    lines.push(line);
+                    match source {
+                        Source::Console => lines.push(line),
+                        Source::Uart(n) => uarts.entry(n).or_default().push(line),
+                    }
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -241,45 +303,15 @@ impl Run {
             }
         }
         let status = child.wait()?.code();
-        let mut errors = String::new();
-        let _ = stderr.read_to_string(&mut errors);
-        if status != Some(0) && !errors.trim().is_empty() {
-            eprintln!("{}", errors.trim());
+        let errors = qemu_errors(&mut stderr);
+        if status != Some(0) && !errors.is_empty() {
+            eprintln!("{errors}");
         }
-        drop(uart2);
-        let _ = std::fs::remove_file(self.uart2_socket());
-        Ok(Output { lines, status, elapsed: started.elapsed() })
-    }
-
-    /// Connects to QEMU's `uart2` socket and forwards this process's
-    /// standard input to it, printing what comes back a line at a time.
-    fn connect_uart2(&self) -> Option<std::thread::JoinHandle<()>> {
-        if matches!(self.uart2, Uart2::Unconnected) {
-            return None;
+        drop(streams);
+        for n in &self.captured_uarts {
+            let _ = std::fs::remove_file(self.uart_socket(*n));
         }
-        let stream = connect(&self.uart2_socket(), Duration::from_secs(10)).ok()?;
-        let mut writer = stream.try_clone().ok()?;
-        std::thread::spawn(move || {
-            let _ = std::io::copy(&mut std::io::stdin(), &mut writer);
-        });
-        Some(std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let mut reader = stream;
-            let mut chunk = [0u8; 256];
-            // Output is shown a whole line at a time, so it does not
-            // interleave with the console mid-line.
-            let mut shown = 0;
-            while let Ok(count) = reader.read(&mut chunk) {
-                if count == 0 {
-                    break;
-                }
-                bytes.extend_from_slice(&chunk[..count]);
-                while let Some(end) = bytes[shown..].iter().position(|b| *b == b'\n' || *b == b'\r') {
-                    println!("[uart2] {}", String::from_utf8_lossy(&bytes[shown..shown + end]));
-                    shown += end + 1;
-                }
-            }
-        }))
+        Ok(Output { lines, uarts, status, elapsed: started.elapsed() })
     }
 
     /// Runs to completion, collecting the console.
@@ -288,13 +320,38 @@ impl Run {
     }
 }
 
+/// A started QEMU: its lines arrive on `receiver`.
+struct Spawned {
+    child: Child,
+    receiver: mpsc::Receiver<(Source, String)>,
+    stderr: std::process::ChildStderr,
+    /// The captured UARTs' connections, for writing to them.
+    uarts: Vec<(u8, UnixStream)>,
+}
+
+/// Sends each line `reader` yields to `sender` as from `source` (a last
+/// line without its newline too), until the end of the stream.
+fn read_lines(reader: impl Read, source: Source, sender: &mpsc::Sender<(Source, String)>) {
+    for line in BufReader::new(reader).split(b'\n') {
+        let Ok(line) = line else { break };
+        let text = String::from_utf8_lossy(&line).trim_end_matches('\r').to_owned();
+        if sender.send((source, text)).is_err() {
+            break;
+        }
+    }
+}
+
 /// A running QEMU (see [`Run::start`]). Dropping it kills QEMU and removes
 /// its sockets and shared memory file.
 pub struct Session {
     child: Child,
-    receiver: mpsc::Receiver<String>,
+    receiver: mpsc::Receiver<(Source, String)>,
     stderr: std::process::ChildStderr,
     lines: Vec<String>,
+    /// Lines of the captured UARTs so far.
+    uart_lines: BTreeMap<u8, Vec<String>>,
+    /// Connections to the captured UARTs, for [`Session::send_uart`].
+    captured: Vec<(u8, UnixStream)>,
     started: Instant,
     /// UARTs served on sockets ([`Run::serve_uart`]).
     uarts: Vec<(u8, PathBuf)>,
@@ -304,46 +361,96 @@ pub struct Session {
 impl Session {
     /// A connection to `uartN`, which the run serves ([`Run::serve_uart`]):
     /// reads wait at most `patience` each.
-    pub fn uart(&self, n: u8, patience: Duration) -> Result<std::os::unix::net::UnixStream> {
+    pub fn uart(&self, n: u8, patience: Duration) -> Result<UnixStream> {
         let (_, socket) = self.uarts.iter().find(|(m, _)| *m == n).context("that UART is not served")?;
         let stream = connect(socket, patience)?;
         stream.set_read_timeout(Some(patience))?;
         Ok(stream)
     }
 
+    /// Sends `bytes` to captured `uartN` ([`Run::capture_uart`]). The UART
+    /// takes them as the guest reads them.
+    pub fn send_uart(&mut self, n: u8, bytes: &[u8]) -> Result<()> {
+        let (_, stream) =
+            self.captured.iter_mut().find(|(m, _)| *m == n).with_context(|| format!("uart{n} is not captured"))?;
+        stream.write_all(bytes).with_context(|| format!("sending to uart{n}"))
+    }
+
     /// Waits up to `timeout` (wall clock) for a console line containing
     /// `what` and returns it. Lines before it are kept.
     pub fn wait_for(&mut self, what: &str, timeout: Duration) -> Result<String> {
+        self.wait_for_line(Source::Console, what, timeout)
+    }
+
+    /// Waits up to `timeout` (wall clock: how long to be patient, not when
+    /// to look) for a line of captured `uartN` containing `what` and
+    /// returns it. Lines before it are kept.
+    pub fn wait_for_uart(&mut self, n: u8, what: &str, timeout: Duration) -> Result<String> {
+        if !self.uart_lines.contains_key(&n) {
+            bail!("uart{n} is not captured");
+        }
+        self.wait_for_line(Source::Uart(n), what, timeout)
+    }
+
+    fn wait_for_line(&mut self, source: Source, what: &str, timeout: Duration) -> Result<String> {
         let deadline = Instant::now() + timeout;
-        let seen = self.lines.len();
-        if let Some(line) = self.lines.iter().find(|l| l.contains(what)) {
+        let seen = self.lines_of(source).len();
+        if let Some(line) = self.lines_of(source).iter().find(|l| l.contains(what)) {
             return Ok(line.clone());
         }
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             match self.receiver.recv_timeout(remaining.max(Duration::from_millis(1))) {
-                Ok(line) => {
-                    let found = line.contains(what);
-                    self.lines.push(line.clone());
+                Ok((from, line)) => {
+                    let found = from == source && line.contains(what);
+                    self.keep(from, line.clone());
                     if found {
                         return Ok(line);
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() < deadline => {}
-                Err(error) => bail!(
-                    "no console line containing {what:?} within {timeout:?} ({error}); since then:\n{}",
-                    self.lines[seen.saturating_sub(5)..].join("\n")
-                ),
+                Err(error) => {
+                    let name = match source {
+                        Source::Console => "console".to_owned(),
+                        Source::Uart(n) => format!("uart{n}"),
+                    };
+                    let lines = self.lines_of(source);
+                    bail!(
+                        "no {name} line containing {what:?} within {timeout:?} ({error}); since then:\n{}",
+                        lines[seen.saturating_sub(5)..].join("\n")
+                    )
+                }
             }
         }
     }
 
-    /// Collects the lines printed so far without waiting.
+    fn lines_of(&self, source: Source) -> &[String] {
+        match source {
+            Source::Console => &self.lines,
+            Source::Uart(n) => self.uart_lines.get(&n).map_or(&[], Vec::as_slice),
+        }
+    }
+
+    fn keep(&mut self, source: Source, line: String) {
+        match source {
+            Source::Console => self.lines.push(line),
+            Source::Uart(n) => self.uart_lines.entry(n).or_default().push(line),
+        }
+    }
+
+    /// Collects the lines printed so far without waiting; returns the
+    /// console's.
     pub fn drain(&mut self) -> &[String] {
-        while let Ok(line) = self.receiver.try_recv() {
-            self.lines.push(line);
+        while let Ok((source, line)) = self.receiver.try_recv() {
+            self.keep(source, line);
         }
         &self.lines
+    }
+
+    /// The lines of captured `uartN` so far (call [`Session::drain`] first
+    /// for the newest); empty for a UART not captured.
+    pub fn uart_lines(&self, n: u8) -> &[String] {
+        self.lines_of(Source::Uart(n))
     }
 
     /// Every line so far (call [`Session::drain`] first for the newest).
@@ -372,13 +479,20 @@ impl Session {
 
     fn finish(mut self) -> Output {
         kill(&mut self.child);
-        self.drain();
-        let mut errors = String::new();
-        let _ = self.stderr.read_to_string(&mut errors);
-        if !errors.trim().is_empty() {
-            eprintln!("{}", errors.trim());
+        // QEMU is gone, so the console and every UART end: take every line.
+        while let Ok((source, line)) = self.receiver.recv() {
+            self.keep(source, line);
         }
-        Output { lines: std::mem::take(&mut self.lines), status: None, elapsed: self.started.elapsed() }
+        let errors = qemu_errors(&mut self.stderr);
+        if !errors.is_empty() {
+            eprintln!("{errors}");
+        }
+        Output {
+            lines: std::mem::take(&mut self.lines),
+            uarts: std::mem::take(&mut self.uart_lines),
+            status: None,
+            elapsed: self.started.elapsed(),
+        }
     }
 }
 
@@ -393,15 +507,48 @@ impl Drop for Session {
 
 /// Connects to a UART QEMU serves on `socket`, retrying until `patience`
 /// runs out (QEMU creates the socket as it starts).
-fn connect(socket: &Path, patience: Duration) -> Result<std::os::unix::net::UnixStream> {
+fn connect(socket: &Path, patience: Duration) -> Result<UnixStream> {
     let deadline = Instant::now() + patience;
     loop {
-        match std::os::unix::net::UnixStream::connect(socket) {
+        match UnixStream::connect(socket) {
             Ok(stream) => return Ok(stream),
             Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
             Err(error) => bail!("cannot connect to {}: {error}", socket.display()),
         }
     }
+}
+
+/// [`connect`], giving up at once if QEMU exits first.
+fn connect_while_running(socket: &Path, child: &mut Child, patience: Duration) -> Result<UnixStream> {
+    let deadline = Instant::now() + patience;
+    loop {
+        match UnixStream::connect(socket) {
+            Ok(stream) => return Ok(stream),
+            Err(error) => {
+                if let Some(status) = child.try_wait()? {
+                    bail!("QEMU exited ({status}) before offering {}", socket.display());
+                }
+                if Instant::now() >= deadline {
+                    bail!("cannot connect to {} within {patience:?}: {error}", socket.display());
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+/// What QEMU wrote on its standard error, less the notices it gives for
+/// every captured UART ("QEMU waiting for connection on: ...").
+fn qemu_errors(stderr: &mut std::process::ChildStderr) -> String {
+    let mut errors = String::new();
+    let _ = stderr.read_to_string(&mut errors);
+    errors
+        .lines()
+        .filter(|l| !l.contains("QEMU waiting for connection on:"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_owned()
 }
 
 fn kill(child: &mut Child) {

@@ -39,7 +39,8 @@ pub struct LinkConfig {
     pub pool: u32,
     /// Offset of the window in QEMU's DDR backing file.
     pub file_offset: u64,
-    /// The QEMU serial port (`uartN`) carrying the doorbells.
+    /// The serial port (the board's `serial` of the mailbox UART, QEMU's
+    /// `-serial` order) carrying the doorbells.
     pub doorbell_uart: u8,
     /// How many services the island announces.
     pub services: usize,
@@ -66,9 +67,13 @@ impl LinkConfig {
         let Some(file_offset) = (link.window.base as u64).checked_sub(ddr.base) else {
             bail!("link `{}`: the window is not in `{SHARED_MEMORY}`, which the simulation shares", link.name);
         };
-        let mailbox_device = &system.board.devices[link.mailbox.device].name;
-        let Some(uart) = mailbox_device.strip_prefix("uart").and_then(|n| n.parse().ok()) else {
-            bail!("link `{}`: the simulated doorbell needs a uartN, not `{mailbox_device}`", link.name);
+        let mailbox_device = &system.board.devices[link.mailbox.device];
+        let Some(uart) = mailbox_device.serial else {
+            bail!(
+                "link `{}`: the simulated doorbell needs a UART (a board device with a `serial` port), not `{}`",
+                link.name,
+                mailbox_device.name
+            );
         };
         Ok(LinkConfig {
             name: link.name.clone(),

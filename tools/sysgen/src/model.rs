@@ -64,6 +64,10 @@ pub struct Device {
     /// What it does to the whole chip, for a device no partition may have
     /// (the board's `chip_wide`).
     pub chip_wide: Option<String>,
+    /// For a UART, its serial port number (the board's `serial`): what
+    /// `cargo xtask run` and the system tests connect it as. For a per-core
+    /// UART, core 0's.
+    pub serial: Option<u8>,
 }
 
 /// GIC frames.

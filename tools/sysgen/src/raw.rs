@@ -365,4 +365,7 @@ pub struct Device {
     /// it, reset, clock or power control): what it can do, in a few words.
     /// Such a device is never given to a partition.
     pub chip_wide: Option<String>,
+    /// Set for a UART: its serial port number, the board's UART numbering
+    /// (QEMU's `-serial` arguments connect ports 0, 1, 2, ... in order).
+    pub serial: Option<Spanned<u8>>,
 }

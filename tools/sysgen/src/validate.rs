@@ -283,6 +283,11 @@ fn load_board(path: &Path, text: &str) -> Result<(Board, BoardKernelDefaults), P
         if devices.iter().any(|d| d.name == name) {
             checker.at(format!("device.{name}.name"), &raw.name, "device name used twice");
         }
+        if let Some(serial) = &raw.serial
+            && let Some(other) = devices.iter().find(|d| d.serial == Some(*serial.get_ref()))
+        {
+            checker.at(format!("device.{name}.serial"), serial, format!("serial port used by `{}` too", other.name));
+        }
         devices.push(Device {
             name,
             base,
@@ -290,6 +295,7 @@ fn load_board(path: &Path, text: &str) -> Result<(Board, BoardKernelDefaults), P
             interrupts: raw.interrupts.clone(),
             description: raw.description.clone(),
             chip_wide: raw.chip_wide.clone(),
+            serial: raw.serial.as_ref().map(|s| *s.get_ref()),
         });
     }
     let gic = &file.gic;

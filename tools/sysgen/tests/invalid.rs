@@ -280,6 +280,14 @@ fn invalid_boards_are_rejected() {
             "device name used twice",
         ),
         (
+            Box::new(append(
+                "[[device]]\nname = \"uart9\"\nbase = 0xE030_0000\nsize = \"4K\"\nserial = 4\ndescription = \"\"\n",
+            )),
+            "board.toml",
+            "device.uart9.serial",
+            "serial port used by `uart4` too",
+        ),
+        (
             Box::new(replace("console = \"uart0\"", "console = \"uart9\"")),
             "board.toml",
             "kernel.console",

@@ -2,7 +2,9 @@
 //! benchmarking Bulkhead.
 //!
 //! ```text
-//! cargo xtask run [--system FILE] [--frames N]   build and boot a system in QEMU (default: the demo)
+//! cargo xtask run [--system FILE] [--frames N] [--input UART] [--uart-log DIR]
+//!                                                build and boot a system in QEMU (default: the demo),
+//!                                                showing every partition UART
 //! cargo xtask test                               every host and QEMU test
 //! cargo xtask bench                              instruction counts and sizes, target/bench/summary.json
 //! cargo xtask console [--system FILE] [--echo N]  boot an AMP system; be its Cortex-A (rpmsg-tty terminal)
@@ -23,8 +25,10 @@ mod system;
 mod test;
 
 use anyhow::{Context, Result, bail};
-use bulkhead_system_tests::qemu::{Run, Uart2};
+use bulkhead_system_tests::qemu::{Run, Source};
+use bulkhead_system_tests::uarts::Uarts;
 use clap::{Parser, Subcommand};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -56,6 +60,13 @@ enum Command {
         /// Stop after this many major frames and exit with status 0.
         #[arg(long)]
         frames: Option<u32>,
+        /// The partition UART what you type goes to (`none` for none).
+        /// Default: uart2 if a partition has it, else the first shown.
+        #[arg(long, value_name = "UART")]
+        input: Option<String>,
+        /// Also write each partition UART's lines to DIR/<uart>.log.
+        #[arg(long, value_name = "DIR")]
+        uart_log: Option<PathBuf>,
     },
     /// Run every host and QEMU test.
     Test {
@@ -141,27 +152,29 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Run { system, frames } => {
+        Command::Run { system, frames, input, uart_log } => {
+            let description = description(system);
+            // A wrong --input is refused before anything is built.
+            if let Ok(system) = bulkhead_sysgen::load(&description, &root.join("boards")) {
+                Uarts::of(&system, input.as_deref())?;
+            }
             let toolchain = setup::toolchain(&root)?;
             setup::qemu()?;
-            let built = system::build(&root, &toolchain, &description(system))?;
+            let built = system::build(&root, &toolchain, &description)?;
             print!("{}", bulkhead_sysgen::emit::memory_map(&built.system));
-            let uart2 = built.system.partitions.iter().any(|p| {
-                p.regions.iter().any(|r| matches!(r.kind, bulkhead_sysgen::model::RegionKind::Device(d) if built.system.board.devices[d].name == "uart2"))
-            });
-            if uart2 {
-                eprintln!(
-                    "uart2 is a partition's: what you type is sent to it, and what it sends back is shown as [uart2]"
-                );
-            }
-            let mut run = Run::new(&built.kernel)
-                .timeout(std::time::Duration::from_secs(u64::MAX / 4))
-                .uart2(if uart2 { Uart2::Interactive } else { Uart2::Unconnected });
+            let uarts = Uarts::of(&built.system, input.as_deref())?;
+            let mut logs = UartLogs::create(&uarts, uart_log.as_deref())?;
+            eprintln!("{}{}", uarts.announcement(), logs.announcement());
+            let mut run = uarts.connect(Run::new(&built.kernel).timeout(std::time::Duration::from_secs(u64::MAX / 4)));
             if let Some(frames) = frames {
                 run = run.frames(frames);
             }
-            let mut echo = |line: &str| println!("{line}");
+            let mut echo = |source: Source, line: &str| {
+                println!("{}", uarts.line(source, line));
+                logs.write(source, line);
+            };
             let output = run.run_with(Some(&mut echo))?;
+            logs.finish()?;
             match (frames, output.status) {
                 (Some(_), Some(0)) | (None, _) => Ok(()),
                 (Some(frames), status) => bail!("the run did not complete {frames} frames (QEMU status {status:?})"),
@@ -183,5 +196,50 @@ fn run(cli: Cli) -> Result<()> {
         Command::Console { system, echo } => {
             console::run(&root, &system.unwrap_or_else(|| root.join("partitions/systems/amp.toml")), echo)
         }
+    }
+}
+
+/// `cargo xtask run --uart-log DIR`: each shown UART's lines, as they come,
+/// in DIR/<uart>.log.
+struct UartLogs {
+    /// (serial port, path, file).
+    files: Vec<(u8, PathBuf, std::fs::File)>,
+    /// The first write that failed.
+    error: Option<anyhow::Error>,
+}
+
+impl UartLogs {
+    fn create(uarts: &Uarts, directory: Option<&std::path::Path>) -> Result<UartLogs> {
+        let mut files = Vec::new();
+        if let Some(directory) = directory {
+            std::fs::create_dir_all(directory)
+                .with_context(|| format!("--uart-log: creating {}", directory.display()))?;
+            for uart in &uarts.shown {
+                let path = directory.join(format!("{}.log", uart.device));
+                let file =
+                    std::fs::File::create(&path).with_context(|| format!("--uart-log: creating {}", path.display()))?;
+                files.push((uart.serial, path, file));
+            }
+        }
+        Ok(UartLogs { files, error: None })
+    }
+
+    fn announcement(&self) -> String {
+        let paths: Vec<String> = self.files.iter().map(|(_, path, _)| path.display().to_string()).collect();
+        if paths.is_empty() { String::new() } else { format!("; each also written to {}", paths.join(", ")) }
+    }
+
+    fn write(&mut self, source: Source, line: &str) {
+        let Source::Uart(serial) = source else { return };
+        if let Some((_, path, file)) = self.files.iter_mut().find(|(n, _, _)| *n == serial)
+            && let Err(error) = writeln!(file, "{line}")
+            && self.error.is_none()
+        {
+            self.error = Some(anyhow::anyhow!("--uart-log: writing {}: {error}", path.display()));
+        }
+    }
+
+    fn finish(self) -> Result<()> {
+        self.error.map_or(Ok(()), Err)
     }
 }
