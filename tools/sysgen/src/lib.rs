@@ -21,6 +21,8 @@ pub mod emit;
 pub mod image;
 pub mod model;
 pub mod raw;
+#[cfg(test)]
+mod test_elf;
 pub mod units;
 pub mod validate;
 
