@@ -357,7 +357,7 @@ pub fn inspect(path: &Path, elf: &[u8], partition: &Partition) -> Result<Image, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Access;
+    use crate::model::{Access, ImageSource};
     use crate::test_elf::{TestElf, TestSection, TestSegment};
     use bulkhead_mpu::MemoryType;
     use object::elf::{ET_REL, PT_ARM_EXIDX, PT_GNU_STACK};
@@ -378,7 +378,7 @@ mod tests {
         };
         Partition {
             name: "guest".into(),
-            image: "guest".into(),
+            image: ImageSource::Elf { path: ELF.into(), build: None },
             restart_on_fault: true,
             stack_size: 4096,
             exception_stack_size: 512,

@@ -2,13 +2,16 @@
 //!
 //! ```text
 //! bulkhead-sysgen check  SYSTEM.toml [--boards DIR]          validate, print the memory map
-//! bulkhead-sysgen partitions SYSTEM.toml --out DIR           write each partition's memory.x and layout.rs
+//! bulkhead-sysgen partitions SYSTEM.toml --out DIR           write each partition's memory.x and layout.rs,
+//!                                                            run each prebuilt image's `build`
 //! bulkhead-sysgen kernel SYSTEM.toml --images DIR --out DIR  check linked images, write kernel tables
 //! ```
 //!
-//! `--images DIR` holds one ELF per partition, named `<partition>.elf`.
+//! `--images DIR` holds one ELF per partition whose image is a crate, named
+//! `<partition>.elf`; a prebuilt image is read from its `elf` path.
 
-use bulkhead_sysgen::{emit, image, load};
+use bulkhead_sysgen::prebuilt::Prebuilt;
+use bulkhead_sysgen::{Problem, emit, image, load};
 use clap::{Parser, Subcommand};
 use miette::Report;
 use std::path::{Path, PathBuf};
@@ -31,7 +34,8 @@ enum Command {
         #[arg(long, default_value = "boards")]
         boards: PathBuf,
     },
-    /// Write every partition's memory.x and layout.rs under OUT/<partition>/.
+    /// Write every partition's memory.x and layout.rs under OUT/<partition>/,
+    /// then run the `build` command of each prebuilt image.
     Partitions {
         /// The system description.
         system: PathBuf,
@@ -49,7 +53,7 @@ enum Command {
         /// Directory of board descriptions.
         #[arg(long, default_value = "boards")]
         boards: PathBuf,
-        /// Directory holding <partition>.elf for every partition.
+        /// Directory holding <partition>.elf for every partition built from a crate.
         #[arg(long)]
         images: PathBuf,
         /// Output directory.
@@ -74,6 +78,11 @@ fn load_or_report(system: &Path, boards: &Path) -> Result<bulkhead_sysgen::Syste
     })
 }
 
+fn report(problem: Problem) -> ExitCode {
+    eprintln!("{:?}", Report::new(problem));
+    ExitCode::FAILURE
+}
+
 fn run(cli: Cli) -> Result<(), ExitCode> {
     let io = |error: std::io::Error| {
         eprintln!("error: {error}");
@@ -90,8 +99,12 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
         }
         Command::Partitions { system, boards, out } => {
             let system = load_or_report(&system, &boards)?;
-            for index in 0..system.partitions.len() {
-                emit::write_partition(&system, index, &out.join(&system.partitions[index].name)).map_err(io)?;
+            for (index, partition) in system.partitions.iter().enumerate() {
+                let layout_dir = out.join(&partition.name);
+                emit::write_partition(&system, index, &layout_dir).map_err(io)?;
+                if let Some(prebuilt) = Prebuilt::of(partition) {
+                    prebuilt.build(&system, &layout_dir).map_err(report)?;
+                }
             }
             Ok(())
         }
@@ -99,12 +112,15 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             let system = load_or_report(&system, &boards)?;
             let mut linked = Vec::new();
             for partition in &system.partitions {
-                let path = images.join(format!("{}.elf", partition.name));
-                let bytes = std::fs::read(&path).map_err(io)?;
-                linked.push(image::inspect(&path, &bytes, partition).map_err(|problem| {
-                    eprintln!("{:?}", Report::new(problem));
-                    ExitCode::FAILURE
-                })?);
+                let (path, bytes) = match Prebuilt::of(partition) {
+                    Some(prebuilt) => (prebuilt.path.to_owned(), prebuilt.read(&system).map_err(report)?),
+                    None => {
+                        let path = images.join(format!("{}.elf", partition.name));
+                        let bytes = std::fs::read(&path).map_err(io)?;
+                        (path, bytes)
+                    }
+                };
+                linked.push(image::inspect(&path, &bytes, partition).map_err(report)?);
             }
             emit::write_kernel(&system, &linked, &out).map_err(io)
         }

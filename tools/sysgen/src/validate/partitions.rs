@@ -4,12 +4,15 @@
 //! name (well-formed, unique), its code, data and further regions as
 //! requests for placement (region names, `access`, `memory_type`, memory),
 //! its stacks (multiples of 8 that fit the data region), its core, its
-//! image, and the EL2 MPU budget of its merged regions. It builds every
+//! image (a crate name, or a prebuilt ELF's path and `build` command), and
+//! the EL2 MPU budget of its merged regions. It builds every
 //! [`Partition`] of the model, calling on `devices` for the devices and
 //! interrupts it is given.
 //!
 //! It must never place a region or check overlaps (that is `placement`),
-//! nor decide who owns a device or an interrupt (that is `devices`).
+//! nor decide who owns a device or an interrupt (that is `devices`), nor run
+//! a prebuilt image's `build` or read its file: validation reads only the
+//! description and its board ([`crate::prebuilt`] does that when building).
 
 use super::placement::{self, Claim, Request, Requests};
 use super::{Checker, PartitionNames, devices, valid_name};
@@ -18,6 +21,7 @@ use crate::raw::{self, FaultPolicy};
 use bulkhead_kernel_core::tables::KERNEL_REGION_SLOTS;
 use bulkhead_mpu::{MemoryType, Region};
 use std::collections::HashMap;
+use toml::Spanned;
 
 /// Default main stack.
 const DEFAULT_STACK: u64 = 4096;
@@ -28,6 +32,47 @@ pub const FIQ_STACK: u32 = 64;
 
 fn valid_crate_name(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Where partition `pname`'s image comes from. A prebuilt ELF's file is not
+/// read here: its `build` may make it, so a missing file is reported when
+/// images are read ([`crate::prebuilt`]).
+fn image_source(checker: &mut Checker, pname: &str, image: &Spanned<raw::Image>) -> ImageSource {
+    match image.get_ref() {
+        raw::Image::Crate(name) => {
+            if !valid_crate_name(name) {
+                checker.at(
+                    format!("partition.{pname}.image"),
+                    image,
+                    "an image is a crate name (letters, digits, '-' and '_'), or a prebuilt ELF as \
+                     { elf = \"PATH\", build = \"COMMAND\" }",
+                );
+            }
+            ImageSource::Crate(name.clone())
+        }
+        raw::Image::Elf(elf) => {
+            if elf.elf.get_ref().trim().is_empty() {
+                checker.at(
+                    format!("partition.{pname}.image.elf"),
+                    &elf.elf,
+                    "the path of a prebuilt ELF is empty: write the file's path, relative to this description",
+                );
+            }
+            if let Some(build) = &elf.build
+                && build.get_ref().trim().is_empty()
+            {
+                checker.at(
+                    format!("partition.{pname}.image.build"),
+                    build,
+                    "`build` is an empty command: write the shell command that makes the ELF, or leave `build` out",
+                );
+            }
+            ImageSource::Elf {
+                path: description_directory(&checker.file).join(elf.elf.get_ref()),
+                build: elf.build.as_ref().map(|build| build.get_ref().clone()),
+            }
+        }
+    }
 }
 
 /// Partition names first, so everything else can refer to them.
@@ -190,9 +235,7 @@ pub(super) fn build(
                 checker.at(format!("partition.{pname}.core"), core_value, "only core 0 runs partitions so far");
             }
         }
-        if !valid_crate_name(raw.image.get_ref()) {
-            checker.at(format!("partition.{pname}.image"), &raw.image, "an image is a crate name");
-        }
+        let image = image_source(checker, &pname, &raw.image);
         let mpu_regions = merge_mpu_regions(&regions);
         let budget = board.el2_mpu_regions as usize - KERNEL_REGION_SLOTS.min(board.el2_mpu_regions as usize);
         if mpu_regions.len() > budget {
@@ -212,7 +255,7 @@ pub(super) fn build(
         devices::check_own_frames_apart(checker, &pname, raw, &regions);
         partitions.push(Partition {
             name: pname,
-            image: raw.image.get_ref().clone(),
+            image,
             restart_on_fault: *raw.fault_policy.get_ref() == FaultPolicy::Restart,
             stack_size: stack as u32,
             exception_stack_size: exception_stack as u32,
