@@ -10,19 +10,24 @@
 //!    aarch32-rt's `link.x`) and `layout.rs` (for the SDK), and what other
 //!    toolchains need ([`emit::foreign`]: `memory.ld`, `c-partition.ld`,
 //!    `partition.h`, `bulkhead.h`).
-//! 3. Each partition is linked; [`image::inspect`] reads the result, checks
-//!    its segments lie in its regions, and extracts entry point, `.data` and
-//!    `.bss` ranges and flash contents.
+//! 3. Each partition is linked: a crate by `cargo xtask`, a prebuilt image
+//!    by its own `build` command, which [`prebuilt`] runs. [`image::inspect`]
+//!    reads the result, checks its segments lie in its regions, and extracts
+//!    entry point, `.data` and `.bss` ranges and flash contents.
 //! 4. [`emit::write_kernel`] writes the kernel's `memory.x`, `tables.rs` and the
 //!    partition images it embeds.
 //!
-//! This crate is host-only and has no opinion on how partitions are built.
+//! This crate is host-only and has no opinion on how partitions are built,
+//! beyond running the command a description gives for a prebuilt image.
 
 pub mod diag;
 pub mod emit;
 pub mod image;
 pub mod model;
+pub mod prebuilt;
 pub mod raw;
+#[cfg(test)]
+mod test_elf;
 pub mod units;
 pub mod validate;
 

@@ -2,17 +2,21 @@
 //!
 //! ```text
 //! bulkhead-sysgen check  SYSTEM.toml [--boards DIR]          validate, print the memory map
-//! bulkhead-sysgen partitions SYSTEM.toml --out DIR           write each partition's generated files
+//! bulkhead-sysgen partitions SYSTEM.toml --out DIR           write each partition's generated files,
+//!                                                            run each prebuilt image's `build`
 //! bulkhead-sysgen kernel SYSTEM.toml --images DIR --out DIR  check linked images, write kernel tables
 //! bulkhead-sysgen abi-header [--out FILE]                    write (or print) the C hypercall header
 //! ```
 //!
 //! `partitions` writes, under `DIR/<partition>/`, `memory.x`, `partition.x`
 //! and `layout.rs` for Rust partitions and `memory.ld`, `c-partition.ld`,
-//! `partition.h` and `bulkhead.h` for other toolchains, plus `DIR/bulkhead.h`.
-//! `--images DIR` holds one ELF per partition, named `<partition>.elf`.
+//! `partition.h` and `bulkhead.h` for other toolchains, plus `DIR/bulkhead.h`,
+//! then runs each prebuilt image's `build` command.
+//! `--images DIR` holds one ELF per partition whose image is a crate, named
+//! `<partition>.elf`; a prebuilt image is read from its `elf` path.
 
-use bulkhead_sysgen::{emit, image, load};
+use bulkhead_sysgen::prebuilt::Prebuilt;
+use bulkhead_sysgen::{Problem, emit, image, load};
 use clap::{Parser, Subcommand};
 use miette::Report;
 use std::path::{Path, PathBuf};
@@ -36,7 +40,8 @@ enum Command {
         boards: PathBuf,
     },
     /// Write every partition's linker scripts, layout and C headers under
-    /// OUT/<partition>/, and OUT/bulkhead.h.
+    /// OUT/<partition>/, and OUT/bulkhead.h, then run the `build` command of
+    /// each prebuilt image.
     Partitions {
         /// The system description.
         system: PathBuf,
@@ -54,7 +59,7 @@ enum Command {
         /// Directory of board descriptions.
         #[arg(long, default_value = "boards")]
         boards: PathBuf,
-        /// Directory holding <partition>.elf for every partition.
+        /// Directory holding <partition>.elf for every partition built from a crate.
         #[arg(long)]
         images: PathBuf,
         /// Output directory.
@@ -85,6 +90,11 @@ fn load_or_report(system: &Path, boards: &Path) -> Result<bulkhead_sysgen::Syste
     })
 }
 
+fn report(problem: Problem) -> ExitCode {
+    eprintln!("{:?}", Report::new(problem));
+    ExitCode::FAILURE
+}
+
 fn run(cli: Cli) -> Result<(), ExitCode> {
     let io = |error: std::io::Error| {
         eprintln!("error: {error}");
@@ -101,7 +111,13 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
         }
         Command::Partitions { system, boards, out } => {
             let system = load_or_report(&system, &boards)?;
-            emit::write_partitions(&system, &out).map_err(io)
+            emit::write_partitions(&system, &out).map_err(io)?;
+            for partition in &system.partitions {
+                if let Some(prebuilt) = Prebuilt::of(partition) {
+                    prebuilt.build(&system, &out.join(&partition.name)).map_err(report)?;
+                }
+            }
+            Ok(())
         }
         Command::AbiHeader { out } => {
             let header = emit::foreign::bulkhead_h();
@@ -117,12 +133,15 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             let system = load_or_report(&system, &boards)?;
             let mut linked = Vec::new();
             for partition in &system.partitions {
-                let path = images.join(format!("{}.elf", partition.name));
-                let bytes = std::fs::read(&path).map_err(io)?;
-                linked.push(image::inspect(&path, &bytes, partition).map_err(|problem| {
-                    eprintln!("{:?}", Report::new(problem));
-                    ExitCode::FAILURE
-                })?);
+                let (path, bytes) = match Prebuilt::of(partition) {
+                    Some(prebuilt) => (prebuilt.path.to_owned(), prebuilt.read(&system).map_err(report)?),
+                    None => {
+                        let path = images.join(format!("{}.elf", partition.name));
+                        let bytes = std::fs::read(&path).map_err(io)?;
+                        (path, bytes)
+                    }
+                };
+                linked.push(image::inspect(&path, &bytes, partition).map_err(report)?);
             }
             emit::write_kernel(&system, &linked, &out).map_err(io)
         }

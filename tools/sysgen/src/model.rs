@@ -8,7 +8,8 @@
 
 use bulkhead_kernel_core::tables::KERNEL_REGION_SLOTS;
 use bulkhead_mpu::{El1Access, El2Access, MemoryType, Region, Shareability};
-use std::path::PathBuf;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
 /// A board.
 #[derive(Clone, Debug)]
@@ -214,8 +215,8 @@ impl PartitionRegion {
 pub struct Partition {
     /// Name.
     pub name: String,
-    /// Image crate.
-    pub image: String,
+    /// Where its image comes from.
+    pub image: ImageSource,
     /// Whether it restarts on a fault.
     pub restart_on_fault: bool,
     /// Main stack.
@@ -231,6 +232,33 @@ pub struct Partition {
     pub core: u32,
     /// EL2 MPU regions after merging adjacent compatible ones.
     pub mpu_regions: Vec<Region>,
+}
+
+/// Where a partition's image comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImageSource {
+    /// A binary crate of the workspace, which `cargo xtask build` builds
+    /// with cargo against the partition's generated `memory.x`.
+    Crate(String),
+    /// An ELF file made by another toolchain.
+    Elf {
+        /// The file: the path written in the description, joined to the
+        /// description's directory ([`System::directory`]).
+        path: PathBuf,
+        /// A shell command that makes the file, run in the description's
+        /// directory before the file is read.
+        build: Option<String>,
+    },
+}
+
+impl fmt::Display for ImageSource {
+    /// The crate's name, or the ELF's path.
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ImageSource::Crate(name) => formatter.write_str(name),
+            ImageSource::Elf { path, .. } => write!(formatter, "{}", path.display()),
+        }
+    }
 }
 
 impl Partition {
@@ -403,4 +431,20 @@ pub struct System {
     pub trace_interrupts: bool,
     /// Things that are allowed but worth saying.
     pub warnings: Vec<String>,
+}
+
+impl System {
+    /// The directory of the description, which paths in it are relative to.
+    pub fn directory(&self) -> &Path {
+        description_directory(&self.file)
+    }
+}
+
+/// The directory of the description at `file` (`.` for a file named
+/// without one).
+pub fn description_directory(file: &Path) -> &Path {
+    match file.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
 }

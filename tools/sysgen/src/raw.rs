@@ -89,8 +89,8 @@ pub enum FaultPolicy {
 pub struct Partition {
     /// Unique name.
     pub name: Spanned<String>,
-    /// The image: a crate under `partitions/`.
-    pub image: Spanned<String>,
+    /// The image: a crate of the workspace, or a prebuilt ELF.
+    pub image: Spanned<Image>,
     /// `halt` or `restart`.
     pub fault_policy: Spanned<FaultPolicy>,
     /// Main (System mode) stack.
@@ -112,6 +112,51 @@ pub struct Partition {
     pub interrupts: Vec<Spanned<u32>>,
     /// Core the partition runs on.
     pub core: Option<Spanned<u32>>,
+}
+
+/// `image`: a crate name (`image = "demo-counter"`), or a prebuilt ELF
+/// (`image = { elf = "guest.elf", build = "make" }`).
+#[derive(Debug)]
+pub enum Image {
+    /// A binary crate of the workspace.
+    Crate(String),
+    /// An ELF file built some other way.
+    Elf(PrebuiltElf),
+}
+
+/// A prebuilt ELF image.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrebuiltElf {
+    /// The file, relative to the description's directory.
+    pub elf: Spanned<String>,
+    /// A shell command that makes it, run in the description's directory
+    /// before the file is read.
+    pub build: Option<Spanned<String>>,
+}
+
+impl<'de> Deserialize<'de> for Image {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Image, D::Error> {
+        struct ImageVisitor;
+
+        impl<'de> serde::de::Visitor<'de> for ImageVisitor {
+            type Value = Image;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str(r#"a crate name, or a prebuilt ELF as { elf = "PATH", build = "COMMAND" }"#)
+            }
+
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Image, E> {
+                Ok(Image::Crate(name.to_owned()))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Image, A::Error> {
+                PrebuiltElf::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Image::Elf)
+            }
+        }
+
+        deserializer.deserialize_any(ImageVisitor)
+    }
 }
 
 /// A further region of a partition.

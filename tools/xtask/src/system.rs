@@ -4,10 +4,15 @@
 //!
 //! ```text
 //! partitions/<name>/memory.x, layout.rs   generated, per partition
-//! partitions/<name>.elf                   each partition, linked
+//! partitions/<name>.elf                   each partition, linked (a copy of a prebuilt image)
 //! kernel/memory.x, tables.rs, images/     generated for the kernel
 //! bulkhead.elf                            the kernel with every image: what QEMU or a probe loads
 //! ```
+//!
+//! A partition whose image is a crate is built with cargo; one whose image
+//! is a prebuilt ELF has its `build` command run, if any (see
+//! `bulkhead_sysgen::prebuilt`), and its file is used as it is. Both are
+//! checked the same way before the kernel embeds them.
 //!
 //! Partitions build in `target/partitions` with `-Ctarget-cpu=cortex-r52`; the
 //! kernel builds in `target/kernel` for the plain target, which has no
@@ -16,6 +21,8 @@
 
 use crate::setup::{TARGET, Toolchain};
 use anyhow::{Context, Result, bail};
+use bulkhead_sysgen::model::{ImageSource, Partition};
+use bulkhead_sysgen::prebuilt::Prebuilt;
 use bulkhead_sysgen::{System, emit, image};
 use miette::Report;
 use std::path::{Path, PathBuf};
@@ -90,20 +97,22 @@ pub fn build(root: &Path, toolchain: &Toolchain, description: &Path) -> Result<B
     for (index, partition) in system.partitions.iter().enumerate() {
         let generated = partitions_dir.join(&partition.name);
         emit::write_partition(&system, index, &generated)?;
-        let out = cargo_build(
-            root,
-            toolchain,
-            &partition.image,
-            "target/partitions",
-            &[("BULKHEAD_PARTITION_DIR", &generated)],
-            "-Ctarget-cpu=cortex-r52",
-        )
-        .with_context(|| format!("partition `{}` (image `{}`)", partition.name, partition.image))?;
         let elf = partitions_dir.join(format!("{}.elf", partition.name));
-        std::fs::copy(out.join(&partition.image), &elf)
-            .with_context(|| format!("no image `{}`: is it a binary crate in the workspace?", partition.image))?;
-        let bytes = std::fs::read(&elf)?;
-        let linked = image::inspect(&elf, &bytes, partition).map_err(|problem| anyhow::anyhow!("{problem}"))?;
+        let (checked, bytes) = match &partition.image {
+            ImageSource::Crate(package) => {
+                build_crate(root, toolchain, partition, package, &generated, &elf)?;
+                (elf.clone(), std::fs::read(&elf)?)
+            }
+            ImageSource::Elf { path, build } => {
+                let prebuilt = Prebuilt { partition, path, build: build.as_deref() };
+                prebuilt.build(&system, &generated).map_err(|problem| anyhow::anyhow!("{problem}"))?;
+                let bytes = prebuilt.read(&system).map_err(|problem| anyhow::anyhow!("{problem}"))?;
+                std::fs::write(&elf, &bytes).with_context(|| format!("copying the image to {}", elf.display()))?;
+                // Problems name the file as the description does.
+                (prebuilt.path.to_owned(), bytes)
+            }
+        };
+        let linked = image::inspect(&checked, &bytes, partition).map_err(|problem| anyhow::anyhow!("{problem}"))?;
         images.push(linked);
     }
     let kernel_dir = dir.join("kernel");
@@ -113,6 +122,30 @@ pub fn build(root: &Path, toolchain: &Toolchain, description: &Path) -> Result<B
     let kernel = dir.join("bulkhead.elf");
     std::fs::copy(out.join("bulkhead"), &kernel)?;
     Ok(Built { system, kernel })
+}
+
+/// Builds `partition`'s crate `package` against its generated files in
+/// `generated` and copies the binary to `elf`.
+fn build_crate(
+    root: &Path,
+    toolchain: &Toolchain,
+    partition: &Partition,
+    package: &str,
+    generated: &Path,
+    elf: &Path,
+) -> Result<()> {
+    let out = cargo_build(
+        root,
+        toolchain,
+        package,
+        "target/partitions",
+        &[("BULKHEAD_PARTITION_DIR", generated)],
+        "-Ctarget-cpu=cortex-r52",
+    )
+    .with_context(|| format!("partition `{}` (image `{package}`)", partition.name))?;
+    std::fs::copy(out.join(package), elf)
+        .with_context(|| format!("no image `{package}`: is it a binary crate in the workspace?"))?;
+    Ok(())
 }
 
 /// Every system the tests use, and the demos (`partitions/systems/`).

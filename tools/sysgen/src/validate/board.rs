@@ -1,0 +1,142 @@
+//! The board file: the chip's facts, checked before any system uses them.
+//!
+//! Owns the checks of `boards/<board>/board.toml` and their messages:
+//! memories (64-byte aligned, below 4 GiB), device frames (aligned, unique
+//! names), the GIC frames, the kernel's default regions and console, and the
+//! EL2 MPU regions the kernel keeps. Problems are reported against the board
+//! file, with a checker of its own.
+//!
+//! It must never look at a system description: what a system chooses (its
+//! `[kernel]` overrides, which devices its partitions get) is checked by the
+//! modules of those sections, against the [`Board`] this one returns.
+
+use super::{Checker, to_u32};
+use crate::diag::Problems;
+use crate::model::*;
+use crate::raw::{self, MemoryKind};
+use bulkhead_kernel_core::tables::KERNEL_REGION_SLOTS;
+use bulkhead_mpu::GRANULE;
+use std::path::Path;
+use toml::Spanned;
+
+/// The board's kernel defaults, kept for the system's `[kernel]` overrides.
+pub(super) struct BoardKernelDefaults {
+    /// The kernel's code region.
+    pub code: Span,
+    /// The kernel's data region.
+    pub data: Span,
+    /// The kernel's stack per core.
+    pub stack_size: u32,
+    /// The console device (index into [`Board::devices`]).
+    pub console: usize,
+    /// Interrupt ids the kernel keeps.
+    pub interrupts: Vec<u32>,
+}
+
+/// Reads and validates a board description.
+pub(super) fn load(path: &Path, text: &str) -> Result<(Board, BoardKernelDefaults), Problems> {
+    let mut checker = Checker::new(path, text);
+    let Some(file) = checker.parse::<raw::BoardFile>(text) else {
+        return Err(checker.problems);
+    };
+    let mut memories = Vec::new();
+    for memory in &file.memory {
+        let name = memory.get_ref().name.get_ref().clone();
+        let base = *memory.get_ref().base.get_ref();
+        let size = memory.get_ref().size.get_ref().0;
+        if base % GRANULE as u64 != 0 || size % GRANULE as u64 != 0 || size == 0 || base + size > 1 << 32 {
+            checker.at(
+                format!("memory.{name}"),
+                memory,
+                "a memory must be a non-empty, 64-byte aligned range below 4 GiB",
+            );
+        }
+        memories.push(Memory { name, base, size, flash: memory.get_ref().kind == MemoryKind::Flash });
+    }
+    let mut devices: Vec<Device> = Vec::new();
+    for device in &file.device {
+        let raw = device.get_ref();
+        let name = raw.name.get_ref().clone();
+        let (Some(base), Some(size)) = (to_u32(*raw.base.get_ref()), to_u32(raw.size.get_ref().0)) else {
+            checker.at(format!("device.{name}"), device, "device frame beyond 4 GiB");
+            continue;
+        };
+        if base % GRANULE != 0 || size % GRANULE != 0 || size == 0 {
+            checker.at(format!("device.{name}"), device, "a device frame must be a non-empty, 64-byte aligned range");
+        }
+        if devices.iter().any(|d| d.name == name) {
+            checker.at(format!("device.{name}.name"), &raw.name, "device name used twice");
+        }
+        if let Some(serial) = &raw.serial
+            && let Some(other) = devices.iter().find(|d| d.serial == Some(*serial.get_ref()))
+        {
+            checker.at(format!("device.{name}.serial"), serial, format!("serial port used by `{}` too", other.name));
+        }
+        devices.push(Device {
+            name,
+            base,
+            size,
+            interrupts: raw.interrupts.clone(),
+            description: raw.description.clone(),
+            chip_wide: raw.chip_wide.clone(),
+            serial: raw.serial.as_ref().map(|s| *s.get_ref()),
+        });
+    }
+    let gic = &file.gic;
+    let cores = *file.board.cores.get_ref();
+    let distributor = *gic.distributor.get_ref();
+    let redistributor_end = *gic.redistributor.get_ref() + gic.redistributor_stride.get_ref().0 * cores as u64;
+    let region_base = distributor.min(*gic.redistributor.get_ref());
+    let region_end = (distributor + gic.distributor_size.get_ref().0).max(redistributor_end);
+    let gic_model = Gic {
+        distributor: distributor as u32,
+        redistributor: *gic.redistributor.get_ref() as u32,
+        interrupts: *gic.interrupts.get_ref(),
+        region_base: region_base as u32,
+        region_size: (region_end - region_base) as u32,
+    };
+    let console_name = file.kernel.console.get_ref();
+    let console = match devices.iter().position(|d| &d.name == console_name) {
+        Some(index) => index,
+        None => {
+            checker.at("kernel.console", &file.kernel.console, format!("no device `{console_name}`"));
+            0
+        }
+    };
+    let board = Board {
+        name: file.board.name.get_ref().clone(),
+        file: path.to_owned(),
+        cores,
+        timer_hz: *file.board.timer_hz.get_ref(),
+        el2_mpu_regions: *file.board.el2_mpu_regions.get_ref(),
+        el1_mpu_regions: *file.board.el1_mpu_regions.get_ref(),
+        fpu_d32: file.board.fpu_d32,
+        memories,
+        devices,
+        gic: gic_model,
+    };
+    if board.el2_mpu_regions as usize <= KERNEL_REGION_SLOTS {
+        checker.at("board.el2_mpu_regions", &file.board.el2_mpu_regions, "the kernel alone needs 4 EL2 MPU regions");
+    }
+    let mut span_of = |key: &str, placement: &Spanned<raw::Placement>| -> Span {
+        let raw = placement.get_ref();
+        match (raw.base.as_ref().and_then(|b| to_u32(*b.get_ref())), to_u32(raw.size.get_ref().0)) {
+            (Some(base), Some(size)) if size > 0 => Span { base, size },
+            _ => {
+                checker.at(key, placement, "the kernel's regions need a fixed base and a size below 4 GiB");
+                Span { base: 0, size: GRANULE }
+            }
+        }
+    };
+    let code = span_of("kernel.code", &file.kernel.code);
+    let data = span_of("kernel.data", &file.kernel.data);
+    let defaults = BoardKernelDefaults {
+        code,
+        data,
+        stack_size: file.kernel.stack_size.get_ref().0 as u32,
+        console,
+        interrupts: file.kernel.interrupts.iter().map(|i| *i.get_ref()).collect(),
+    };
+    checker.problems.into_result()?;
+    Ok((board, defaults))
+}
