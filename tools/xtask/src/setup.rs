@@ -7,7 +7,9 @@
 //!   otherwise built from source (`-Zbuild-std=core`);
 //! - `qemu-system-arm` 9.0 or newer (for `-M mps3-an536`): installed from
 //!   Debian bookworm-backports when missing on a Debian machine where we are
-//!   root or have sudo; otherwise a message says what to install.
+//!   root or have sudo; otherwise a message says what to install;
+//! - `arm-none-eabi-gcc` and `make`, for the C guests (Debian's
+//!   `gcc-arm-none-eabi`), the same way.
 
 use anyhow::{Context, Result, bail};
 use std::path::Path;
@@ -102,6 +104,41 @@ pub fn qemu() -> Result<()> {
         Some((major, _)) if major >= 9 => Ok(()),
         _ => bail!("qemu-system-arm is still missing or too old after installing it"),
     }
+}
+
+/// Makes sure `arm-none-eabi-gcc` (and `make`) are on the path, for the C
+/// guests: installs Debian's `gcc-arm-none-eabi` where we are root or have
+/// sudo on Debian, otherwise says what to install.
+pub fn c_toolchain() -> Result<()> {
+    let have = |program: &str| output(program, &["--version"]).is_some();
+    if have("arm-none-eabi-gcc") && have("make") {
+        return Ok(());
+    }
+    eprintln!("setup: arm-none-eabi-gcc or make not found (needed to build the C guests)");
+    let os = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+    let debian = os.lines().any(|line| line == "ID=debian" || line.starts_with("ID_LIKE=debian"));
+    let root = output("id", &["-u"]).is_some_and(|uid| uid.trim() == "0");
+    let sudo = !root && output("sudo", &["-n", "true"]).is_some();
+    if !debian || !(root || sudo) {
+        bail!(
+            "install a GCC for bare-metal Arm and make (on Debian or Ubuntu: `apt-get install gcc-arm-none-eabi \
+             make`; elsewhere the Arm GNU Toolchain, arm-none-eabi), then rerun"
+        );
+    }
+    eprintln!("setup: installing gcc-arm-none-eabi and make from Debian");
+    let script = "set -e\napt-get update -qq\n\
+                  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-arm-none-eabi make >/dev/null\n";
+    let mut command = if root { Command::new("sh") } else { Command::new("sudo") };
+    if !root {
+        command.arg("sh");
+    }
+    if !command.args(["-c", script]).status()?.success() {
+        bail!("installing gcc-arm-none-eabi failed");
+    }
+    if !have("arm-none-eabi-gcc") {
+        bail!("arm-none-eabi-gcc is still missing after installing gcc-arm-none-eabi");
+    }
+    Ok(())
 }
 
 /// The `cargo-fuzz` version the fuzz step installs.

@@ -104,6 +104,12 @@ pub fn build(root: &Path, toolchain: &Toolchain, description: &Path) -> Result<B
                 (elf.clone(), std::fs::read(&elf)?)
             }
             ImageSource::Elf { path, build } => {
+                // The C guests of this tree build with arm-none-eabi-gcc and
+                // make, which the set-up installs like QEMU; a command that
+                // needs anything else fails with its own output.
+                if build.is_some() {
+                    crate::setup::c_toolchain()?;
+                }
                 let prebuilt = Prebuilt { partition, path, build: build.as_deref() };
                 prebuilt.build(&system, &generated).map_err(|problem| anyhow::anyhow!("{problem}"))?;
                 let bytes = prebuilt.read(&system).map_err(|problem| anyhow::anyhow!("{problem}"))?;
