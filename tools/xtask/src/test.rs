@@ -42,6 +42,9 @@ pub fn fuzz(root: &Path, seconds: u32) -> Result<()> {
 pub fn all(root: &Path, filter: Option<&str>) -> Result<()> {
     let toolchain = setup::toolchain(root)?;
     setup::qemu()?;
+    // Before the host tests: those of bulkhead.h and the generated linker
+    // files compile and link with it, and skip (saying so) without it.
+    setup::c_toolchain()?;
 
     eprintln!("== host tests (generator, kernel core, MPU encoding, ABI, tools)");
     if !cargo(root).args(["test", "--quiet"]).status()?.success() {
