@@ -69,9 +69,10 @@ fn the_partition_uarts_are_found_and_typing_goes_to_the_chosen_one() {
         );
     }
 
-    // The demo: uart2, to which typing goes, as before.
+    // The demo: uart2, to which typing goes, as before, and the C guest's
+    // uart4.
     let demo = Uarts::of(&demo_system("demo"), None).expect("demo");
-    assert_eq!(demo.shown, [uart("uart2", 2, "echo")]);
+    assert_eq!(demo.shown, [uart("uart2", 2, "echo"), uart("uart4", 4, "c")]);
     assert_eq!(demo.input, Some(0));
 
     // The AMP demo's uart3 carries doorbells: not shown, and said so.
