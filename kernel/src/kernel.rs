@@ -120,6 +120,11 @@ struct Partition {
     ignored_logged: u8,
     /// Ignored GIC accesses not logged yet (reported with the next one).
     ignored_unlogged: u32,
+    /// Ignored GIC accesses of ended windows that no logged line reported,
+    /// and the frame of the first of those windows: logged when the kernel
+    /// is next idle (`@vgic-ignored NAME unlogged=N major-frame=F`), never on the
+    /// window boundary's path.
+    ended_unlogged: (u32, u64),
 }
 
 /// Ignored GIC accesses logged per window. A guest's GIC set-up may touch
@@ -139,6 +144,7 @@ impl Partition {
             spi_words_enabled: 0,
             ignored_logged: 0,
             ignored_unlogged: 0,
+            ended_unlogged: (0, 0),
         }
     }
 }
@@ -176,6 +182,8 @@ pub struct Kernel {
     /// What the virtual GICs report about the physical GIC.
     gic_facts: GicFacts,
     console: ConsoleQueues,
+    /// Some partition's `ended_unlogged` waits to be logged.
+    unlogged_pending: bool,
 }
 
 /// The kernel's single instance.
@@ -195,6 +203,7 @@ static KERNEL: KernelCell = KernelCell(UnsafeCell::new(Kernel {
     options: Options { stop_after_frames: None, semihosting_exit: false },
     gic_facts: GicFacts { gicd_typer: 0, gicd_iidr: 0, pidr2: 0, gicr_iidr: 0, affinity: 0 },
     console: Console::new(),
+    unlogged_pending: false,
 }));
 
 /// The GIC frame and offset of `address`, if it is in the distributor or a
@@ -414,6 +423,9 @@ impl Kernel {
     /// Returns whether more waits that could be printed now.
     #[inline(never)]
     fn drain_idle(&mut self) -> bool {
+        if self.unlogged_pending {
+            self.report_unlogged();
+        }
         let room = console_room(self.cursor.window_end());
         let drained = self.console.drain(Allowed::Any, IDLE_DRAIN_BYTES, partition_name, &mut uart(), room);
         drained.more && drained.bytes != 0
@@ -594,9 +606,39 @@ impl Kernel {
         // Ignored GIC accesses past the window's four logged lines are
         // counted, never lost: what the next logged line did not report is
         // reported as the window ends.
-        let unlogged = core::mem::take(&mut partition.ignored_unlogged);
-        if unlogged != 0 {
-            self.console.record(Event::VgicIgnoredUnlogged { partition: id, count: unlogged });
+        // Ignored GIC accesses past the window's logged lines are counted,
+        // never lost: what no logged line reported is set aside here (three
+        // stores) and logged when the kernel is next idle.
+        if partition.ignored_unlogged != 0 {
+            self.set_aside_unlogged(id);
+        }
+    }
+
+    /// Moves partition `id`'s count of unlogged ignored accesses, as its
+    /// window ends, to what `report_unlogged` logs when the kernel is idle.
+    #[cold]
+    #[inline(never)]
+    fn set_aside_unlogged(&mut self, id: PartitionId) {
+        let frame_now = self.cursor.frame();
+        let Some(partition) = self.partitions.get_mut(id as usize) else { return };
+        let (count, frame) = partition.ended_unlogged;
+        let first = if count == 0 { frame_now } else { frame };
+        partition.ended_unlogged = (count.saturating_add(core::mem::take(&mut partition.ignored_unlogged)), first);
+        self.unlogged_pending = true;
+    }
+
+    /// Logs the ignored GIC accesses of ended windows that no logged line
+    /// reported (`@vgic-ignored NAME unlogged=N major-frame=F`). Called when the
+    /// kernel is idle.
+    #[cold]
+    #[inline(never)]
+    fn report_unlogged(&mut self) {
+        self.unlogged_pending = false;
+        for (id, partition) in self.partitions.iter_mut().enumerate() {
+            let (count, frame) = core::mem::take(&mut partition.ended_unlogged);
+            if count != 0 {
+                self.console.record(Event::VgicIgnoredUnlogged { partition: id as PartitionId, count, frame });
+            }
         }
     }
 
@@ -922,27 +964,34 @@ impl Kernel {
                 transfer
             }
         };
-        let Some(partition) = self.partitions.get_mut(id as usize) else { return false };
-        // The virtual GIC's answer per register; what it asks of the physical
-        // GIC is applied once the instruction is complete (the frame and the
-        // virtual GIC are borrowed until then).
-        let mut effects = [None, None];
-        let vgic = &mut partition.vgic;
-        let mut registers = TrappedRegisters { frame: &mut partition.context.frame };
-        let completed = transfer.complete(&mut registers, |delta, size, write| {
-            let access = Access { frame, offset: offset as u32 + delta, size, write };
-            let outcome = vgic::emulate(vgic, desc.interrupts, desc.spis, &self.gic_facts, access).ok()?;
-            if let Some(slot) = effects.get_mut((delta / 4) as usize) {
-                *slot = Some((outcome.effects, outcome.ignored()));
-            }
-            Some(outcome.value)
-        });
+        // `Transfer::complete`, written out so that each access's effects on
+        // the physical GIC are applied before the next: register by
+        // register, then the base.
         let mut ignored = false;
-        for (effect, named_others) in effects.iter().flatten() {
-            ignored |= named_others;
-            self.apply_gic_effects(id, effect);
+        for (register, delta) in transfer.accesses().into_iter().flatten() {
+            let Some(partition) = self.partitions.get_mut(id as usize) else { return false };
+            let mut registers = TrappedRegisters { frame: &mut partition.context.frame };
+            let write = if transfer.load {
+                None
+            } else {
+                let Some(value) = registers.read(register) else { return false };
+                Some(transfer.stored(value))
+            };
+            let access = Access { frame, offset: offset as u32 + delta, size: transfer.size, write };
+            let Ok(outcome) = vgic::emulate(&mut partition.vgic, desc.interrupts, desc.spis, &self.gic_facts, access)
+            else {
+                return false;
+            };
+            if transfer.load && !registers.write(register, transfer.loaded(outcome.value)) {
+                return false;
+            }
+            ignored |= outcome.ignored();
+            self.apply_gic_effects(id, &outcome.effects);
         }
-        if !completed {
+        if let Some((base, value)) = transfer.writeback
+            && let Some(partition) = self.partitions.get_mut(id as usize)
+            && !(TrappedRegisters { frame: &mut partition.context.frame }).write(base, value)
+        {
             return false;
         }
         let Some(partition) = self.partitions.get_mut(id as usize) else { return false };

@@ -150,13 +150,18 @@ pub enum Event {
         /// Ignored accesses not logged since the last logged one.
         unlogged_before: u32,
     },
-    /// A partition's window ended with ignored GIC accesses it made after
-    /// its last logged one: their count, so none goes unreported.
+    /// Ignored GIC accesses a partition made after the last logged one of
+    /// their window, which no logged line reported: their count, so none
+    /// goes unreported. Logged when the kernel is next idle.
     VgicIgnoredUnlogged {
         /// Who.
         partition: PartitionId,
-        /// Ignored accesses not logged in the window.
+        /// Ignored accesses not logged.
         count: u32,
+        /// The frame of the (first) window they were made in; normally the
+        /// only one (windows of one partition are merged only when the
+        /// kernel had no idle time between them).
+        frame: u64,
     },
 }
 
@@ -620,7 +625,11 @@ impl Record {
                 3 => Dec("unlogged-before", unlogged_before as u64),
                 _ => return None,
             },
-            (Record::Event(Event::VgicIgnoredUnlogged { count, .. }), 0) => Dec("unlogged", count as u64),
+            (Record::Event(Event::VgicIgnoredUnlogged { count, frame, .. }), n) => match n {
+                0 => Dec("unlogged", count as u64),
+                1 => Dec("major-frame", frame),
+                _ => return None,
+            },
             _ => return None,
         })
     }
@@ -1031,11 +1040,11 @@ mod tests {
             write: true,
             unlogged_before: 7,
         });
-        console.record(Event::VgicIgnoredUnlogged { partition: 1, count: 3 });
+        console.record(Event::VgicIgnoredUnlogged { partition: 1, count: 3, frame: 9 });
         assert_eq!(
             drain_all(&mut console),
             "@vgic-ignored b frame=gicd offset=0x00000104 access=write unlogged-before=7\n\
-             @vgic-ignored b unlogged=3\n"
+             @vgic-ignored b unlogged=3 major-frame=9\n"
         );
     }
 

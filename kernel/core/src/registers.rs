@@ -42,6 +42,7 @@ impl Mode {
 
     /// The mode in `spsr`'s `M` field; `None` for Hyp, Monitor or reserved
     /// encodings (which no EL1 exception can carry).
+    #[inline(always)]
     pub const fn of(spsr: u32) -> Option<Mode> {
         Some(match spsr & 0x1F {
             0x10 => Mode::User,
@@ -111,13 +112,16 @@ pub enum Location {
 }
 
 /// Where register `n` (0..=14) is for a partition that trapped in the mode
-/// of `spsr`. `None` for `r15`, a number above 15 or a mode no EL1
-/// exception carries.
+/// of `spsr`. `None` for `r15`, a number above 15, or `sp`/`lr`/FIQ's high
+/// registers in a mode no EL1 exception carries (`r0`-`r12` of any other
+/// mode are the User bank's: the common case is two compares).
 pub const fn locate(spsr: u32, n: u8) -> Option<Location> {
+    if in_user_bank(spsr, n) {
+        return Some(Location::Frame(n));
+    }
     let Some(mode) = Mode::of(spsr) else { return None };
     Some(match (mode, n) {
         (Mode::Fiq, 8..=12) => Location::Banked(Banked::FiqHigh(n - 8)),
-        (_, 0..=12) => Location::Frame(n),
         (Mode::User | Mode::System, 13) => Location::Banked(Banked::SpUsr),
         (Mode::User | Mode::System, 14) => Location::LrUsr,
         (Mode::Fiq, 13) => Location::Banked(Banked::SpFiq),
@@ -132,6 +136,14 @@ pub const fn locate(spsr: u32, n: u8) -> Option<Location> {
         (Mode::Undefined, 14) => Location::Banked(Banked::LrUnd),
         _ => return None,
     })
+}
+
+/// Whether `rN` is `r0`-`r12` of the User bank (the trap frame's) in the
+/// mode of `spsr`: the common case, which [`locate`] answers first and the
+/// kernel inlines.
+#[inline(always)]
+pub const fn in_user_bank(spsr: u32, n: u8) -> bool {
+    n < 8 || (n <= 12 && spsr & 0x1F != Mode::Fiq.bits())
 }
 
 /// A trapped partition's registers by architectural number (0..=14), as
@@ -249,6 +261,19 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_fast_answer_agrees_with_locate() {
+        for spsr in (0..32).map(|m| m | 0xF000_0000) {
+            for n in 0..=16u8 {
+                assert_eq!(
+                    in_user_bank(spsr, n),
+                    matches!(locate(spsr, n), Some(Location::Frame(_))),
+                    "{spsr:#x} r{n}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn no_two_registers_of_one_mode_share_storage() {
         for mode in Mode::ALL {
             let mut seen = BTreeMap::new();
@@ -268,6 +293,7 @@ pub(crate) mod tests {
         assert_eq!(refused.len(), 32 - 7);
         assert!(refused.contains(&0x1A), "Hyp");
         assert!(refused.contains(&0x16), "Monitor");
-        assert_eq!(locate(0x1A, 0), None);
+        assert_eq!(locate(0x1A, 13), None, "Hyp's sp is not a partition's");
+        assert_eq!(locate(0x1A, 14), None);
     }
 }

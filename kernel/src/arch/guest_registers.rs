@@ -9,7 +9,7 @@
 //! hold someone else's registers.
 
 use super::context::TrapFrame;
-use bulkhead_kernel_core::registers::{Banked, GuestRegisters, Location, locate};
+use bulkhead_kernel_core::registers::{Banked, GuestRegisters, Location, in_user_bank, locate};
 
 /// [`GuestRegisters`] of the partition whose trap frame is `frame`.
 pub struct TrappedRegisters<'a> {
@@ -18,8 +18,31 @@ pub struct TrappedRegisters<'a> {
 }
 
 impl GuestRegisters for TrappedRegisters<'_> {
-    #[inline]
+    #[inline(always)]
     fn read(&self, n: u8) -> Option<u32> {
+        if in_user_bank(self.frame.spsr, n) {
+            return self.frame.r.get(n as usize).copied();
+        }
+        self.read_elsewhere(n)
+    }
+
+    #[inline(always)]
+    fn write(&mut self, n: u8, value: u32) -> bool {
+        if in_user_bank(self.frame.spsr, n)
+            && let Some(slot) = self.frame.r.get_mut(n as usize)
+        {
+            *slot = value;
+            return true;
+        }
+        self.write_elsewhere(n, value)
+    }
+}
+
+impl TrappedRegisters<'_> {
+    /// `rN` outside the User bank's `r0`-`r12`.
+    #[cold]
+    #[inline(never)]
+    fn read_elsewhere(&self, n: u8) -> Option<u32> {
         Some(match locate(self.frame.spsr, n)? {
             Location::Frame(i) => *self.frame.r.get(i as usize)?,
             Location::LrUsr => self.frame.lr_usr,
@@ -27,8 +50,9 @@ impl GuestRegisters for TrappedRegisters<'_> {
         })
     }
 
-    #[inline]
-    fn write(&mut self, n: u8, value: u32) -> bool {
+    #[cold]
+    #[inline(never)]
+    fn write_elsewhere(&mut self, n: u8, value: u32) -> bool {
         match locate(self.frame.spsr, n) {
             Some(Location::Frame(i)) => match self.frame.r.get_mut(i as usize) {
                 Some(slot) => *slot = value,
@@ -46,7 +70,7 @@ impl GuestRegisters for TrappedRegisters<'_> {
 /// instruction encoding, so each needs its own.
 macro_rules! banked_access {
     ($($variant:pat => $name:literal),+ $(,)?) => {
-        #[inline(never)]
+        #[inline(always)]
         fn read_banked(banked: Banked) -> u32 {
             let value: u32;
             match banked {
@@ -61,7 +85,7 @@ macro_rules! banked_access {
             value
         }
 
-        #[inline(never)]
+        #[inline(always)]
         fn write_banked(banked: Banked, value: u32) {
             match banked {
                 // SAFETY: writing a banked EL1 register from Hyp mode changes

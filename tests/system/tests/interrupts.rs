@@ -83,29 +83,39 @@ fn a_partition_cannot_enable_pend_reprioritise_or_ack_another_partitions_interru
         assert!(ignored.contains(&offset), "no log of the write at {offset:#x}: {ignored:x?}");
     }
     // None goes uncounted: in each of the intruder's windows, the logged
-    // lines plus the counts they and the window's end report equal the
-    // ignored accesses it made. Its attack window makes eight (six writes,
-    // two reads); at most four are logged per window.
-    let mut per_window: Vec<u64> = Vec::new();
+    // lines plus the counts they report (`unlogged-before`) and the count
+    // logged later for the window (`unlogged=N major-frame=F`, when the kernel is
+    // next idle) equal the ignored accesses it made. Its attack window makes
+    // eight (six writes, two reads); at most four are logged per window.
+    let mut per_window: Vec<(u64, u64)> = Vec::new(); // (frame, count)
     let mut owner = "";
     for line in lines {
         let Some(record) = Record::parse(line) else { continue };
         if record.kind == kind::WINDOW {
             owner = record.field("owner").unwrap_or_default();
             if owner == "irq-intruder" {
-                per_window.push(0);
+                per_window.push((record.number("frame").expect("frame"), 0));
             }
         } else if record.kind == kind::VGIC_IGNORED && record.subject == Some("irq-intruder") {
-            assert_eq!(owner, "irq-intruder", "reported in its own window: {line}");
-            let counted = match record.number("unlogged") {
-                Some(unlogged) => unlogged,
-                None => 1 + record.number("unlogged-before").expect("unlogged-before"),
+            let (window, counted) = match record.number("unlogged") {
+                Some(unlogged) => {
+                    let frame = record.number("major-frame").expect("major frame of the window");
+                    (
+                        per_window.iter().position(|(f, _)| *f == frame).expect("an intruder window in that frame"),
+                        unlogged,
+                    )
+                }
+                None => {
+                    assert_eq!(owner, "irq-intruder", "logged in its own window: {line}");
+                    (per_window.len() - 1, 1 + record.number("unlogged-before").expect("unlogged-before"))
+                }
             };
-            *per_window.last_mut().expect("a window") += counted;
+            per_window[window].1 += counted;
         }
     }
-    assert_eq!(per_window.get(1), Some(&8), "ignored accesses counted per intruder window: {per_window:?}");
-    assert!(per_window.iter().skip(2).all(|n| *n == 0), "nothing after the attack: {per_window:?}");
+    let counts: Vec<u64> = per_window.iter().map(|(_, n)| *n).collect();
+    assert_eq!(counts.get(1), Some(&8), "ignored accesses counted per intruder window: {per_window:?}");
+    assert!(counts.iter().skip(2).all(|n| *n == 0), "nothing after the attack: {per_window:?}");
     // The owner's interrupt kept its configuration and kept working.
     let rounds: Vec<&str> = partition_output(lines, "irq-owner").filter(|t| t.starts_with("round=")).collect();
     assert!(rounds.len() >= 5);
