@@ -18,6 +18,9 @@ root=$(cd "$here/../.." && pwd)
 out=${1:-$root/target/linux-guest}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+# One build at a time (tests may start several).
+exec 9>"$out/.lock"
+flock 9
 
 # The kernel: Debian 12 backports' 6.12.95 (its ABI name and package version).
 abi=6.12.95+deb12
