@@ -289,3 +289,44 @@ impl Pair {
         (self.island.stop().lines, errors)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(local_base: u32, remote_base: u64, file_offset: u64) -> LinkConfig {
+        LinkConfig {
+            name: "linux".into(),
+            local_base,
+            remote_base,
+            size: 1 << 20,
+            table: 0,
+            pool: 0x4240,
+            file_offset,
+            doorbell_uart: 3,
+            services: 2,
+        }
+    }
+
+    #[test]
+    fn the_amp_window_lands_at_remote_base_in_linux_ram() {
+        let layout = Layout::of(&link(0x2000_0000, 0x8000_0000, 0)).unwrap();
+        assert_eq!(layout.ddr_offset, 1 << 30);
+        assert_eq!(layout.ram_bytes, (1 << 30) + (64 << 20));
+        assert_eq!(layout.linux_bytes, 1 << 30);
+        assert!(layout.kernel_args().starts_with("mem=1024M bulkhead_rproc.window_phys=0x80000000 "));
+    }
+
+    #[test]
+    fn a_window_later_in_ddr_moves_the_ddr_down() {
+        let layout = Layout::of(&link(0x2020_0000, 0x8000_0000, 0x20_0000)).unwrap();
+        assert_eq!(layout.ddr_offset, (1 << 30) - (2 << 20));
+        assert_eq!(layout.window_da, 0x2020_0000);
+    }
+
+    #[test]
+    fn a_remote_base_inside_linux_s_own_ram_is_refused() {
+        assert!(Layout::of(&link(0x2000_0000, 0x4800_0000, 0)).is_err());
+        assert!(Layout::of(&link(0x2000_0000, 0x8010_0000, 0)).is_err(), "not 2 MiB-aligned");
+    }
+}
