@@ -10,6 +10,7 @@
 //! asserts on repeats exactly from run to run.
 
 pub mod amp;
+pub mod linux;
 pub mod log;
 pub mod qemu;
 pub mod uarts;

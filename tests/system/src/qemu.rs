@@ -46,6 +46,8 @@ pub struct Run {
     input: Option<u8>,
     /// QEMU's DDR in a shared file: path and size.
     shared_ddr: Option<(PathBuf, u64)>,
+    /// Where in that file the DDR starts.
+    ddr_offset: u64,
     /// Tells this run's sockets from other runs' in the same process.
     instance: u32,
 }
@@ -80,6 +82,7 @@ impl Run {
             captured_uarts: Vec::new(),
             input: None,
             shared_ddr: None,
+            ddr_offset: 0,
             instance: RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
@@ -127,6 +130,16 @@ impl Run {
         self
     }
 
+    /// Backs the board's DDR with `size` bytes at `offset` of the file at
+    /// `path`, which may be larger and shared with another QEMU (the Linux
+    /// guest's RAM, see [`crate::linux`]): the file is made at least
+    /// `offset + size` bytes long, never truncated.
+    pub fn shared_ddr_at(mut self, path: impl Into<PathBuf>, size: u64, offset: u64) -> Run {
+        self.shared_ddr = Some((path.into(), size));
+        self.ddr_offset = offset;
+        self
+    }
+
     /// Stops the kernel (and QEMU, with status 0) after `frames` major frames.
     pub fn frames(mut self, frames: u32) -> Run {
         self.frames = Some(frames);
@@ -151,7 +164,11 @@ impl Run {
         match &self.shared_ddr {
             Some((path, size)) => {
                 command.args(["-M", "mps3-an536,memory-backend=ddr", "-object"]);
-                command.arg(format!("memory-backend-file,id=ddr,size={size},mem-path={},share=on", path.display()));
+                let offset = if self.ddr_offset == 0 { String::new() } else { format!(",offset={}", self.ddr_offset) };
+                command.arg(format!(
+                    "memory-backend-file,id=ddr,size={size},mem-path={},share=on{offset}",
+                    path.display()
+                ));
             }
             None => {
                 command.args(["-M", "mps3-an536"]);
@@ -206,8 +223,20 @@ impl Run {
     /// once QEMU has exited and every line is in it.
     fn spawn(&self) -> Result<Spawned> {
         if let Some((path, size)) = &self.shared_ddr {
-            let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-            file.set_len(*size)?;
+            if self.ddr_offset == 0 {
+                let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+                file.set_len(*size)?;
+            } else {
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(path)
+                    .with_context(|| format!("opening {}", path.display()))?;
+                if file.metadata()?.len() < self.ddr_offset + size {
+                    file.set_len(self.ddr_offset + size)?;
+                }
+            }
         }
         let mut child = self
             .command()?

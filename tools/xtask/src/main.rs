@@ -8,6 +8,9 @@
 //! cargo xtask test                               every host and QEMU test
 //! cargo xtask bench                              instruction counts and sizes, target/bench/summary.json
 //! cargo xtask console [--system FILE] [--echo N]  boot an AMP system; be its Cortex-A (rpmsg-tty terminal)
+//! cargo xtask linux [--system FILE] [--test basic|resets]
+//!                                                boot the island and Debian's Linux as its Cortex-A
+//!                                                (Linux's own rpmsg stack; a shell, or the test steps)
 //! cargo xtask fuzz [--seconds N]                 fuzz the VIRTIO device side (cargo fuzz)
 //! cargo xtask build [--system FILE | --all]      build without running
 //! cargo xtask check FILE [--emit DIR]            validate a system description [write what C guests need]
@@ -20,6 +23,7 @@
 mod bench;
 mod checks;
 mod console;
+mod linux;
 mod setup;
 mod system;
 mod test;
@@ -83,6 +87,16 @@ enum Command {
         /// Instead of a terminal: echo this many messages and check them.
         #[arg(long)]
         echo: Option<usize>,
+    },
+    /// Boot an AMP system's island and Debian's stock arm64 Linux as its
+    /// Cortex-A, in two QEMUs; Linux's console is the terminal.
+    Linux {
+        /// System description (default: partitions/systems/amp.toml).
+        #[arg(long)]
+        system: Option<PathBuf>,
+        /// Instead of a shell: run these test steps (basic or resets).
+        #[arg(long)]
+        test: Option<String>,
     },
     /// Fuzz the VIRTIO device side (rings, table, rpmsg) with cargo fuzz.
     Fuzz {
@@ -193,6 +207,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Test { filter } => test::all(&root, filter.as_deref()),
         Command::Bench => bench::run(&root),
         Command::Fuzz { seconds } => test::fuzz(&root, seconds),
+        Command::Linux { system, test } => {
+            linux::run(&root, &system.unwrap_or_else(|| root.join("partitions/systems/amp.toml")), test.as_deref())
+        }
         Command::Console { system, echo } => {
             console::run(&root, &system.unwrap_or_else(|| root.join("partitions/systems/amp.toml")), echo)
         }
