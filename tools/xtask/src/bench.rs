@@ -62,7 +62,11 @@
 //!   (median; deliveries delayed to a window start are left out);
 //! - `rpmsg_echo_496_insns`: the same for the largest message;
 //! - `rpmsg_echo_msgs_per_s`: 64-byte echoes per second at one instruction
-//!   per nanosecond with the island alone on the core (informative).
+//!   per nanosecond with the island alone on the core (informative);
+//! - `linux_echo_roundtrip_us`: the mean round trip of 64-byte echoes from
+//!   a Linux process through `rpmsg_char`, Debian's Linux on a second QEMU
+//!   driving the AMP demo's island (`cargo xtask linux`; informative: the
+//!   two QEMUs are not deterministic together).
 //!
 //! Sizes come from the kernel ELF. Figures are reported and compared with
 //! targets; the bench never fails on a figure. Output: a table on stdout and
@@ -193,6 +197,7 @@ pub fn run(root: &Path) -> Result<()> {
     let virq = virtual_interrupts(root, &toolchain, &plugin, &out_dir)?;
     let attacks = interference(root, &toolchain, &plugin, &out_dir)?;
     let rpmsg = rpmsg_echo(root, &toolchain, &plugin, &out_dir)?;
+    let linux_echo = crate::linux::echo_roundtrip_us(root, &toolchain)?;
 
     // Sizes.
     let bytes = std::fs::read(kernel)?;
@@ -201,7 +206,7 @@ pub fn run(root: &Path) -> Result<()> {
     let text = size(".vector_table") + size(".text");
     let data_bss = size(".data") + size(".bss") + size(".uninit");
 
-    let metrics = [
+    let mut metrics = vec![
         Metric {
             key: "partition_switch_insns",
             value: switch_max,
@@ -330,6 +335,19 @@ pub fn run(root: &Path) -> Result<()> {
                 .into(),
         },
         Metric {
+            key: "linux_echo_roundtrip_us",
+            value: linux_echo.as_ref().map_or(0, |(us, _)| *us),
+            target: None,
+            unit: "us",
+            note: match &linux_echo {
+                Ok((_, note)) => format!(
+                    "{note}; Linux on QEMU virt with -icount sleep=on beside the island, whose window is 5 of every \
+                     10 ms: simulated time, informative, not deterministic"
+                ),
+                Err(_) => String::new(),
+            },
+        },
+        Metric {
             key: "kernel_text_bytes",
             value: text,
             target: Some(24 * 1024),
@@ -358,6 +376,11 @@ pub fn run(root: &Path) -> Result<()> {
             note: "Hyp stack, one core".into(),
         },
     ];
+    // A figure that could not be measured is left out, and said.
+    if let Err(reason) = &linux_echo {
+        eprintln!("linux_echo_roundtrip_us: not measured: the Linux guest cannot be built here ({reason})");
+        metrics.retain(|metric| metric.key != "linux_echo_roundtrip_us");
+    }
 
     println!("{:<24} {:>10} {:>10}  ", "metric", "value", "target");
     for metric in &metrics {

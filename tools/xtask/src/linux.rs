@@ -6,7 +6,7 @@
 //! `--test basic|resets` runs those test steps instead and prints them.
 
 use crate::{setup, system};
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use bulkhead_amp_host::LinkConfig;
 use bulkhead_system_tests::linux::{self, Layout, Mode, Pair};
 use bulkhead_system_tests::qemu::Run;
@@ -74,4 +74,34 @@ pub fn run(root: &Path, description: &Path, test: Option<&str>) -> Result<()> {
             }
         }
     }
+}
+
+/// `linux_echo_roundtrip_us` for the bench: the mean round trip of 1,000
+/// 64-byte echoes from a Linux process through `rpmsg_char` (the basic
+/// steps' 64-byte run), with the note to print. `Ok(Err(reason))` when the
+/// Linux guest cannot be built here (no packages): the bench says so and
+/// goes on.
+pub fn echo_roundtrip_us(
+    root: &Path,
+    toolchain: &setup::Toolchain,
+) -> Result<std::result::Result<(u64, String), String>> {
+    let built = system::build(root, toolchain, &root.join("partitions/systems/amp.toml"))?;
+    let link = LinkConfig::from_system(&built.system, None)?;
+    let guest = match linux::build_guest()? {
+        Ok(guest) => guest,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let island = Run::new(&built.kernel).frames(u32::MAX).timeout(Duration::from_secs(u64::MAX / 4));
+    let mut pair = Pair::boot(island, &link, &guest, &Mode::Basic { echoes: 100 }, Duration::from_secs(120))?;
+    let done = pair.wait_for_linux("@linux done", Duration::from_secs(1200));
+    let echo = pair.lines.iter().find(|l| l.starts_with("@step echo ok")).cloned();
+    pair.stop();
+    let (Some(_), Some(echo)) = (done, echo) else { bail!("the Linux guest's echo step did not complete") };
+    let bench = echo.split("64-byte:").nth(1).context("no 64-byte run in the echo step")?;
+    let per_message = bench
+        .split_whitespace()
+        .find_map(|field| field.strip_prefix("per_message_us="))
+        .and_then(|value| value.parse::<u64>().ok())
+        .context("no per_message_us in the echo step")?;
+    Ok(Ok((per_message, format!("1000 64-byte echoes from Linux ({})", bench.trim()))))
 }
