@@ -303,9 +303,12 @@ impl RpmsgDevice {
                 Incoming::Dropped(error)
             }
         };
-        let head = chain.head;
+        // The used length of a consumed buffer is the chain's length, as
+        // every OpenAMP-family device returns it: OpenAMP's driver takes a
+        // reused transmit buffer's size from it (0 would wrap to 0xFFF0).
+        let (head, len) = (chain.head, chain.len());
         let Some(queue) = self.from_driver.as_mut() else { return Ok(None) };
-        if let Err(error) = queue.push(window, head, 0) {
+        if let Err(error) = queue.push(window, head, len) {
             return Err(self.fail(window, Fault::Ring(Queue::FromDriver, error)));
         }
         self.notify |= queue.driver_wants_interrupts(window);
@@ -409,6 +412,126 @@ fn scatter(window: &mut impl Window, chain: &Chain, header: &[u8], payload: &[u8
             if parts[part].is_empty() {
                 part += 1;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resource_table::{VringSpec, field};
+    use crate::rpmsg::F_NS;
+    use crate::vring::{DESC_F_WRITE, DESCRIPTOR_SIZE, Vring};
+    use crate::window::SliceWindow;
+
+    const SIZE: u32 = 0x10000;
+    const LOCAL: u32 = 0x2000_0000;
+    const REMOTE: u64 = 0x8000_0000;
+    /// The driver's buffers: 8 to receive, then 8 to send.
+    const POOL: u32 = 0x4000;
+    const NUM: u16 = 8;
+    const LAYOUT: LinkLayout = LinkLayout {
+        local_base: LOCAL,
+        size: SIZE,
+        remote_base: REMOTE,
+        table: 0,
+        vrings: [
+            VringSpec { da: LOCAL + 0x1000, align: 0x1000, num: NUM },
+            VringSpec { da: LOCAL + 0x3000, align: 0x1000, num: NUM },
+        ],
+        features: F_NS,
+    };
+    const OK: u8 = status::ACKNOWLEDGE | status::DRIVER | status::DRIVER_OK;
+
+    /// A driver written out by hand, byte by byte, for the device's tests.
+    struct TestDriver {
+        rings: [Vring; 2],
+        avail: [u16; 2],
+        used: [u16; 2],
+    }
+
+    impl TestDriver {
+        /// Attaches the way `virtio_rpmsg_bus` does, ending with `status`:
+        /// features, zeroed rings, every receive buffer posted.
+        fn attach(w: &mut impl Window, status: u8) -> TestDriver {
+            let ring = |n: usize| Vring::at(LAYOUT.vrings[n].da - LOCAL, NUM, 0x1000, SIZE).unwrap();
+            let mut driver = TestDriver { rings: [ring(0), ring(1)], avail: [0; 2], used: [0; 2] };
+            for ring in driver.rings {
+                w.write_bytes(ring.desc, &vec![0; (ring.end() - ring.desc) as usize]).unwrap();
+            }
+            w.write_u32(field::DRIVER_FEATURES, F_NS).unwrap();
+            for index in 0..NUM {
+                driver.descriptor(w, 0, index, POOL + index as u32 * 512, 512, DESC_F_WRITE);
+                driver.offer(w, 0, index);
+            }
+            w.write_u8(field::STATUS, status).unwrap();
+            driver
+        }
+
+        fn descriptor(&self, w: &mut impl Window, ring: usize, index: u16, offset: u32, len: u32, flags: u16) {
+            let at = self.rings[ring].desc + DESCRIPTOR_SIZE * index as u32;
+            w.write_u32(at, (REMOTE + offset as u64) as u32).unwrap();
+            w.write_u32(at + 4, 0).unwrap();
+            w.write_u32(at + 8, len).unwrap();
+            w.write_u16(at + 12, flags).unwrap();
+            w.write_u16(at + 14, 0).unwrap();
+        }
+
+        fn offer(&mut self, w: &mut impl Window, ring: usize, head: u16) {
+            let r = self.rings[ring];
+            w.write_u16(r.avail + 4 + 2 * (self.avail[ring] % NUM) as u32, head).unwrap();
+            self.avail[ring] = self.avail[ring].wrapping_add(1);
+            w.write_u16(r.avail + 2, self.avail[ring]).unwrap();
+        }
+
+        /// Sends `payload` to `dst` from transmit buffer `index`, whose
+        /// descriptor says `len` bytes (the message's by default).
+        fn send(&mut self, w: &mut impl Window, index: u16, dst: u32, payload: &[u8], len: Option<u32>) {
+            let offset = POOL + (NUM + index) as u32 * 512;
+            let header = Header { src: 0x400, dst, len: payload.len() as u16, flags: 0 };
+            w.write_bytes(offset, &header.to_bytes()).unwrap();
+            w.write_bytes(offset + HEADER_SIZE as u32, payload).unwrap();
+            let len = len.unwrap_or((HEADER_SIZE + payload.len()) as u32);
+            self.descriptor(w, 1, index, offset, len, 0);
+            self.offer(w, 1, index);
+        }
+
+        /// The used entries `(id, len)` of `ring` since the last look.
+        fn used(&mut self, w: &impl Window, ring: usize) -> Vec<(u32, u32)> {
+            let r = self.rings[ring];
+            let idx = w.read_u16(r.used + 2).unwrap();
+            let mut entries = Vec::new();
+            while self.used[ring] != idx {
+                let slot = r.used + 4 + 8 * (self.used[ring] % NUM) as u32;
+                entries.push((w.read_u32(slot).unwrap(), w.read_u32(slot + 4).unwrap()));
+                self.used[ring] = self.used[ring].wrapping_add(1);
+            }
+            entries
+        }
+    }
+
+    /// A started device and a driver attached to it, the device ready.
+    fn ready(w: &mut impl Window) -> (RpmsgDevice, TestDriver) {
+        let mut device = RpmsgDevice::new(LAYOUT);
+        assert_eq!(device.start(w, false), Ok(None));
+        let driver = TestDriver::attach(w, OK);
+        assert_eq!(device.poll(w), Some(Event::Ready { features: F_NS }));
+        (device, driver)
+    }
+
+    #[test]
+    fn a_consumed_buffer_goes_back_with_the_chain_length() {
+        let mut bytes = vec![0u8; SIZE as usize];
+        let mut w = SliceWindow::new(&mut bytes);
+        let (mut device, mut driver) = ready(&mut w);
+        let mut buffer = [0u8; BUFFER_SIZE];
+        // As Linux sends (the message's length) and as OpenAMP does (the
+        // whole buffer), and one the device drops.
+        for (index, payload, len) in [(0, &b"hello"[..], None), (1, b"world", Some(512)), (2, b"", Some(8))] {
+            driver.send(&mut w, index, 1024, payload, len);
+            device.receive(&mut w, &mut buffer).unwrap().unwrap();
+            let expected = len.unwrap_or((HEADER_SIZE + payload.len()) as u32);
+            assert_eq!(driver.used(&w, 1), [(index as u32, expected)], "buffer {index}");
         }
     }
 }

@@ -163,6 +163,17 @@ impl Chain {
     pub fn writable_len(&self) -> u32 {
         self.segments().iter().filter(|s| s.writable).map(|s| s.len).fold(0, u32::saturating_add)
     }
+
+    /// Total bytes of all its buffers: what a consumed chain goes back with
+    /// in the used ring (see [`crate::device::RpmsgDevice::receive`]).
+    pub fn len(&self) -> u32 {
+        self.segments().iter().map(|s| s.len).fold(0, u32::saturating_add)
+    }
+
+    /// Whether it has no buffers (only [`Chain::EMPTY`]).
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
 }
 
 /// Why a ring is unusable. Any of these puts the device in NEEDS_RESET.
@@ -312,11 +323,13 @@ impl DeviceQueue {
         Ok(true)
     }
 
-    /// Returns chain `head` to the driver, `written` bytes written into it.
-    pub fn push(&mut self, window: &mut impl Window, head: u16, written: u32) -> Result<(), RingError> {
+    /// Returns chain `head` to the driver with used length `len`: the bytes
+    /// written into a chain the device filled, the chain's whole length
+    /// ([`Chain::len`]) for one it consumed.
+    pub fn push(&mut self, window: &mut impl Window, head: u16, len: u32) -> Result<(), RingError> {
         let slot = self.ring.used_ring(self.next_used);
         window.write_u32(slot, head as u32).ok_or(RingError::RingOutsideWindow)?;
-        window.write_u32(slot + 4, written).ok_or(RingError::RingOutsideWindow)?;
+        window.write_u32(slot + 4, len).ok_or(RingError::RingOutsideWindow)?;
         // The entry before the index that publishes it.
         window.barrier();
         self.next_used = self.next_used.wrapping_add(1);
