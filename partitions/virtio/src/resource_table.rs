@@ -10,7 +10,7 @@
 //! 20      fw_rsc_vdev:
 //!  +0       u32 type = 3 (RSC_VDEV)          device
 //!  +4       u32 id = 7 (VIRTIO_ID_RPMSG)     device
-//!  +8       u32 notifyid                     driver may renumber
+//!  +8       u32 notifyid = 2                 device (vring n: n; all distinct)
 //!  +12      u32 dfeatures                    device
 //!  +16      u32 gfeatures                    driver
 //!  +20      u32 config_len = 0               device
@@ -44,6 +44,16 @@ pub const VDEV: u32 = 20;
 pub const SIZE: u32 = VDEV + 28 + 2 * VRING_ENTRY_SIZE;
 /// Bytes of one `fw_rsc_vdev_vring`.
 pub const VRING_ENTRY_SIZE: u32 = 20;
+/// Notify ids, all distinct (OpenAMP/libmetal v2023.10's `handle_rsc_table`
+/// refuses a table where two are equal, and OpenAMP ignores a kick whose id
+/// is the vdev's): vring `n` has id `n`, as Linux's remoteproc numbers them
+/// again from 0 when it attaches, and the vdev the first id after them, so
+/// the ids stay distinct after Linux rewrites the vrings'.
+pub const fn notify_id(vring: u32) -> u32 {
+    vring
+}
+/// The vdev's notify id (see [`notify_id`]).
+pub const VDEV_NOTIFY_ID: u32 = 2;
 
 /// Offsets of the vdev fields, from the table's start.
 pub mod field {
@@ -172,7 +182,7 @@ impl LinkLayout {
             (16, VDEV),
             (field::TYPE, RSC_VDEV),
             (field::ID, VIRTIO_ID_RPMSG),
-            (field::NOTIFY_ID, 0),
+            (field::NOTIFY_ID, VDEV_NOTIFY_ID),
             (field::DEVICE_FEATURES, self.features),
             (field::DRIVER_FEATURES, 0),
             (field::CONFIG_LEN, 0),
@@ -187,7 +197,7 @@ impl LinkLayout {
                 (field::vring_da(n), spec.da),
                 (field::vring_align(n), spec.align),
                 (field::vring_num(n), spec.num as u32),
-                (field::vring_notify_id(n), n),
+                (field::vring_notify_id(n), notify_id(n)),
                 (field::vring_pa(n), 0),
             ] {
                 window.write_u32(t + offset, value).ok_or(TableError::TableOutsideWindow)?;
@@ -268,12 +278,41 @@ mod tests {
         #[rustfmt::skip]
         let expected = [
             1, 1, 0, 0, 20,                      // header, offset[0]
-            3, 7, 0, 1, 0, 0, 0x0200,            // vdev: type id notifyid dfeatures gfeatures config_len status|num_of_vrings
+            3, 7, 2, 1, 0, 0, 0x0200,            // vdev: type id notifyid dfeatures gfeatures config_len status|num_of_vrings
             0x2000_1000, 0x1000, 16, 0, 0,       // vring 0: da align num notifyid pa
             0x2000_3000, 0x1000, 16, 1, 0,       // vring 1
         ];
         assert_eq!(words, expected);
         assert_eq!(SIZE, 88);
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the layout, the table's notify ids are all distinct.
+        #[test]
+        fn notify_ids_are_distinct(
+            table in (0u32..0x100).prop_map(|t| t * 8),
+            nums in (1u32..=15, 1u32..=15),
+            aligns in (2u32..=12, 2u32..=12),
+            features in any::<u32>(),
+        ) {
+            let layout = LinkLayout {
+                table,
+                vrings: [
+                    VringSpec { da: 0x2000_4000, align: 1 << aligns.0, num: 1 << nums.0 },
+                    VringSpec { da: ADDR_ANY, align: 1 << aligns.1, num: 1 << nums.1 },
+                ],
+                features,
+                ..LAYOUT
+            };
+            let mut bytes = vec![0u8; 0x1000];
+            let mut w = SliceWindow::new(&mut bytes);
+            layout.write_table(&mut w).unwrap();
+            let ids = [field::NOTIFY_ID, field::vring_notify_id(0), field::vring_notify_id(1)]
+                .map(|at| w.read_u32(table + at).unwrap());
+            prop_assert!(ids[0] != ids[1] && ids[0] != ids[2] && ids[1] != ids[2], "{ids:?}");
+        }
     }
 
     #[test]
