@@ -111,6 +111,7 @@ fn link_layout(link: &VirtioLink) -> LinkLayout {
         size: link.window_size,
         remote_base: link.remote_base,
         table: link.table,
+        pool: link.pool,
         vrings: [spec(0), spec(1)],
         features: rpmsg::F_NS,
     }
@@ -145,8 +146,8 @@ impl Island {
                 );
                 self.to_announce = (1 << self.link.services.len()) - 1;
             }
-            Event::Reset => {
-                println!("island: link {} reset by the driver; waiting for it", self.link.name);
+            Event::Reset(by) => {
+                println!("island: link {} reset by the driver ({}); waiting for it", self.link.name, by.describe());
                 self.to_announce = 0;
                 // Tells the driver the reset was seen (see bulkhead_virtio::device).
                 ring();
@@ -186,7 +187,10 @@ impl Island {
 
     /// Works the link until nothing is left to do now.
     fn service(&mut self) {
-        if let Some(event) = self.device.poll(&mut self.window) {
+        // A reset can be followed at once by the next handshake (a driver
+        // that started over under DRIVER_OK): look again while things change.
+        for _ in 0..3 {
+            let Some(event) = self.device.poll(&mut self.window) else { break };
             self.handle(event);
         }
         if self.to_announce != 0 {

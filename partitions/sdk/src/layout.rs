@@ -142,6 +142,9 @@ pub struct VirtioLink {
     pub remote_base: u64,
     /// Offset of the resource table.
     pub table: u32,
+    /// Offset of the buffer area: the driver's buffers lie in
+    /// `pool..window_size` (apart from rings the driver places there).
+    pub pool: u32,
     /// vring 0 (to the driver) and vring 1 (from the driver).
     pub vrings: [Vring; 2],
     /// Services to announce.

@@ -5,24 +5,27 @@
 //! (device to driver) and posts its own messages on vring 1 (driver to
 //! device). The device:
 //!
-//! 1. writes the resource table and waits for `DRIVER_OK` in its status;
+//! 1. writes the resource table and waits for a ready status (by the one
+//!    rule of [`crate::resource_table::driver_status`]);
 //! 2. then checks what the driver wrote (features, ring addresses) and
 //!    starts both queues: [`Event::Ready`], after which the application
 //!    announces its services;
-//! 3. on any ring or table error stops using the link, sets `NEEDS_RESET`
-//!    and reports [`Event::Broken`] with the reason;
-//! 4. when the driver resets (status back to 0) rewrites the table and
-//!    waits again: [`Event::Reset`]. The driver must wait for the device's
-//!    doorbell after writing 0 before it starts again (the device rings on
-//!    `Reset`), since a quick 0-then-`DRIVER_OK` could otherwise go unseen.
+//! 3. on any ring, table or status error stops using the link, sets
+//!    `NEEDS_RESET` and reports [`Event::Broken`] with the reason;
+//! 4. when the driver resets or starts over ([`ResetBy`]: status 0, the
+//!    handshake begun again, the rings re-initialised under DRIVER_OK, or
+//!    DRIVER_OK written over `NEEDS_RESET`) drops both queues and reports
+//!    [`Event::Reset`]; the next handshake follows, from queues at 0, with
+//!    no step of the driver's beyond what Linux and OpenAMP do (the rule
+//!    is in `docs/virtio-link.md`, "Re-attachment").
 //!
 //! Nothing here blocks or allocates; every call does a bounded amount of
 //! work and every shared field it uses is read once.
 
-use crate::resource_table::{LinkLayout, TableError, status};
+use crate::resource_table::{DriverStatus, LinkLayout, TableError, driver_status, status};
 use crate::rpmsg::{BUFFER_SIZE, HEADER_SIZE, Header, MAX_PAYLOAD, MessageError};
 
-use crate::vring::{Chain, DeviceQueue, RingError};
+use crate::vring::{Chain, DeviceQueue, Freshness, RingError};
 use crate::window::Window;
 
 /// Which queue.
@@ -53,6 +56,9 @@ pub enum Fault {
     Table(TableError),
     /// A buffer on vring 0 that the device may not write.
     ReadOnlyBufferForDevice,
+    /// A status byte out of the spec's sequence, or one with FAILED (see
+    /// [`crate::resource_table::driver_status`]).
+    Status(u8),
 }
 
 impl Fault {
@@ -62,6 +68,8 @@ impl Fault {
             Fault::Ring(_, error) => error.reason(),
             Fault::Table(error) => error.reason(),
             Fault::ReadOnlyBufferForDevice => "read-only-buffer-on-vring0",
+            Fault::Status(byte) if byte & status::FAILED != 0 => "driver-failed",
+            Fault::Status(_) => "status-out-of-sequence",
         }
     }
 
@@ -70,7 +78,7 @@ impl Fault {
         match self {
             Fault::Ring(queue, _) => Some(*queue),
             Fault::ReadOnlyBufferForDevice => Some(Queue::ToDriver),
-            Fault::Table(_) => None,
+            Fault::Table(_) | Fault::Status(_) => None,
         }
     }
 }
@@ -83,11 +91,42 @@ pub enum Event {
         /// The features it took.
         features: u32,
     },
-    /// The driver reset the device: the link waits for a new handshake.
-    /// Ring the doorbell so the driver knows the reset was seen.
-    Reset,
+    /// The driver reset the device, or started over: the link waits for
+    /// a new handshake (which may come at the next [`RpmsgDevice::poll`]).
+    /// Ring the doorbell so the driver knows it was seen.
+    Reset(ResetBy),
     /// The driver broke a rule: `NEEDS_RESET` is set and the link is down.
     Broken(Fault),
+}
+
+/// How the driver reset the link or started over (see
+/// `docs/virtio-link.md`, "Re-attachment").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResetBy {
+    /// Status 0 (or `NEEDS_RESET` alone, OpenAMP's driver-side reset).
+    Status,
+    /// The status went back to a step before DRIVER_OK, which a driver
+    /// reaches only through a reset the device did not see.
+    Restart,
+    /// A used index the device wrote reads 0 under an unchanged DRIVER_OK:
+    /// a new driver zeroed the rings (OpenAMP's restart, or any driver
+    /// whose reset and handshake came between two looks).
+    Rings,
+    /// The status was rewritten to DRIVER_OK over the device's
+    /// `NEEDS_RESET` (OpenAMP's restart after a broken link).
+    Rewritten,
+}
+
+impl ResetBy {
+    /// For logs.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            ResetBy::Status => "status 0",
+            ResetBy::Restart => "handshake started over",
+            ResetBy::Rings => "rings re-initialised",
+            ResetBy::Rewritten => "DRIVER_OK written over NEEDS_RESET",
+        }
+    }
 }
 
 /// The link's state.
@@ -97,6 +136,10 @@ pub enum State {
     Waiting,
     /// Running.
     Ready,
+    /// The driver started over under DRIVER_OK: the link opens again as
+    /// soon as both rings look freshly set up (used index 0, available
+    /// index at most `num`).
+    Reattaching,
     /// Down after a fault, until the driver resets.
     Broken(Fault),
 }
@@ -183,56 +226,109 @@ impl RpmsgDevice {
 
     /// Starts the device. With `resume`, a device that already ran in this
     /// window (the island restarted after a fault) picks the link up where
-    /// it was if the driver still has it running: [`Event::Ready`] then
-    /// comes at once, and services are announced again. Otherwise (first
-    /// boot, or a link that was not running) it writes a fresh table.
+    /// it was if the driver still has it running (its status is
+    /// [`DriverStatus::Ready`], the rule the handshake follows too):
+    /// [`Event::Ready`] then comes at once, and services are announced
+    /// again. Otherwise (first boot, or a link that was not running) it
+    /// writes a fresh table.
     pub fn start(&mut self, window: &mut impl Window, resume: bool) -> Result<Option<Event>, TableError> {
         self.to_driver = None;
         self.from_driver = None;
         self.state = State::Waiting;
-        if resume {
-            let status = self.layout.status(window)?;
-            if status & status::DRIVER_OK != 0 && status & (status::NEEDS_RESET | status::FAILED) == 0 {
-                return Ok(Some(match self.open(window, true) {
-                    Ok(features) => Event::Ready { features },
-                    Err(fault) => self.break_down(window, fault),
-                }));
-            }
+        if resume && driver_status(self.layout.status(window)?) == DriverStatus::Ready {
+            return Ok(Some(match self.open(window, true) {
+                Ok(features) => Event::Ready { features },
+                Err(fault) => self.break_down(window, fault),
+            }));
         }
         self.layout.write_table(window)?;
         Ok(None)
     }
 
-    /// Looks at the status the driver wrote; call on every doorbell (and
-    /// whenever the application has time). Reports state changes.
+    /// Looks at the status the driver wrote and, while running, whether a
+    /// new driver re-initialised the rings; call on every doorbell (and
+    /// whenever the application has time), again while it reports an
+    /// event. Reports state changes.
     pub fn poll(&mut self, window: &mut impl Window) -> Option<Event> {
-        let status = match self.layout.status(window) {
-            Ok(status) => status,
+        let byte = match self.layout.status(window) {
+            Ok(byte) => byte,
             Err(error) => return self.broken_once(window, Fault::Table(error)),
         };
-        let driver_ok = status & status::DRIVER_OK != 0;
-        match self.state {
-            State::Waiting if driver_ok => Some(match self.open(window, false) {
+        let status = driver_status(byte);
+        match (self.state, status) {
+            // Running: the hot path, two reads of the used indexes.
+            (State::Ready, DriverStatus::Ready) => {
+                let reinitialised =
+                    |queue: &Option<DeviceQueue>| queue.as_ref().is_some_and(|q| q.reinitialised(window));
+                if !reinitialised(&self.to_driver) && !reinitialised(&self.from_driver) {
+                    return None;
+                }
+                Some(self.stop(State::Reattaching, ResetBy::Rings))
+            }
+            (State::Waiting, DriverStatus::Ready) => Some(match self.open(window, false) {
                 Ok(features) => Event::Ready { features },
                 Err(fault) => self.break_down(window, fault),
             }),
-            State::Ready | State::Broken(_) if status == 0 => {
-                self.to_driver = None;
-                self.from_driver = None;
-                self.state = State::Waiting;
-                // A table the driver may have scribbled on is made pristine.
-                if let Err(error) = self.layout.write_table(window) {
+            (State::Reattaching, DriverStatus::Ready) => self.reattach(window),
+            (State::Waiting, DriverStatus::Reset | DriverStatus::Initializing) => None,
+            (State::Broken(_), DriverStatus::NeedsReset | DriverStatus::Failed | DriverStatus::OutOfSequence) => None,
+            (_, DriverStatus::Reset) => {
+                let event = self.stop(State::Waiting, ResetBy::Status);
+                // A table the driver may have scribbled on is made whole
+                // again, leaving what a driver attaching now may have written.
+                if let Err(error) = self.layout.restore_table(window) {
                     return self.broken_once(window, Fault::Table(error));
                 }
-                Some(Event::Reset)
+                Some(event)
             }
-            _ => None,
+            (State::Reattaching, DriverStatus::Initializing) => {
+                self.state = State::Waiting;
+                None
+            }
+            (_, DriverStatus::Initializing) => Some(self.stop(State::Waiting, ResetBy::Restart)),
+            (State::Broken(_), DriverStatus::Ready) => Some(self.stop(State::Reattaching, ResetBy::Rewritten)),
+            (_, DriverStatus::NeedsReset | DriverStatus::Failed | DriverStatus::OutOfSequence) => {
+                Some(self.break_down(window, Fault::Status(byte)))
+            }
         }
     }
 
+    /// Drops both queues and goes to `state`.
+    fn stop(&mut self, state: State, by: ResetBy) -> Event {
+        self.to_driver = None;
+        self.from_driver = None;
+        self.state = state;
+        Event::Reset(by)
+    }
+
+    /// Opens the link again once both rings look freshly set up; until
+    /// then nothing (the driver is still at it). A ring whose used index
+    /// is 0 with the available index more than `num` ahead is refused, as
+    /// any jump.
+    fn reattach(&mut self, window: &mut impl Window) -> Option<Event> {
+        let rings = match self.layout.negotiated(window) {
+            Ok((_, rings)) => rings,
+            Err(error) => return Some(self.break_down(window, Fault::Table(error))),
+        };
+        // The rings were written before the status that says they are ready.
+        window.barrier();
+        for (queue, ring) in [(Queue::ToDriver, rings[0]), (Queue::FromDriver, rings[1])] {
+            match ring.freshness(window) {
+                Ok(Freshness::Fresh) => {}
+                Ok(Freshness::Used) => return None,
+                Err(error) => return Some(self.break_down(window, Fault::Ring(queue, error))),
+            }
+        }
+        Some(match self.open(window, false) {
+            Ok(features) => Event::Ready { features },
+            Err(fault) => self.break_down(window, fault),
+        })
+    }
+
     fn open(&mut self, window: &impl Window, resume: bool) -> Result<u32, Fault> {
-        let (features, [to_driver, from_driver]) = self.layout.negotiated(window).map_err(Fault::Table)?;
-        let map = self.layout.address_map();
+        let (features, rings) = self.layout.negotiated(window).map_err(Fault::Table)?;
+        let map = self.layout.address_map(&rings);
+        let [to_driver, from_driver] = rings;
         let mut queues = [
             (Queue::ToDriver, DeviceQueue::new(to_driver, map)),
             (Queue::FromDriver, DeviceQueue::new(from_driver, map)),
@@ -417,35 +513,37 @@ fn scatter(window: &mut impl Window, chain: &Chain, header: &[u8], payload: &[u8
 }
 
 #[cfg(test)]
-mod tests {
+mod tests_support {
+    //! A driver written out by hand, for the device's tests.
+
     use super::*;
     use crate::resource_table::{VringSpec, field};
     use crate::rpmsg::F_NS;
     use crate::vring::{DESC_F_WRITE, DESCRIPTOR_SIZE, Vring};
-    use crate::window::SliceWindow;
 
-    const SIZE: u32 = 0x10000;
-    const LOCAL: u32 = 0x2000_0000;
-    const REMOTE: u64 = 0x8000_0000;
+    pub const SIZE: u32 = 0x10000;
+    pub const LOCAL: u32 = 0x2000_0000;
+    pub const REMOTE: u64 = 0x8000_0000;
     /// The driver's buffers: 8 to receive, then 8 to send.
-    const POOL: u32 = 0x4000;
-    const NUM: u16 = 8;
-    const LAYOUT: LinkLayout = LinkLayout {
+    pub const POOL: u32 = 0x5000;
+    pub const NUM: u16 = 8;
+    pub const LAYOUT: LinkLayout = LinkLayout {
         local_base: LOCAL,
         size: SIZE,
         remote_base: REMOTE,
         table: 0,
+        pool: POOL,
         vrings: [
             VringSpec { da: LOCAL + 0x1000, align: 0x1000, num: NUM },
             VringSpec { da: LOCAL + 0x3000, align: 0x1000, num: NUM },
         ],
         features: F_NS,
     };
-    const OK: u8 = status::ACKNOWLEDGE | status::DRIVER | status::DRIVER_OK;
+    pub const OK: u8 = status::ACKNOWLEDGE | status::DRIVER | status::DRIVER_OK;
 
     /// A driver written out by hand, byte by byte, for the device's tests.
-    struct TestDriver {
-        rings: [Vring; 2],
+    pub struct TestDriver {
+        pub rings: [Vring; 2],
         avail: [u16; 2],
         used: [u16; 2],
     }
@@ -453,7 +551,7 @@ mod tests {
     impl TestDriver {
         /// Attaches the way `virtio_rpmsg_bus` does, ending with `status`:
         /// features, zeroed rings, every receive buffer posted.
-        fn attach(w: &mut impl Window, status: u8) -> TestDriver {
+        pub fn attach(w: &mut impl Window, status: u8) -> TestDriver {
             let ring = |n: usize| Vring::at(LAYOUT.vrings[n].da - LOCAL, NUM, 0x1000, SIZE).unwrap();
             let mut driver = TestDriver { rings: [ring(0), ring(1)], avail: [0; 2], used: [0; 2] };
             for ring in driver.rings {
@@ -468,7 +566,7 @@ mod tests {
             driver
         }
 
-        fn descriptor(&self, w: &mut impl Window, ring: usize, index: u16, offset: u32, len: u32, flags: u16) {
+        pub fn descriptor(&self, w: &mut impl Window, ring: usize, index: u16, offset: u32, len: u32, flags: u16) {
             let at = self.rings[ring].desc + DESCRIPTOR_SIZE * index as u32;
             w.write_u32(at, (REMOTE + offset as u64) as u32).unwrap();
             w.write_u32(at + 4, 0).unwrap();
@@ -477,7 +575,7 @@ mod tests {
             w.write_u16(at + 14, 0).unwrap();
         }
 
-        fn offer(&mut self, w: &mut impl Window, ring: usize, head: u16) {
+        pub fn offer(&mut self, w: &mut impl Window, ring: usize, head: u16) {
             let r = self.rings[ring];
             w.write_u16(r.avail + 4 + 2 * (self.avail[ring] % NUM) as u32, head).unwrap();
             self.avail[ring] = self.avail[ring].wrapping_add(1);
@@ -486,7 +584,7 @@ mod tests {
 
         /// Sends `payload` to `dst` from transmit buffer `index`, whose
         /// descriptor says `len` bytes (the message's by default).
-        fn send(&mut self, w: &mut impl Window, index: u16, dst: u32, payload: &[u8], len: Option<u32>) {
+        pub fn send(&mut self, w: &mut impl Window, index: u16, dst: u32, payload: &[u8], len: Option<u32>) {
             let offset = POOL + (NUM + index) as u32 * 512;
             let header = Header { src: 0x400, dst, len: payload.len() as u16, flags: 0 };
             w.write_bytes(offset, &header.to_bytes()).unwrap();
@@ -497,7 +595,7 @@ mod tests {
         }
 
         /// The used entries `(id, len)` of `ring` since the last look.
-        fn used(&mut self, w: &impl Window, ring: usize) -> Vec<(u32, u32)> {
+        pub fn used(&mut self, w: &impl Window, ring: usize) -> Vec<(u32, u32)> {
             let r = self.rings[ring];
             let idx = w.read_u16(r.used + 2).unwrap();
             let mut entries = Vec::new();
@@ -511,13 +609,33 @@ mod tests {
     }
 
     /// A started device and a driver attached to it, the device ready.
-    fn ready(w: &mut impl Window) -> (RpmsgDevice, TestDriver) {
+    pub fn ready(w: &mut impl Window) -> (RpmsgDevice, TestDriver) {
         let mut device = RpmsgDevice::new(LAYOUT);
         assert_eq!(device.start(w, false), Ok(None));
         let driver = TestDriver::attach(w, OK);
         assert_eq!(device.poll(w), Some(Event::Ready { features: F_NS }));
         (device, driver)
     }
+
+    /// The same driver over rings already set up (to go on after another
+    /// attach wrote them), with its indexes where they are in the window.
+    pub fn attach_rings_only(w: &impl Window) -> TestDriver {
+        let ring = |n: usize| Vring::at(LAYOUT.vrings[n].da - LOCAL, NUM, 0x1000, SIZE).unwrap();
+        let rings = [ring(0), ring(1)];
+        let index = |at: u32| w.read_u16(at).unwrap_or(0);
+        TestDriver {
+            rings,
+            avail: [index(rings[0].avail + 2), index(rings[1].avail + 2)],
+            used: [index(rings[0].used + 2), index(rings[1].used + 2)],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::*;
+    use super::*;
+    use crate::window::SliceWindow;
 
     #[test]
     fn a_consumed_buffer_goes_back_with_the_chain_length() {
@@ -532,6 +650,305 @@ mod tests {
             device.receive(&mut w, &mut buffer).unwrap().unwrap();
             let expected = len.unwrap_or((HEADER_SIZE + payload.len()) as u32);
             assert_eq!(driver.used(&w, 1), [(index as u32, expected)], "buffer {index}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod reattach_tests {
+    //! The status rule, re-attachment without a reset step, and the hostile
+    //! cases that must still be refused.
+
+    use super::tests_support::*;
+    use super::*;
+    use crate::resource_table::{DriverStatus, driver_status, field};
+    use crate::rpmsg::F_NS;
+    use crate::window::SliceWindow;
+
+    #[test]
+    fn the_status_rule_follows_the_spec_sequence() {
+        use status::*;
+        let cases = [
+            (0, DriverStatus::Reset),
+            (NEEDS_RESET, DriverStatus::Reset),
+            (ACKNOWLEDGE, DriverStatus::Initializing),
+            (ACKNOWLEDGE | DRIVER, DriverStatus::Initializing),
+            (ACKNOWLEDGE | DRIVER | FEATURES_OK, DriverStatus::Initializing),
+            (ACKNOWLEDGE | DRIVER | DRIVER_OK, DriverStatus::Ready),
+            (ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK, DriverStatus::Ready),
+            (DRIVER_OK, DriverStatus::Ready),
+            (ACKNOWLEDGE | DRIVER | DRIVER_OK | NEEDS_RESET, DriverStatus::NeedsReset),
+            (FAILED | DRIVER_OK, DriverStatus::Failed),
+            (FAILED | ACKNOWLEDGE | DRIVER | DRIVER_OK, DriverStatus::Failed),
+            (FAILED, DriverStatus::Failed),
+            (DRIVER, DriverStatus::OutOfSequence),
+            (DRIVER | DRIVER_OK, DriverStatus::OutOfSequence),
+            (ACKNOWLEDGE | DRIVER_OK, DriverStatus::OutOfSequence),
+            (FEATURES_OK | DRIVER_OK, DriverStatus::OutOfSequence),
+            (ACKNOWLEDGE | DRIVER | DRIVER_OK | 0x10, DriverStatus::OutOfSequence),
+        ];
+        for (byte, expected) in cases {
+            assert_eq!(driver_status(byte), expected, "{byte:#04x}");
+        }
+    }
+
+    /// The handshake and the resume after a restart take the same bytes.
+    #[test]
+    fn handshake_and_resume_agree_on_every_status() {
+        for byte in 0..=255u8 {
+            let ready = driver_status(byte) == DriverStatus::Ready;
+            // A fresh handshake.
+            let mut bytes = vec![0u8; SIZE as usize];
+            let mut w = SliceWindow::new(&mut bytes);
+            let mut device = RpmsgDevice::new(LAYOUT);
+            device.start(&mut w, false).unwrap();
+            TestDriver::attach(&mut w, byte);
+            let fresh = matches!(device.poll(&mut w), Some(Event::Ready { .. }));
+            // A restarted device over a link the driver left with `byte`.
+            let mut again = RpmsgDevice::new(LAYOUT);
+            let resumed = matches!(again.start(&mut w, true), Ok(Some(Event::Ready { .. })));
+            assert_eq!((fresh, resumed), (ready, ready), "{byte:#04x}");
+            // What is not ready and not a step of the sequence is refused.
+            if matches!(driver_status(byte), DriverStatus::Failed | DriverStatus::OutOfSequence) {
+                assert!(matches!(device.state(), State::Broken(Fault::Status(b)) if b == byte), "{byte:#04x}");
+            }
+        }
+    }
+
+    #[test]
+    fn failed_while_running_takes_the_link_down() {
+        let mut bytes = vec![0u8; SIZE as usize];
+        let mut w = SliceWindow::new(&mut bytes);
+        let (mut device, _driver) = ready(&mut w);
+        w.write_u8(field::STATUS, OK | status::FAILED).unwrap();
+        let event = device.poll(&mut w);
+        assert_eq!(event, Some(Event::Broken(Fault::Status(OK | status::FAILED))));
+        assert_eq!(event.map(|_| Fault::Status(OK | status::FAILED).reason()), Some("driver-failed"));
+        assert_ne!(w.read_u8(field::STATUS).unwrap() & status::NEEDS_RESET, 0);
+    }
+
+    /// Sends an echo-sized message and has the device take it and answer,
+    /// as the island does.
+    fn exchange(device: &mut RpmsgDevice, w: &mut impl Window, driver: &mut TestDriver, index: u16) {
+        driver.send(w, index, 1025, b"ping", None);
+        let mut buffer = [0u8; BUFFER_SIZE];
+        let Some(Incoming::Message(header)) = device.receive(w, &mut buffer).unwrap() else { panic!("no message") };
+        device.send(w, header.dst, header.src, crate::rpmsg::payload(&buffer, &header)).unwrap();
+    }
+
+    /// A running link with traffic on both rings.
+    fn running(w: &mut impl Window) -> (RpmsgDevice, TestDriver) {
+        let (mut device, mut driver) = ready(w);
+        for index in 0..3 {
+            exchange(&mut device, w, &mut driver, index);
+        }
+        assert_eq!(driver.used(w, 0).len(), 3);
+        assert_eq!(driver.used(w, 1).len(), 3);
+        (device, driver)
+    }
+
+    /// Polls as the island does after a doorbell: again while events come.
+    fn settle(device: &mut RpmsgDevice, w: &mut impl Window) -> Vec<Event> {
+        let mut events = Vec::new();
+        while let Some(event) = device.poll(w) {
+            events.push(event);
+            assert!(events.len() < 4, "{events:?}");
+        }
+        events
+    }
+
+    /// After a re-attachment both queues start from zero: the next message
+    /// and its answer are the first entries of the new rings.
+    fn starts_from_zero(device: &mut RpmsgDevice, w: &mut impl Window, driver: &mut TestDriver) {
+        exchange(device, w, driver, 0);
+        assert_eq!(driver.used(w, 1), [(0, 20)], "vring 1 from slot 0");
+        let answered = driver.used(w, 0);
+        assert_eq!(answered.len(), 1);
+        assert_eq!(w.read_u16(driver.rings[0].used + 2), Some(1), "vring 0's used index from 0");
+        assert_eq!(device.stats().handshakes, 2);
+    }
+
+    #[test]
+    fn a_linux_reset_without_a_kick_then_a_new_handshake_is_taken() {
+        let mut bytes = vec![0u8; SIZE as usize];
+        let mut w = SliceWindow::new(&mut bytes);
+        let (mut device, _) = running(&mut w);
+        // Status 0, no kick; the island looks only after the driver has
+        // gone through ACKNOWLEDGE, DRIVER, zeroed and set up its rings and
+        // set DRIVER_OK again.
+        w.write_u8(field::STATUS, 0).unwrap();
+        w.write_u8(field::STATUS, status::ACKNOWLEDGE).unwrap();
+        let mut driver = TestDriver::attach(&mut w, OK);
+        assert_eq!(settle(&mut device, &mut w), [Event::Reset(ResetBy::Rings), Event::Ready { features: F_NS }]);
+        starts_from_zero(&mut device, &mut w, &mut driver);
+    }
+
+    #[test]
+    fn a_handshake_seen_half_way_is_taken() {
+        for seen in [0, status::ACKNOWLEDGE, status::ACKNOWLEDGE | status::DRIVER] {
+            let mut bytes = vec![0u8; SIZE as usize];
+            let mut w = SliceWindow::new(&mut bytes);
+            let (mut device, _) = running(&mut w);
+            w.write_u8(field::STATUS, seen).unwrap();
+            let by = if seen == 0 { ResetBy::Status } else { ResetBy::Restart };
+            assert_eq!(settle(&mut device, &mut w), [Event::Reset(by)], "{seen}");
+            let mut driver = TestDriver::attach(&mut w, OK);
+            assert_eq!(settle(&mut device, &mut w), [Event::Ready { features: F_NS }], "{seen}");
+            starts_from_zero(&mut device, &mut w, &mut driver);
+        }
+    }
+
+    /// OpenAMP's driver never writes 0: a new one zeroes the rings, posts
+    /// its buffers and writes DRIVER_OK (4) over the old DRIVER_OK.
+    #[test]
+    fn an_openamp_restart_is_taken_whenever_the_island_looks() {
+        let openamp = status::DRIVER_OK;
+        for look in 0..4 {
+            let mut bytes = vec![0u8; SIZE as usize];
+            let mut w = SliceWindow::new(&mut bytes);
+            let mut device = RpmsgDevice::new(LAYOUT);
+            device.start(&mut w, false).unwrap();
+            TestDriver::attach(&mut w, openamp);
+            assert!(matches!(device.poll(&mut w), Some(Event::Ready { .. })));
+            let mut old = attach_rings_only(&w);
+            for index in 0..3 {
+                exchange(&mut device, &mut w, &mut old, index);
+            }
+            // The new driver, step by step; the island looks after step `look`.
+            let ring = |n: usize| old.rings[n];
+            let zero = |w: &mut SliceWindow, n: usize| {
+                let r = ring(n);
+                w.write_bytes(r.desc, &vec![0; (r.end() - r.desc) as usize]).unwrap();
+            };
+            let mut events = Vec::new();
+            zero(&mut w, 0);
+            if look == 0 {
+                events.extend(settle(&mut device, &mut w));
+                assert_eq!(events, [Event::Reset(ResetBy::Rings)], "vring 1 not zeroed yet: wait");
+            }
+            zero(&mut w, 1);
+            if look == 1 {
+                events.extend(settle(&mut device, &mut w));
+            }
+            let mut new = TestDriver::attach(&mut w, openamp);
+            if look == 2 {
+                events.extend(settle(&mut device, &mut w));
+            }
+            events.extend(settle(&mut device, &mut w));
+            assert!(!events.iter().any(|e| matches!(e, Event::Broken(_))), "look {look}: {events:?}");
+            assert_eq!(events.first(), Some(&Event::Reset(ResetBy::Rings)), "look {look}");
+            assert!(events.contains(&Event::Ready { features: F_NS }), "look {look}: {events:?}");
+            assert_eq!(device.state(), State::Ready);
+            starts_from_zero(&mut device, &mut w, &mut new);
+        }
+    }
+
+    #[test]
+    fn a_driver_that_died_mid_message_and_a_new_one() {
+        let mut bytes = vec![0u8; SIZE as usize];
+        let mut w = SliceWindow::new(&mut bytes);
+        let (mut device, mut old) = running(&mut w);
+        // The old driver posted a message and died before the island took
+        // it; a new one starts over the same table without a reset.
+        old.send(&mut w, 5, 1025, b"from the dead", None);
+        let mut new = TestDriver::attach(&mut w, OK);
+        let events = settle(&mut device, &mut w);
+        assert_eq!(events, [Event::Reset(ResetBy::Rings), Event::Ready { features: F_NS }]);
+        let mut buffer = [0u8; BUFFER_SIZE];
+        assert_eq!(device.receive(&mut w, &mut buffer), Ok(None), "the dead driver's message went with its ring");
+        starts_from_zero(&mut device, &mut w, &mut new);
+    }
+
+    #[test]
+    fn an_openamp_restart_after_needs_reset_is_taken() {
+        let mut bytes = vec![0u8; SIZE as usize];
+        let mut w = SliceWindow::new(&mut bytes);
+        let (mut device, driver) = running(&mut w);
+        // The link breaks (a jump); OpenAMP never reads NEEDS_RESET.
+        w.write_u16(driver.rings[1].avail + 2, 100).unwrap();
+        let mut buffer = [0u8; BUFFER_SIZE];
+        assert!(device.receive(&mut w, &mut buffer).is_err());
+        assert!(matches!(device.state(), State::Broken(_)));
+        let mut new = TestDriver::attach(&mut w, status::DRIVER_OK);
+        let events = settle(&mut device, &mut w);
+        assert_eq!(events, [Event::Reset(ResetBy::Rewritten), Event::Ready { features: F_NS }]);
+        starts_from_zero(&mut device, &mut w, &mut new);
+    }
+
+    /// The hostile rules stay: a jump is refused whether or not the used
+    /// index was rewritten, and a used index rewritten to anything but 0
+    /// is ignored as before.
+    #[test]
+    fn a_jump_is_still_refused() {
+        // A plain jump.
+        let mut bytes = vec![0u8; SIZE as usize];
+        let mut w = SliceWindow::new(&mut bytes);
+        let (mut device, driver) = running(&mut w);
+        w.write_u16(driver.rings[1].avail + 2, 3 + NUM + 1).unwrap();
+        assert_eq!(device.poll(&mut w), None);
+        let mut buffer = [0u8; BUFFER_SIZE];
+        assert_eq!(
+            device.receive(&mut w, &mut buffer),
+            Err(Fault::Ring(Queue::FromDriver, RingError::AvailIndexJump { avail: 3 + NUM + 1, seen: 3 }))
+        );
+
+        // Used indexes zeroed, as a re-attach would, with a jump.
+        let mut bytes = vec![0u8; SIZE as usize];
+        let mut w = SliceWindow::new(&mut bytes);
+        let (mut device, driver) = running(&mut w);
+        for ring in driver.rings {
+            w.write_u16(ring.used + 2, 0).unwrap();
+        }
+        w.write_u16(driver.rings[1].avail + 2, NUM + 1).unwrap();
+        let events = settle(&mut device, &mut w);
+        assert_eq!(
+            events,
+            [
+                Event::Reset(ResetBy::Rings),
+                Event::Broken(Fault::Ring(Queue::FromDriver, RingError::AvailIndexJump { avail: NUM + 1, seen: 0 }))
+            ]
+        );
+        assert_ne!(w.read_u8(field::STATUS).unwrap() & status::NEEDS_RESET, 0);
+
+        // A used index scribbled to something else: ignored.
+        let mut bytes = vec![0u8; SIZE as usize];
+        let mut w = SliceWindow::new(&mut bytes);
+        let (mut device, mut driver) = running(&mut w);
+        w.write_u16(driver.rings[0].used + 2, 0x1234).unwrap();
+        assert_eq!(device.poll(&mut w), None);
+        exchange(&mut device, &mut w, &mut driver, 3);
+        assert_eq!(driver.used(&w, 1), [(3, 20)]);
+    }
+
+    /// Every buffer lies in the buffer area, never over the table or a
+    /// ring, whichever side placed the rings.
+    #[test]
+    fn buffers_outside_the_buffer_area_are_refused() {
+        let table = 0u32;
+        let vring0_used = 0x1000 + 16 * NUM as u32 + 6 + 2 * NUM as u32;
+        for (what, offset, ring) in
+            [("table", table, 1), ("vring 1", 0x3000, 1), ("before the pool", 0x4800, 1), ("vring 0", vring0_used, 0)]
+        {
+            let mut bytes = vec![0u8; SIZE as usize];
+            let mut w = SliceWindow::new(&mut bytes);
+            let (mut device, mut driver) = ready(&mut w);
+            let mut buffer = [0u8; BUFFER_SIZE];
+            let error = if ring == 1 {
+                driver.descriptor(&mut w, 1, 0, offset, 32, 0);
+                driver.offer(&mut w, 1, 0);
+                device.receive(&mut w, &mut buffer).unwrap_err()
+            } else {
+                // Receive buffers over vring 0's used ring: the reply would
+                // land in the island's own ring.
+                for index in 0..NUM {
+                    driver.descriptor(&mut w, 0, index, offset, 64, crate::vring::DESC_F_WRITE);
+                }
+                match device.send(&mut w, 1025, 0x400, b"reply") {
+                    Err(SendError::Broken(fault)) => fault,
+                    other => panic!("{what}: {other:?}"),
+                }
+            };
+            assert_eq!(error.reason(), "buffer-outside-buffer-area", "{what}: {error:?}");
         }
     }
 }

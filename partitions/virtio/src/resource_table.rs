@@ -112,6 +112,53 @@ pub mod status {
     pub const FAILED: u8 = 0x80;
 }
 
+/// What the status byte says about the driver, by the one rule both the
+/// handshake and the resume after a restart follow: VIRTIO 1.x 3.1.1's
+/// sequence, in which each step adds its bit and none is cleared but by a
+/// reset: 0, ACKNOWLEDGE, DRIVER, (FEATURES_OK,) DRIVER_OK.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DriverStatus {
+    /// 0: reset. Also `NEEDS_RESET` alone, which OpenAMP's driver writes to
+    /// reset a device (`rproc_virtio_reset_device`).
+    Reset,
+    /// A step before DRIVER_OK: ACKNOWLEDGE, then DRIVER, then FEATURES_OK.
+    Initializing,
+    /// DRIVER_OK after the steps before it; or DRIVER_OK alone, the one
+    /// shortened form taken, because OpenAMP's driver writes nothing else
+    /// (`rpmsg_init_vdev_with_config` sets DRIVER_OK through
+    /// `rproc_virtio_set_status`, which stores the byte as given).
+    Ready,
+    /// `NEEDS_RESET` with other bits: the device's own mark, until a reset.
+    NeedsReset,
+    /// `FAILED`: the driver gave up (and must reset before trying again).
+    Failed,
+    /// Any other byte: bits out of order (DRIVER without ACKNOWLEDGE,
+    /// DRIVER_OK after only part of the steps) or not defined.
+    OutOfSequence,
+}
+
+/// The rule of [`DriverStatus`].
+pub const fn driver_status(byte: u8) -> DriverStatus {
+    use status::*;
+    if byte & FAILED != 0 {
+        return DriverStatus::Failed;
+    }
+    if byte & !NEEDS_RESET == 0 {
+        return DriverStatus::Reset;
+    }
+    if byte & NEEDS_RESET != 0 {
+        return DriverStatus::NeedsReset;
+    }
+    const STEPS: u8 = ACKNOWLEDGE | DRIVER;
+    match byte {
+        ACKNOWLEDGE | STEPS => DriverStatus::Initializing,
+        _ if byte == STEPS | FEATURES_OK => DriverStatus::Initializing,
+        DRIVER_OK => DriverStatus::Ready,
+        _ if byte == STEPS | DRIVER_OK || byte == STEPS | FEATURES_OK | DRIVER_OK => DriverStatus::Ready,
+        _ => DriverStatus::OutOfSequence,
+    }
+}
+
 /// One vring as the table describes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VringSpec {
@@ -135,6 +182,9 @@ pub struct LinkLayout {
     pub remote_base: u64,
     /// Offset of the resource table in the window.
     pub table: u32,
+    /// Offset of the buffer area: the driver's buffers lie in
+    /// `pool..size`, apart from the rings when the driver places them there.
+    pub pool: u32,
     /// vring 0 (device to driver) and vring 1 (driver to device).
     pub vrings: [VringSpec; 2],
     /// Features the device offers (`dfeatures`).
@@ -165,16 +215,44 @@ impl TableError {
 }
 
 impl LinkLayout {
-    /// The address map for descriptor addresses.
-    pub fn address_map(&self) -> AddressMap {
-        AddressMap { remote_base: self.remote_base, size: self.size }
+    /// The address map for descriptor addresses once the rings are known:
+    /// buffers only in the buffer area (`pool..size`), never over the
+    /// table or a ring.
+    pub fn address_map(&self, rings: &[Vring; 2]) -> AddressMap {
+        let [a, b] = rings;
+        AddressMap::buffer_area(
+            self.remote_base,
+            self.size,
+            self.pool,
+            [(self.table, self.table.saturating_add(SIZE)), (a.desc, a.end()), (b.desc, b.end())],
+        )
     }
 
     /// Writes the table as the device presents it before any driver: status
     /// 0, no driver features, rings as configured.
     pub fn write_table(&self, window: &mut impl Window) -> Result<(), TableError> {
         let t = self.table;
-        let words: [(u32, u32); 12] = [
+        let mut driver_fields = [(field::DRIVER_FEATURES, 0u32); 3];
+        for (n, spec) in (0u32..).zip(self.vrings) {
+            if spec.da == ADDR_ANY {
+                driver_fields[1 + n as usize] = (field::vring_da(n), ADDR_ANY);
+            }
+        }
+        for (offset, value) in driver_fields {
+            window.write_u32(t + offset, value).ok_or(TableError::TableOutsideWindow)?;
+        }
+        window.write_u8(t + field::STATUS, 0).ok_or(TableError::TableOutsideWindow)?;
+        self.restore_table(window)
+    }
+
+    /// Writes the fields only the device writes (everything but
+    /// `gfeatures`, `status` and the addresses of rings the driver
+    /// places): after a reset, so that a table a driver scribbled on is
+    /// whole again, without touching what a driver attaching at the same
+    /// time may already have written.
+    pub fn restore_table(&self, window: &mut impl Window) -> Result<(), TableError> {
+        let t = self.table;
+        let words: [(u32, u32); 9] = [
             (0, VERSION),
             (4, 1),
             (8, 0),
@@ -184,17 +262,19 @@ impl LinkLayout {
             (field::ID, VIRTIO_ID_RPMSG),
             (field::NOTIFY_ID, VDEV_NOTIFY_ID),
             (field::DEVICE_FEATURES, self.features),
-            (field::DRIVER_FEATURES, 0),
-            (field::CONFIG_LEN, 0),
-            // status 0, num_of_vrings 2, reserved 0 (little-endian bytes).
-            (field::STATUS, 2 << 8),
         ];
         for (offset, value) in words {
             window.write_u32(t + offset, value).ok_or(TableError::TableOutsideWindow)?;
         }
+        window.write_u32(t + field::CONFIG_LEN, 0).ok_or(TableError::TableOutsideWindow)?;
+        // num_of_vrings 2, reserved 0 (the status byte before them is the driver's).
+        window.write_u8(t + field::NUM_VRINGS, 2).ok_or(TableError::TableOutsideWindow)?;
+        window.write_u16(t + field::NUM_VRINGS + 1, 0).ok_or(TableError::TableOutsideWindow)?;
         for (n, spec) in (0u32..).zip(self.vrings) {
+            if spec.da != ADDR_ANY {
+                window.write_u32(t + field::vring_da(n), spec.da).ok_or(TableError::TableOutsideWindow)?;
+            }
             for (offset, value) in [
-                (field::vring_da(n), spec.da),
                 (field::vring_align(n), spec.align),
                 (field::vring_num(n), spec.num as u32),
                 (field::vring_notify_id(n), notify_id(n)),
@@ -261,6 +341,7 @@ mod tests {
         size: 0x10000,
         remote_base: 0x8000_0000,
         table: 0,
+        pool: 0x4000,
         vrings: [
             VringSpec { da: 0x2000_1000, align: 0x1000, num: 16 },
             VringSpec { da: 0x2000_3000, align: 0x1000, num: 16 },

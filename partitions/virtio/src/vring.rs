@@ -105,22 +105,64 @@ impl Vring {
     }
 }
 
-/// How the driver's bus addresses map onto the window.
+/// How the driver's bus addresses map onto the window, and where in it
+/// the driver's buffers may lie: the buffer area `start..size`, apart from
+/// up to three holes (the resource table and the rings, where they fall
+/// inside it). A buffer anywhere else is refused, so the device never
+/// writes a message over its own table or rings, nor reads one from them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AddressMap {
     /// The driver's address of the window's first byte.
     pub remote_base: u64,
     /// Window size.
     pub size: u32,
+    /// The buffer area's first byte (window offset).
+    pub start: u32,
+    holes: [(u32, u32); 3],
+    hole_count: usize,
 }
 
 impl AddressMap {
+    /// The whole window as the buffer area (for tools and tests).
+    pub const fn whole_window(remote_base: u64, size: u32) -> AddressMap {
+        AddressMap { remote_base, size, start: 0, holes: [(0, 0); 3], hole_count: 0 }
+    }
+
+    /// The buffer area `start..size` of the window, without the byte
+    /// ranges `excluded` (`start..end` each) that fall inside it.
+    pub fn buffer_area(remote_base: u64, size: u32, start: u32, excluded: [(u32, u32); 3]) -> AddressMap {
+        let mut map = AddressMap { remote_base, size, start, holes: [(0, 0); 3], hole_count: 0 };
+        for (from, to) in excluded {
+            if from < to && from < size && start < to {
+                map.holes[map.hole_count] = (from, to);
+                map.hole_count += 1;
+            }
+        }
+        map
+    }
+
     /// The window offset of `len` bytes at driver address `address`, if they
-    /// all lie inside the window.
+    /// all lie inside the buffer area.
     pub fn offset(&self, address: u64, len: u32) -> Option<u32> {
         let offset = address.checked_sub(self.remote_base)?;
         let end = offset.checked_add(len as u64)?;
-        (end <= self.size as u64).then_some(offset as u32)
+        if offset < self.start as u64 || end > self.size as u64 {
+            return None;
+        }
+        let (offset, end) = (offset as u32, end as u32);
+        let holes = self.holes.get(..self.hole_count).unwrap_or(&[]);
+        if holes.iter().any(|&(from, to)| offset < to && from < end) {
+            return None;
+        }
+        Some(offset)
+    }
+
+    /// Whether `len` bytes at `address` lie inside the window at all.
+    pub fn in_window(&self, address: u64, len: u32) -> bool {
+        address
+            .checked_sub(self.remote_base)
+            .and_then(|offset| offset.checked_add(len as u64))
+            .is_some_and(|end| end <= self.size as u64)
     }
 }
 
@@ -205,6 +247,16 @@ pub enum RingError {
         /// Its length.
         len: u32,
     },
+    /// A buffer inside the window but not entirely in its buffer area: over
+    /// the resource table or a ring, or before the area.
+    OutsideBufferArea {
+        /// Descriptor index.
+        index: u16,
+        /// Its address.
+        address: u64,
+        /// Its length.
+        len: u32,
+    },
     /// The ring itself could not be read or written (it does not fit the
     /// window: a placement bug, or a driver-chosen address).
     RingOutsideWindow,
@@ -221,6 +273,7 @@ impl RingError {
             RingError::Indirect(_) => "indirect-descriptor",
             RingError::ReadableAfterWritable(_) => "readable-after-writable",
             RingError::OutsideWindow { .. } => "buffer-outside-window",
+            RingError::OutsideBufferArea { .. } => "buffer-outside-buffer-area",
             RingError::RingOutsideWindow => "ring-outside-window",
         }
     }
@@ -307,7 +360,13 @@ impl DeviceQueue {
                 return Err(RingError::ReadableAfterWritable(index));
             }
             seen_writable |= writable;
-            let offset = self.map.offset(address, len).ok_or(RingError::OutsideWindow { index, address, len })?;
+            let Some(offset) = self.map.offset(address, len) else {
+                return Err(if self.map.in_window(address, len) {
+                    RingError::OutsideBufferArea { index, address, len }
+                } else {
+                    RingError::OutsideWindow { index, address, len }
+                });
+            };
             let slot = chain.segments.get_mut(chain.count).ok_or(RingError::ChainTooLong(head))?;
             *slot = Segment { offset, len, writable };
             chain.count += 1;
@@ -353,6 +412,45 @@ impl DeviceQueue {
     pub fn in_flight(&self) -> u16 {
         self.last_avail.wrapping_sub(self.next_used)
     }
+
+    /// Whether the ring was re-initialised under the device: the used
+    /// index, which only the device writes, reads 0 although the device's
+    /// own is not 0. Every driver zeroes a ring before it uses it (Linux's
+    /// `rp_find_vq`, OpenAMP's `rproc_virtio_create_virtqueue`); a used
+    /// index rewritten to anything else is ignored, as any scribble on the
+    /// used ring.
+    pub fn reinitialised(&self, window: &impl Window) -> bool {
+        self.next_used != 0 && window.read_u16(self.ring.used_idx()) == Some(0)
+    }
+}
+
+/// How a ring looks to a device that is about to start on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Freshness {
+    /// As a driver leaves a ring it just set up: used index 0, available
+    /// index at most `num`.
+    Fresh,
+    /// The used index is not 0: not set up again (yet).
+    Used,
+}
+
+impl Vring {
+    /// Whether a driver has just set this ring up: [`Freshness::Fresh`] if
+    /// the used index is 0 and the available index at most `num` ahead of
+    /// it, [`Freshness::Used`] if the used index is not 0, and an
+    /// [`RingError::AvailIndexJump`] for a zero used index with the
+    /// available index further ahead.
+    pub fn freshness(&self, window: &impl Window) -> Result<Freshness, RingError> {
+        let used = window.read_u16(self.used_idx()).ok_or(RingError::RingOutsideWindow)?;
+        if used != 0 {
+            return Ok(Freshness::Used);
+        }
+        let avail = window.read_u16(self.avail_idx()).ok_or(RingError::RingOutsideWindow)?;
+        if avail > self.num {
+            return Err(RingError::AvailIndexJump { avail, seen: 0 });
+        }
+        Ok(Freshness::Fresh)
+    }
 }
 
 #[cfg(test)]
@@ -389,7 +487,7 @@ mod tests {
 
     fn setup(bytes: &mut [u8]) -> (SliceWindow<'_>, DeviceQueue, Driver) {
         let ring = Vring::at(0, 8, 64, WINDOW).unwrap();
-        let map = AddressMap { remote_base: REMOTE, size: WINDOW };
+        let map = AddressMap::whole_window(REMOTE, WINDOW);
         (SliceWindow::new(bytes), DeviceQueue::new(ring, map), Driver { ring, remote_base: REMOTE, avail_idx: 0 })
     }
 
@@ -522,7 +620,7 @@ mod tests {
         }
         // A restarted device resumes after the two it returned: the third is
         // taken again.
-        let mut again = DeviceQueue::new(driver.ring, AddressMap { remote_base: REMOTE, size: WINDOW });
+        let mut again = DeviceQueue::new(driver.ring, AddressMap::whole_window(REMOTE, WINDOW));
         again.resume(&w).unwrap();
         assert_eq!(again.pop(&w).unwrap().map(|c| c.head), Some(2));
         // A used index the driver moved far from its available index is refused.

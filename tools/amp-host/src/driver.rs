@@ -17,6 +17,9 @@ use std::collections::BTreeMap;
 
 use crate::LinkConfig;
 
+/// The status a driver writes when it is ready, after the steps before it.
+pub const READY: u8 = status::ACKNOWLEDGE | status::DRIVER | status::DRIVER_OK;
+
 /// Why the driver cannot go on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DriverError {
@@ -118,9 +121,20 @@ impl<W: Window> Driver<W> {
     /// [`Driver::attach`], calling `before_ready(window, table)` just before
     /// DRIVER_OK (for hostile tests).
     pub fn attach_with(
+        window: W,
+        config: LinkConfig,
+        before_ready: impl FnOnce(&mut W, u32) -> Result<(), DriverError>,
+    ) -> Result<Driver<W>, DriverError> {
+        Driver::attach_custom(window, config, before_ready, READY)
+    }
+
+    /// [`Driver::attach_with`], ending with status `ready` instead of
+    /// [`READY`] (for hostile tests of the status sequence).
+    pub fn attach_custom(
         mut window: W,
         config: LinkConfig,
         before_ready: impl FnOnce(&mut W, u32) -> Result<(), DriverError>,
+        ready: u8,
     ) -> Result<Driver<W>, DriverError> {
         let t = config.table;
         let bad = |why: String| Err(DriverError::BadTable(why));
@@ -169,6 +183,11 @@ impl<W: Window> Driver<W> {
             };
             *ring = Vring::at(offset, num, align, config.size)
                 .ok_or(DriverError::BadTable(format!("vring {n} at offset {offset:#x} does not fit")))?;
+            // A ring this driver (or an earlier one) placed in the pool
+            // keeps its place after a reset: the buffers go after it.
+            if ring.desc >= config.pool {
+                next_free = next_free.max(ring.end());
+            }
             // A fresh ring: zero it (Linux allocates it zeroed).
             for byte in (ring.desc..ring.end()).step_by(2) {
                 w(window.write_u16(byte, 0))?;
@@ -196,7 +215,7 @@ impl<W: Window> Driver<W> {
         }
         before_ready(&mut driver.window, t)?;
         driver.window.barrier();
-        w(driver.window.write_u8(t + field::STATUS, status::ACKNOWLEDGE | status::DRIVER | status::DRIVER_OK))?;
+        w(driver.window.write_u8(t + field::STATUS, ready))?;
         driver.window.barrier();
         Ok(driver)
     }
@@ -226,21 +245,14 @@ impl<W: Window> Driver<W> {
         w(self.window.read_u8(self.config.table + field::STATUS))
     }
 
-    /// Resets the device (status 0). Ring it, and wait for
-    /// [`Driver::reset_seen`] before attaching again.
+    /// Resets the device (status 0), as Linux's remoteproc does. Ring it if
+    /// you like and attach again at once: the island takes the new
+    /// handshake whether it saw the 0, a later step, or only the rings
+    /// zeroed under DRIVER_OK (see `docs/virtio-link.md`, "Re-attachment").
     pub fn reset(&mut self) -> Result<(), DriverError> {
         w(self.window.write_u8(self.config.table + field::STATUS, 0))?;
         self.window.barrier();
         Ok(())
-    }
-
-    /// Whether the device has seen the reset: it rewrote the resource table,
-    /// so the features this driver took read as none again. (The device also
-    /// rings, but a ring can be an older one still in flight; the table
-    /// cannot.)
-    pub fn reset_seen(&self) -> Result<bool, DriverError> {
-        let features = w(self.window.read_u32(self.config.table + field::DRIVER_FEATURES))?;
-        Ok(features == 0 && self.status()? == 0)
     }
 
     fn buffer_offset(&self, index: u16) -> u32 {

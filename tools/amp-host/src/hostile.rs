@@ -6,12 +6,12 @@
 //! reason and set NEEDS_RESET (or, for a malformed message, drop it and go
 //! on); the test then resets the link and checks it works again.
 
-use bulkhead_virtio::resource_table::field;
+use bulkhead_virtio::resource_table::{field, status};
 use bulkhead_virtio::rpmsg::Header;
 use bulkhead_virtio::vring::{DESC_F_INDIRECT, DESC_F_NEXT, DESCRIPTOR_SIZE};
 use bulkhead_virtio::window::Window;
 
-use crate::driver::{Driver, DriverError};
+use crate::driver::{Driver, DriverError, READY};
 
 /// One way to break the rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,11 +40,21 @@ pub enum Case {
     /// A message whose header claims more than its buffer holds (dropped,
     /// the link stays up).
     LengthBeyondBuffer,
+    /// A message in a buffer over the resource table (inside the window,
+    /// outside its buffer area).
+    BufferOverTable,
+    /// A receive buffer over vring 0's own used ring: the island would
+    /// write its reply into its ring.
+    ReceiveBufferOverRing,
+    /// DRIVER_OK with FAILED, at the handshake.
+    FailedAtHandshake,
+    /// DRIVER_OK after DRIVER without ACKNOWLEDGE, at the handshake.
+    StatusOutOfSequence,
 }
 
 impl Case {
     /// Every case.
-    pub const ALL: [Case; 11] = [
+    pub const ALL: [Case; 15] = [
         Case::AvailIndexJump,
         Case::HeadOutOfRange,
         Case::NextOutOfRange,
@@ -56,6 +66,10 @@ impl Case {
         Case::UnofferedFeature,
         Case::RingOutsideWindow,
         Case::LengthBeyondBuffer,
+        Case::BufferOverTable,
+        Case::ReceiveBufferOverRing,
+        Case::FailedAtHandshake,
+        Case::StatusOutOfSequence,
     ];
 
     /// The reason the island logs for it.
@@ -71,6 +85,9 @@ impl Case {
             Case::UnofferedFeature => "unoffered-features",
             Case::RingOutsideWindow => "bad-ring-address",
             Case::LengthBeyondBuffer => "message-length-beyond-buffer",
+            Case::BufferOverTable | Case::ReceiveBufferOverRing => "buffer-outside-buffer-area",
+            Case::FailedAtHandshake => "driver-failed",
+            Case::StatusOutOfSequence => "status-out-of-sequence",
         }
     }
 
@@ -82,7 +99,19 @@ impl Case {
     /// Whether the case is set up during the handshake (the driver attaches
     /// with it instead of attaching normally).
     pub fn at_handshake(&self) -> bool {
-        matches!(self, Case::UnofferedFeature | Case::RingOutsideWindow)
+        matches!(
+            self,
+            Case::UnofferedFeature | Case::RingOutsideWindow | Case::FailedAtHandshake | Case::StatusOutOfSequence
+        )
+    }
+
+    /// For a handshake case: the status the driver ends the handshake with.
+    pub fn ready(&self) -> u8 {
+        match self {
+            Case::FailedAtHandshake => READY | status::FAILED,
+            Case::StatusOutOfSequence => status::DRIVER | status::DRIVER_OK,
+            _ => READY,
+        }
     }
 
     /// For a handshake case: what to corrupt in the table just before
@@ -181,7 +210,23 @@ impl Case {
                 let header = Header { src: 1024, dst: echo, len: 600, flags: 0 };
                 driver.send_raw(&header, b"short", None)?;
             }
-            Case::UnofferedFeature | Case::RingOutsideWindow => {}
+            Case::BufferOverTable => {
+                let table = driver.config().table;
+                corrupt_last(driver, 0, 0, Some(remote_base + table as u64), Some(32))?;
+            }
+            Case::ReceiveBufferOverRing => {
+                // Every posted receive buffer points at vring 0's used ring;
+                // then ask for a reply, which the island must put in one.
+                let window = driver.window_mut();
+                let used = remote_base + rx_ring.used as u64;
+                for index in 0..placement.rx_count {
+                    let at = rx_ring.desc + DESCRIPTOR_SIZE * index as u32;
+                    window.write_u32(at, used as u32).ok_or(DriverError::Window)?;
+                    window.write_u32(at + 4, (used >> 32) as u32).ok_or(DriverError::Window)?;
+                }
+                driver.send(1024, echo, b"reply into the island's own ring")?;
+            }
+            Case::UnofferedFeature | Case::RingOutsideWindow | Case::FailedAtHandshake | Case::StatusOutOfSequence => {}
         }
         Ok(())
     }

@@ -22,6 +22,7 @@ const LAYOUT: LinkLayout = LinkLayout {
     size: SIZE,
     remote_base: 0x8000_0000,
     table: 0,
+    pool: 0x3000,
     vrings: [
         VringSpec { da: 0x2000_1000, align: 0x100, num: 16 },
         VringSpec { da: 0x2000_2000, align: 0x100, num: 16 },
