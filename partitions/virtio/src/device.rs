@@ -350,8 +350,12 @@ impl RpmsgDevice {
         self.to_driver = None;
         self.from_driver = None;
         self.state = State::Broken(fault);
-        // If even the status cannot be written, the table is outside the
-        // window: nothing more to do than stop.
+        // The table's device fields are made whole at once (a refused ring
+        // address the driver wrote over a device-placed one is put back),
+        // so the next driver to attach reads the device's table. If even
+        // that cannot be written, the table is outside the window: nothing
+        // more to do than stop.
+        let _ = self.layout.restore_table(window);
         let _ = self.layout.set_status_bits(window, status::NEEDS_RESET);
         Event::Broken(fault)
     }
@@ -918,6 +922,20 @@ mod reattach_tests {
         assert_eq!(device.poll(&mut w), None);
         exchange(&mut device, &mut w, &mut driver, 3);
         assert_eq!(driver.used(&w, 1), [(3, 20)]);
+    }
+
+    /// A driver attaching right after a refused table (no reset the
+    /// island saw in between) reads the device's own fields again.
+    #[test]
+    fn a_refused_table_is_made_whole_at_once() {
+        let mut bytes = vec![0u8; SIZE as usize];
+        let mut w = SliceWindow::new(&mut bytes);
+        let mut device = RpmsgDevice::new(LAYOUT);
+        device.start(&mut w, false).unwrap();
+        TestDriver::attach(&mut w, OK);
+        w.write_u32(field::vring_da(1), 0x1000_0000).unwrap();
+        assert!(matches!(device.poll(&mut w), Some(Event::Broken(Fault::Table(_)))));
+        assert_eq!(w.read_u32(field::vring_da(1)), Some(LAYOUT.vrings[1].da));
     }
 
     /// Every buffer lies in the buffer area, never over the table or a
