@@ -3,9 +3,11 @@
 //! to the other processor (the driver, a Cortex-A running Linux):
 //!
 //! - `tty` (announced as `rpmsg-tty` by default): a console. Lines typed
-//!   on the other side are commands: `help`, `status`, `echo TEXT`,
+//!   on the other side are commands: `help`, `status`, `echo TEXT`, and,
+//!   only in a build whose description marks the link `demo = true`,
 //!   `crash` (fault on purpose, to watch the kernel restart the island and
-//!   the link come back);
+//!   the link come back: it lets the less trusted side restart the island
+//!   at will, so nothing but a demo offers it);
 //! - `echo` (announced as `rpmsg-client-sample` by default, which Linux's
 //!   sample client talks to): every message goes back to its sender.
 //!
@@ -278,7 +280,7 @@ fn main() -> ! {
         device: RpmsgDevice::new(link_layout(link)),
         window,
         buffer: Buffer([0; BUFFER_SIZE]),
-        console: console::Console::new(),
+        console: console::Console::new(link.demo),
         to_announce: 0,
         restarts,
     };

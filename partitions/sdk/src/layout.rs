@@ -149,6 +149,9 @@ pub struct VirtioLink {
     pub vrings: [Vring; 2],
     /// Services to announce.
     pub services: &'static [Service],
+    /// A demo build (`demo = true` in the description): the tty service
+    /// offers `crash`, which lets the other processor restart the island.
+    pub demo: bool,
     /// Doorbells.
     pub mailbox: Mailbox,
 }
