@@ -223,15 +223,18 @@ impl Island {
             println!("island: message for unknown endpoint {dst} from {src} dropped");
             return;
         };
+        // The header is the island's own copy, checked against the buffer:
+        // never `None` (see bulkhead_virtio::rpmsg::payload).
+        let Some(payload) = rpmsg::payload(&self.buffer.0, &header) else {
+            println!("island: message from {src} says more than its buffer; dropped");
+            return;
+        };
         let result = match service.kind {
-            ServiceKind::Echo => {
-                let payload = rpmsg::payload(&self.buffer.0, &header);
-                self.device.send(&mut self.window, dst, src, payload)
-            }
+            ServiceKind::Echo => self.device.send(&mut self.window, dst, src, payload),
             ServiceKind::Tty => {
                 let mut output = console::Output::new();
                 let facts = console::Facts { stats: self.device.stats(), restarts: self.restarts };
-                self.console.input(rpmsg::payload(&self.buffer.0, &header), facts, &mut output);
+                self.console.input(payload, facts, &mut output);
                 output.chunks().try_for_each(|chunk| self.device.send(&mut self.window, dst, src, chunk))
             }
         };

@@ -375,8 +375,8 @@ impl RpmsgDevice {
 
     /// Takes the next message from the driver into `buffer` (header and
     /// payload as received: the payload is
-    /// [`crate::rpmsg::payload`]`(buffer, &header)`), returning the driver's
-    /// buffer to it.
+    /// [`crate::rpmsg::payload`]`(buffer, &header)`, never `None` for it),
+    /// returning the driver's buffer to it.
     pub fn receive(
         &mut self,
         window: &mut impl Window,
@@ -737,7 +737,7 @@ mod reattach_tests {
         driver.send(w, index, 1025, b"ping", None);
         let mut buffer = [0u8; BUFFER_SIZE];
         let Some(Incoming::Message(header)) = device.receive(w, &mut buffer).unwrap() else { panic!("no message") };
-        device.send(w, header.dst, header.src, crate::rpmsg::payload(&buffer, &header)).unwrap();
+        device.send(w, header.dst, header.src, crate::rpmsg::payload(&buffer, &header).unwrap()).unwrap();
     }
 
     /// A running link with traffic on both rings.
@@ -968,5 +968,225 @@ mod reattach_tests {
             };
             assert_eq!(error.reason(), "buffer-outside-buffer-area", "{what}: {error:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod race_tests {
+    //! A driver that rewrites fields while the device works on them: every
+    //! shared byte is read at most once per message, and whatever moment a
+    //! field changes at, the outcome is one the first or the second value
+    //! gives, never a mix (the unexplained empty echoes of issue 9).
+
+    use super::tests_support::*;
+    use super::*;
+    use crate::vring::{DESCRIPTOR_SIZE, Vring};
+    use core::cell::{Cell, RefCell};
+
+    fn quiet(_: usize, _: &mut [u8]) {}
+
+    /// Shared memory whose other side acts between any two accesses: before
+    /// access number `n` (counting every read and write), `hook(n, bytes)`
+    /// runs; and every byte read is counted.
+    struct RaceWindow<'a> {
+        bytes: RefCell<Vec<u8>>,
+        reads: RefCell<Vec<u32>>,
+        accesses: Cell<usize>,
+        hook: &'a dyn Fn(usize, &mut [u8]),
+    }
+
+    impl RaceWindow<'_> {
+        fn access(&self, offset: u32, len: usize, align: u32, read: bool) -> Option<core::ops::Range<usize>> {
+            if !crate::window::span_ok(SIZE, offset, len as u32, align) {
+                return None;
+            }
+            let n = self.accesses.get();
+            self.accesses.set(n + 1);
+            (self.hook)(n, &mut self.bytes.borrow_mut());
+            let range = offset as usize..offset as usize + len;
+            if read {
+                for count in &mut self.reads.borrow_mut()[range.clone()] {
+                    *count += 1;
+                }
+            }
+            Some(range)
+        }
+
+        fn read<const N: usize>(&self, offset: u32) -> Option<[u8; N]> {
+            let range = self.access(offset, N, N as u32, true)?;
+            self.bytes.borrow()[range].try_into().ok()
+        }
+
+        fn write(&mut self, offset: u32, from: &[u8], align: u32) -> Option<()> {
+            let range = self.access(offset, from.len(), align, false)?;
+            self.bytes.borrow_mut()[range].copy_from_slice(from);
+            Some(())
+        }
+    }
+
+    impl Window for RaceWindow<'_> {
+        fn size(&self) -> u32 {
+            SIZE
+        }
+        fn read_u8(&self, offset: u32) -> Option<u8> {
+            self.read::<1>(offset).map(u8::from_le_bytes)
+        }
+        fn read_u16(&self, offset: u32) -> Option<u16> {
+            self.read::<2>(offset).map(u16::from_le_bytes)
+        }
+        fn read_u32(&self, offset: u32) -> Option<u32> {
+            self.read::<4>(offset).map(u32::from_le_bytes)
+        }
+        fn write_u8(&mut self, offset: u32, value: u8) -> Option<()> {
+            self.write(offset, &[value], 1)
+        }
+        fn write_u16(&mut self, offset: u32, value: u16) -> Option<()> {
+            self.write(offset, &value.to_le_bytes(), 2)
+        }
+        fn write_u32(&mut self, offset: u32, value: u32) -> Option<()> {
+            self.write(offset, &value.to_le_bytes(), 4)
+        }
+        fn read_bytes(&self, offset: u32, into: &mut [u8]) -> Option<()> {
+            let range = self.access(offset, into.len(), 1, true)?;
+            into.copy_from_slice(&self.bytes.borrow()[range]);
+            Some(())
+        }
+        fn write_bytes(&mut self, offset: u32, from: &[u8]) -> Option<()> {
+            self.write(offset, from, 1)
+        }
+        fn barrier(&self) {}
+    }
+
+    /// The message: 16 bytes from transmit buffer 0.
+    const PAYLOAD: &[u8; 16] = b"sixteen bytes ok";
+
+    /// What one echo round came to.
+    #[derive(Debug, PartialEq, Eq)]
+    enum Outcome {
+        /// Echoed, with this payload.
+        Echo(Vec<u8>),
+        /// Dropped, for this reason.
+        Dropped(&'static str),
+        /// The link went down, for this reason.
+        Broken(&'static str),
+    }
+
+    /// Sets up a ready link with one message posted, then runs the island's
+    /// receive and echo with `hook` acting between accesses; returns the
+    /// outcome, the window, and how many accesses the round took.
+    fn round(hook: &dyn Fn(usize, &mut [u8])) -> (Outcome, RaceWindow<'_>, usize) {
+        let mut w = RaceWindow {
+            bytes: RefCell::new(vec![0; SIZE as usize]),
+            reads: RefCell::new(vec![0; SIZE as usize]),
+            accesses: Cell::new(0),
+            hook: &quiet,
+        };
+        let (mut device, mut driver) = ready(&mut w);
+        driver.send(&mut w, 0, 1025, PAYLOAD, None);
+        w.reads.borrow_mut().fill(0);
+        w.accesses.set(0);
+        w.hook = hook;
+        let mut buffer = [0u8; BUFFER_SIZE];
+        let outcome = match device.receive(&mut w, &mut buffer) {
+            Ok(Some(Incoming::Message(header))) => {
+                // A header that no longer fits its buffer would be an empty
+                // echo if the payload were taken as empty.
+                let payload = crate::rpmsg::payload(&buffer, &header).unwrap_or(&[]);
+                match device.send(&mut w, header.dst, header.src, payload) {
+                    Ok(()) => {
+                        w.hook = &quiet;
+                        let (id, len) = driver.used(&w, 0)[0];
+                        let mut reply = vec![0u8; len as usize];
+                        w.read_bytes(POOL + id * 512, &mut reply).unwrap();
+                        let header = Header::parse(&reply, len).unwrap();
+                        Outcome::Echo(crate::rpmsg::payload(&reply, &header).unwrap().to_vec())
+                    }
+                    Err(SendError::Broken(fault)) => Outcome::Broken(fault.reason()),
+                    Err(error) => panic!("{error:?}"),
+                }
+            }
+            Ok(Some(Incoming::Dropped(error))) => Outcome::Dropped(error.reason()),
+            Ok(None) => panic!("no message"),
+            Err(fault) => Outcome::Broken(fault.reason()),
+        };
+        let accesses = w.accesses.get();
+        w.hook = &quiet;
+        (outcome, w, accesses)
+    }
+
+    const TX0: usize = (POOL + NUM as u32 * 512) as usize;
+
+    #[test]
+    fn every_byte_the_driver_wrote_is_read_at_most_once() {
+        let (outcome, w, _) = round(&|_, _| {});
+        assert_eq!(outcome, Outcome::Echo(PAYLOAD.to_vec()));
+        let reads = w.reads.borrow();
+        let ring = |n: usize| Vring::at(LAYOUT.vrings[n].da - LOCAL, NUM, 0x1000, SIZE).unwrap();
+        let descriptor = |n: usize, index: u32| {
+            let at = (ring(n).desc + DESCRIPTOR_SIZE * index) as usize;
+            at..at + 16
+        };
+        let fields = [
+            ("the message", TX0..TX0 + 32),
+            ("its descriptor", descriptor(1, 0)),
+            ("its ring entry", ring(1).avail as usize + 4..ring(1).avail as usize + 6),
+            ("the reply buffer's descriptor", descriptor(0, 0)),
+            ("the reply's ring entry", ring(0).avail as usize + 4..ring(0).avail as usize + 6),
+            ("vring 1's available index", ring(1).avail as usize + 2..ring(1).avail as usize + 4),
+        ];
+        for (what, range) in fields {
+            for at in range {
+                assert!(reads[at] <= 1, "{what}: byte {at:#x} read {} times", reads[at]);
+            }
+        }
+        assert_eq!(reads[TX0 + 12], 1, "the length was read");
+    }
+
+    /// A field flipped between two values at every moment of the round (and
+    /// back and forth on every access after): the outcome is always what
+    /// one of the two values gives on its own.
+    fn flip_everywhere(field: usize, width: usize, values: [u32; 2], allowed: &[Outcome]) {
+        let (_, _, accesses) = round(&|_, _| {});
+        for from in 0..=accesses {
+            for alternate in [false, true] {
+                let hook = |n: usize, bytes: &mut [u8]| {
+                    if n >= from {
+                        let value = if alternate { values[(n - from) % 2] } else { values[1] };
+                        bytes[field..field + width].copy_from_slice(&value.to_le_bytes()[..width]);
+                    }
+                };
+                let (outcome, _, _) = round(&hook);
+                assert!(allowed.contains(&outcome), "flip from access {from} (alternate {alternate}): {outcome:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_length_flipped_at_any_moment_echoes_or_drops_never_empties() {
+        flip_everywhere(
+            TX0 + 12,
+            2,
+            [16, 0xFFFF],
+            &[Outcome::Echo(PAYLOAD.to_vec()), Outcome::Dropped("message-length-beyond-buffer")],
+        );
+    }
+
+    #[test]
+    fn a_descriptor_flipped_at_any_moment_echoes_or_is_refused() {
+        let desc = (LAYOUT.vrings[1].da - LOCAL) as usize;
+        // The buffer's address: the message's, or the table's.
+        flip_everywhere(
+            desc,
+            4,
+            [REMOTE as u32 + TX0 as u32, REMOTE as u32],
+            &[Outcome::Echo(PAYLOAD.to_vec()), Outcome::Broken("buffer-outside-buffer-area")],
+        );
+        // Its length: the message's, or one past the window.
+        flip_everywhere(
+            desc + 8,
+            4,
+            [32, SIZE],
+            &[Outcome::Echo(PAYLOAD.to_vec()), Outcome::Broken("buffer-outside-window")],
+        );
     }
 }

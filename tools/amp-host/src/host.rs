@@ -228,3 +228,77 @@ pub fn hostile<W: Window>(host: &mut Host<W>, case: crate::hostile::Case) -> Res
     }
     Ok(format!("{refused}, echo answers again"))
 }
+
+/// The race mode: `rounds` echoes of 16 bytes with exactly one transmit
+/// buffer in flight, while `flipper` (a second thread with its own view of
+/// the window) rewrites `field` of that message between its honest value
+/// and a bad one for as long as the island works on it. Every round must
+/// come back echoed intact or refused (dropped, or the link taken down,
+/// then reset here); the report counts each, and any empty or other echo.
+pub fn race<W: Window>(
+    host: &mut Host<W>,
+    flipper: &crate::hostile::Flipper,
+    field: crate::hostile::RaceField,
+    rounds: u32,
+) -> Result<crate::hostile::RaceReport> {
+    use bulkhead_virtio::resource_table::status;
+    let mut report = crate::hostile::RaceReport::default();
+    let payload = b"sixteen bytes ok".to_vec();
+    for round in 0..rounds {
+        let echo = host.service(ECHO)?;
+        let tx_count = host.driver().placement().tx_count as usize;
+        host.driver().send(ME, echo, &payload).map_err(anyhow::Error::msg)?;
+        let (offset, width, values) = crate::hostile::race_target(host.driver(), field).map_err(anyhow::Error::msg)?;
+        flipper.arm(offset, width, values);
+        host.doorbell.ring()?;
+        let deadline = Instant::now() + host.patience;
+        let mut replies = Vec::new();
+        let mut broken = false;
+        loop {
+            host.doorbell.wait(Duration::from_millis(10))?;
+            let received = host.driver().receive().map_err(anyhow::Error::msg)?;
+            replies.extend(received.into_iter().filter_map(|item| match item {
+                Received::Message { dst: ME, payload, .. } => Some(payload),
+                _ => None,
+            }));
+            if host.driver().status().map_err(anyhow::Error::msg)? & status::NEEDS_RESET != 0 {
+                broken = true;
+                break;
+            }
+            if !replies.is_empty() || host.driver().free_tx() == tx_count {
+                break;
+            }
+            if Instant::now() > deadline {
+                flipper.disarm();
+                bail!("round {round}: the island neither answered nor returned the buffer");
+            }
+        }
+        flipper.disarm();
+        if !broken && replies.is_empty() {
+            // The buffer came back; an echo, if any, comes with the same ring.
+            host.doorbell.wait(Duration::from_millis(20))?;
+            let received = host.driver().receive().map_err(anyhow::Error::msg)?;
+            replies.extend(received.into_iter().filter_map(|item| match item {
+                Received::Message { dst: ME, payload, .. } => Some(payload),
+                _ => None,
+            }));
+        }
+        let window = host.driver().window_mut();
+        let _ =
+            if width == 2 { window.write_u16(offset, values[0] as u16) } else { window.write_u32(offset, values[0]) };
+        report.rounds += 1;
+        match replies.as_slice() {
+            [] => report.refused += 1,
+            [reply] if *reply == payload => report.echoed += 1,
+            [reply] if reply.is_empty() => report.empty += 1,
+            _ => report.wrong += 1,
+        }
+        if broken {
+            let window = host.reset()?;
+            host.reattach(window)?;
+        } else if !replies.is_empty() {
+            host.doorbell.ring()?;
+        }
+    }
+    Ok(report)
+}

@@ -82,7 +82,7 @@ impl Island {
         while self.device.can_send(&self.window) {
             match self.device.receive(&mut self.window, &mut buffer) {
                 Ok(Some(Incoming::Message(header))) => {
-                    let payload = rpmsg::payload(&buffer, &header).to_vec();
+                    let payload = rpmsg::payload(&buffer, &header).expect("a checked header fits its buffer").to_vec();
                     if let Err(SendError::Broken(fault)) =
                         self.device.send(&mut self.window, header.dst, header.src, &payload)
                     {
