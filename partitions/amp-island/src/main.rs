@@ -189,17 +189,23 @@ impl Island {
 
     /// Works the link until nothing is left to do now.
     fn service(&mut self) {
-        // A reset can be followed at once by the next handshake (a driver
-        // that started over under DRIVER_OK): look again while things change.
-        for _ in 0..3 {
-            let Some(event) = self.device.poll(&mut self.window) else { break };
+        if let Some(event) = self.device.poll(&mut self.window) {
             self.handle(event);
+            // A reset can be followed at once by the next handshake (a
+            // driver that started over under DRIVER_OK): look again while
+            // things change.
+            for _ in 0..2 {
+                let Some(event) = self.device.poll(&mut self.window) else { break };
+                self.handle(event);
+            }
         }
         if self.to_announce != 0 {
             self.announce();
         }
         // Take a message only when a reply could go out: the driver's
         // doorbell after it posts buffers brings the island back.
+        // Stop when the available index showed no more: the driver rings
+        // after it posts, so a later message brings the island back.
         while self.to_announce == 0 && self.device.can_send(&self.window) {
             match self.device.receive(&mut self.window, &mut self.buffer.0) {
                 Ok(Some(Incoming::Message(header))) => self.dispatch(header),
@@ -209,6 +215,9 @@ impl Island {
                     self.handle(Event::Broken(fault));
                     break;
                 }
+            }
+            if !self.device.more_received() {
+                break;
             }
         }
         if self.device.take_notify() {

@@ -193,6 +193,8 @@ pub struct RpmsgDevice {
     stats: Stats,
     /// Where chains are taken into.
     chain: Chain,
+    /// The status byte the link was opened under (the hot path's look).
+    ready_byte: u8,
 }
 
 impl RpmsgDevice {
@@ -206,6 +208,7 @@ impl RpmsgDevice {
             notify: false,
             stats: Stats { received: 0, sent: 0, dropped: 0, handshakes: 0 },
             chain: Chain::EMPTY,
+            ready_byte: 0,
         }
     }
 
@@ -254,17 +257,16 @@ impl RpmsgDevice {
             Ok(byte) => byte,
             Err(error) => return self.broken_once(window, Fault::Table(error)),
         };
+        // Running under the status it opened with: the hot path.
+        if byte == self.ready_byte && matches!(self.state, State::Ready) {
+            return self.check_rings(window);
+        }
         let status = driver_status(byte);
+        if status == DriverStatus::Ready {
+            self.ready_byte = byte;
+        }
         match (self.state, status) {
-            // Running: the hot path, two reads of the used indexes.
-            (State::Ready, DriverStatus::Ready) => {
-                let reinitialised =
-                    |queue: &Option<DeviceQueue>| queue.as_ref().is_some_and(|q| q.reinitialised(window));
-                if !reinitialised(&self.to_driver) && !reinitialised(&self.from_driver) {
-                    return None;
-                }
-                Some(self.stop(State::Reattaching, ResetBy::Rings))
-            }
+            (State::Ready, DriverStatus::Ready) => self.check_rings(window),
             (State::Waiting, DriverStatus::Ready) => Some(match self.open(window, false) {
                 Ok(features) => Event::Ready { features },
                 Err(fault) => self.break_down(window, fault),
@@ -291,6 +293,33 @@ impl RpmsgDevice {
                 Some(self.break_down(window, Fault::Status(byte)))
             }
         }
+    }
+
+    /// While running: whether a new driver re-initialised the rings under
+    /// DRIVER_OK. One read of a used index: every driver zeroes both rings
+    /// when it (re)initialises them, so one ring whose used index the
+    /// device moved is enough to see it: vring 0's, which the
+    /// announcements move first; vring 1's while vring 0's is 0 (before
+    /// any, or at a multiple of 65536). A queue both of whose indexes are 0
+    /// is as a fresh one anyway.
+    fn check_rings(&mut self, window: &impl Window) -> Option<Event> {
+        let to_driver = self.to_driver.as_ref()?;
+        if to_driver.keeps_used_index(window) {
+            return None;
+        }
+        let watched = if to_driver.next_used() != 0 { Some(to_driver) } else { self.from_driver.as_ref() };
+        if !watched.is_some_and(|queue| queue.reinitialised(window)) {
+            return None;
+        }
+        Some(self.stop(State::Reattaching, ResetBy::Rings))
+    }
+
+    /// Whether the driver had posted more messages after the last one
+    /// taken, as far as the device saw then (reads nothing). A loop over
+    /// [`RpmsgDevice::receive`] can stop when this is false: the driver
+    /// rings after it posts, which brings the device back.
+    pub fn more_received(&self) -> bool {
+        self.from_driver.as_ref().is_some_and(|queue| queue.more_available())
     }
 
     /// Drops both queues and goes to `state`.

@@ -118,6 +118,8 @@ pub struct AddressMap {
     pub size: u32,
     /// The buffer area's first byte (window offset).
     pub start: u32,
+    /// The driver's address of the buffer area's first byte.
+    area_base: u64,
     holes: [(u32, u32); 3],
     hole_count: usize,
 }
@@ -125,13 +127,15 @@ pub struct AddressMap {
 impl AddressMap {
     /// The whole window as the buffer area (for tools and tests).
     pub const fn whole_window(remote_base: u64, size: u32) -> AddressMap {
-        AddressMap { remote_base, size, start: 0, holes: [(0, 0); 3], hole_count: 0 }
+        AddressMap { remote_base, size, start: 0, area_base: remote_base, holes: [(0, 0); 3], hole_count: 0 }
     }
 
     /// The buffer area `start..size` of the window, without the byte
     /// ranges `excluded` (`start..end` each) that fall inside it.
     pub fn buffer_area(remote_base: u64, size: u32, start: u32, excluded: [(u32, u32); 3]) -> AddressMap {
-        let mut map = AddressMap { remote_base, size, start, holes: [(0, 0); 3], hole_count: 0 };
+        let start = start.min(size);
+        let area_base = remote_base.wrapping_add(start as u64);
+        let mut map = AddressMap { remote_base, size, start, area_base, holes: [(0, 0); 3], hole_count: 0 };
         for (from, to) in excluded {
             if from < to && from < size && start < to {
                 map.holes[map.hole_count] = (from, to);
@@ -144,15 +148,18 @@ impl AddressMap {
     /// The window offset of `len` bytes at driver address `address`, if they
     /// all lie inside the buffer area.
     pub fn offset(&self, address: u64, len: u32) -> Option<u32> {
-        let offset = address.checked_sub(self.remote_base)?;
-        let end = offset.checked_add(len as u64)?;
-        if offset < self.start as u64 || end > self.size as u64 {
+        // Below the area wraps to far above it.
+        let into = u32::try_from(address.wrapping_sub(self.area_base)).ok()?;
+        let offset = into.checked_add(self.start)?;
+        let end = offset.checked_add(len)?;
+        if end > self.size {
             return None;
         }
-        let (offset, end) = (offset as u32, end as u32);
-        let holes = self.holes.get(..self.hole_count).unwrap_or(&[]);
-        if holes.iter().any(|&(from, to)| offset < to && from < end) {
-            return None;
+        if self.hole_count != 0 {
+            let holes = self.holes.get(..self.hole_count).unwrap_or(&[]);
+            if holes.iter().any(|&(from, to)| offset < to && from < end) {
+                return None;
+            }
         }
         Some(offset)
     }
@@ -184,12 +191,21 @@ pub struct Chain {
     pub head: u16,
     segments: [Segment; MAX_CHAIN],
     count: usize,
+    /// Bytes of the device-readable and device-writable buffers, summed
+    /// (saturating) as they are taken.
+    readable: u32,
+    writable: u32,
 }
 
 impl Chain {
     /// No chain (a place to pop into).
-    pub const EMPTY: Chain =
-        Chain { head: 0, segments: [Segment { offset: 0, len: 0, writable: false }; MAX_CHAIN], count: 0 };
+    pub const EMPTY: Chain = Chain {
+        head: 0,
+        segments: [Segment { offset: 0, len: 0, writable: false }; MAX_CHAIN],
+        count: 0,
+        readable: 0,
+        writable: 0,
+    };
 
     /// Its buffers, device-readable ones first.
     pub fn segments(&self) -> &[Segment] {
@@ -198,18 +214,18 @@ impl Chain {
 
     /// Total bytes of the device-readable buffers.
     pub fn readable_len(&self) -> u32 {
-        self.segments().iter().filter(|s| !s.writable).map(|s| s.len).fold(0, u32::saturating_add)
+        self.readable
     }
 
     /// Total bytes of the device-writable buffers.
     pub fn writable_len(&self) -> u32 {
-        self.segments().iter().filter(|s| s.writable).map(|s| s.len).fold(0, u32::saturating_add)
+        self.writable
     }
 
     /// Total bytes of all its buffers: what a consumed chain goes back with
     /// in the used ring (see [`crate::device::RpmsgDevice::receive`]).
     pub fn len(&self) -> u32 {
-        self.segments().iter().map(|s| s.len).fold(0, u32::saturating_add)
+        self.readable.saturating_add(self.writable)
     }
 
     /// Whether it has no buffers (only [`Chain::EMPTY`]).
@@ -288,13 +304,15 @@ pub struct DeviceQueue {
     last_avail: u16,
     /// The next used-ring slot the device will fill.
     next_used: u16,
+    /// Chains the available index showed beyond the one last taken.
+    more: u16,
 }
 
 impl DeviceQueue {
     /// A queue over `ring`, from the start (both indexes 0, as after a
     /// driver's reset).
     pub const fn new(ring: Vring, map: AddressMap) -> DeviceQueue {
-        DeviceQueue { ring, map, last_avail: 0, next_used: 0 }
+        DeviceQueue { ring, map, last_avail: 0, next_used: 0, more: 0 }
     }
 
     /// Where the ring is.
@@ -344,6 +362,8 @@ impl DeviceQueue {
         }
         chain.head = head;
         chain.count = 0;
+        chain.readable = 0;
+        chain.writable = 0;
         let mut index = head;
         let mut seen_writable = false;
         loop {
@@ -370,6 +390,11 @@ impl DeviceQueue {
             let slot = chain.segments.get_mut(chain.count).ok_or(RingError::ChainTooLong(head))?;
             *slot = Segment { offset, len, writable };
             chain.count += 1;
+            if writable {
+                chain.writable = chain.writable.saturating_add(len);
+            } else {
+                chain.readable = chain.readable.saturating_add(len);
+            }
             if flags & DESC_F_NEXT == 0 {
                 break;
             }
@@ -379,6 +404,7 @@ impl DeviceQueue {
             index = next;
         }
         self.last_avail = self.last_avail.wrapping_add(1);
+        self.more = pending - 1;
         Ok(true)
     }
 
@@ -408,9 +434,28 @@ impl DeviceQueue {
         window.read_u16(self.ring.avail_idx()).is_some_and(|avail| avail != self.last_avail)
     }
 
+    /// Whether the available index, when the last chain was taken, showed
+    /// more after it (read nothing: a driver rings after it posts, so
+    /// whatever came later brings the device back).
+    pub fn more_available(&self) -> bool {
+        self.more != 0
+    }
+
     /// Chains taken and not yet returned.
     pub fn in_flight(&self) -> u16 {
         self.last_avail.wrapping_sub(self.next_used)
+    }
+
+    /// The next used-ring slot the device will fill (its used index).
+    pub fn next_used(&self) -> u16 {
+        self.next_used
+    }
+
+    /// Whether the used index in the window is the device's own, and not
+    /// 0 (the hot path of [`crate::device::RpmsgDevice::poll`]; anything
+    /// else is looked at more closely with [`DeviceQueue::reinitialised`]).
+    pub fn keeps_used_index(&self, window: &impl Window) -> bool {
+        self.next_used != 0 && window.read_u16(self.ring.used_idx()) == Some(self.next_used)
     }
 
     /// Whether the ring was re-initialised under the device: the used
