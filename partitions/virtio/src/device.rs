@@ -801,6 +801,25 @@ mod reattach_tests {
         assert_eq!(device.stats().handshakes, 2);
     }
 
+    /// The island stops taking messages when the available index showed
+    /// no more; one posted later is there at the next look.
+    #[test]
+    fn more_received_says_whether_the_available_index_showed_more() {
+        let mut bytes = vec![0u8; SIZE as usize];
+        let mut w = SliceWindow::new(&mut bytes);
+        let (mut device, mut driver) = ready(&mut w);
+        let mut buffer = [0u8; BUFFER_SIZE];
+        driver.send(&mut w, 0, 1025, b"one", None);
+        driver.send(&mut w, 1, 1025, b"two", None);
+        assert!(matches!(device.receive(&mut w, &mut buffer), Ok(Some(Incoming::Message(_)))));
+        assert!(device.more_received());
+        assert!(matches!(device.receive(&mut w, &mut buffer), Ok(Some(Incoming::Message(_)))));
+        assert!(!device.more_received());
+        driver.send(&mut w, 2, 1025, b"three", None);
+        assert!(!device.more_received(), "reads nothing");
+        assert!(matches!(device.receive(&mut w, &mut buffer), Ok(Some(Incoming::Message(_)))));
+    }
+
     #[test]
     fn a_linux_reset_without_a_kick_then_a_new_handshake_is_taken() {
         let mut bytes = vec![0u8; SIZE as usize];

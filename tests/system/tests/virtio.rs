@@ -9,6 +9,7 @@
 mod common;
 
 use bulkhead_amp_host::LinkConfig;
+use bulkhead_amp_host::driver::Driver;
 use bulkhead_amp_host::host::{ECHO, ME, TTY, hostile, race};
 use bulkhead_amp_host::hostile::{Case, Flipper, RaceField};
 use bulkhead_system_tests::amp::Amp;
@@ -99,6 +100,32 @@ fn the_driver_restarts_without_restarting_the_island() {
     let lines = finish(amp);
     assert_eq!(lines.iter().filter(|l| l.contains("reset by the driver")).count(), 3);
     assert!(!lines.iter().any(|l| l.starts_with("@restart")), "the island itself never restarted");
+}
+
+/// A new driver starts over the running link with no reset the island is
+/// told of: OpenAMP's way (DRIVER_OK written over DRIVER_OK, never 0) and
+/// ours (0, ACKNOWLEDGE | DRIVER, DRIVER_OK, with no ring in between).
+/// Each time the queues restart from zero and the services come again.
+#[test]
+fn a_new_driver_starts_over_without_a_reset() {
+    let mut amp = boot("starts-over");
+    for (round, openamp) in [(0u8, true), (1, false), (2, true)] {
+        let echo = amp.host.service(ECHO).unwrap();
+        assert_eq!(amp.host.exchange(echo, &vec![vec![round; 40]; 70]).unwrap().len(), 70);
+        let window = amp.host.abandon();
+        let config = amp.host.config().clone();
+        let driver =
+            if openamp { Driver::attach_openamp(window, config) } else { Driver::attach(window, config) }.unwrap();
+        amp.host.install(driver);
+        amp.host.doorbell.ring().unwrap();
+        amp.host.wait_for_services().unwrap_or_else(|error| panic!("round {round}: {error}\n{}", tail(&mut amp)));
+        let echo = amp.host.service(ECHO).unwrap();
+        assert_eq!(amp.host.exchange(echo, &[vec![round; 50]]).unwrap(), [vec![round; 50]]);
+    }
+    assert!(amp.host.tty("status").unwrap().contains("0 restarts, 4 handshakes"));
+    let lines = finish(amp);
+    assert_eq!(lines.iter().filter(|l| l.contains("reset by the driver")).count(), 3, "{lines:?}");
+    assert!(!lines.iter().any(|l| l.contains("broken")), "{lines:?}");
 }
 
 /// On the AMP demo (`demo = true`), the only kind of build where the tty's

@@ -128,8 +128,18 @@ impl<W: Window> Driver<W> {
         Driver::attach_custom(window, config, before_ready, READY)
     }
 
+    /// Attaches as OpenAMP's driver does (`rproc_virtio_create_vdev`,
+    /// `rpmsg_init_vdev_with_config`): no reset and no ACKNOWLEDGE or
+    /// DRIVER, the features written, the rings zeroed and the receive
+    /// buffers posted, then DRIVER_OK alone. Over a link another driver
+    /// left running, this is how an OpenAMP host restarts.
+    pub fn attach_openamp(window: W, config: LinkConfig) -> Result<Driver<W>, DriverError> {
+        Driver::attach_custom(window, config, |_, _| Ok(()), status::DRIVER_OK)
+    }
+
     /// [`Driver::attach_with`], ending with status `ready` instead of
-    /// [`READY`] (for hostile tests of the status sequence).
+    /// [`READY`] (for hostile tests of the status sequence; `DRIVER_OK`
+    /// alone attaches the OpenAMP way, see [`Driver::attach_openamp`]).
     pub fn attach_custom(
         mut window: W,
         config: LinkConfig,
@@ -155,10 +165,13 @@ impl<W: Window> Driver<W> {
         if kind != RSC_VDEV || id != VIRTIO_ID_RPMSG || vrings != 2 {
             return bad(format!("entry type {kind} id {id} with {vrings} vrings; expected an rpmsg vdev (3, 7, 2)"));
         }
-        // Reset, then acknowledge.
-        w(window.write_u8(t + field::STATUS, 0))?;
-        window.barrier();
-        w(window.write_u8(t + field::STATUS, status::ACKNOWLEDGE | status::DRIVER))?;
+        // Reset, then acknowledge; OpenAMP's way writes neither (its
+        // driver writes only DRIVER_OK, at the end).
+        if ready != status::DRIVER_OK {
+            w(window.write_u8(t + field::STATUS, 0))?;
+            window.barrier();
+            w(window.write_u8(t + field::STATUS, status::ACKNOWLEDGE | status::DRIVER))?;
+        }
         let offered = w(window.read_u32(t + field::DEVICE_FEATURES))?;
         w(window.write_u32(t + field::DRIVER_FEATURES, offered & rpmsg::F_NS))?;
 

@@ -124,6 +124,12 @@ impl<W: Window> Host<W> {
         Ok(driver.into_window())
     }
 
+    /// The driver dies: the window as it left it, nothing written (for a
+    /// new driver to start over it).
+    pub fn abandon(&mut self) -> W {
+        self.driver.take().expect("attached").into_window()
+    }
+
     /// Attaches again after [`Host::reset`] and waits for the services.
     pub fn reattach(&mut self, window: W) -> Result<()> {
         self.install(Driver::attach(window, self.config.clone()).map_err(anyhow::Error::msg)?);

@@ -259,3 +259,34 @@ fn every_hostile_case_is_refused_and_the_link_recovers() {
         assert_eq!(echo(&mut island, &mut driver, b"still here"), b"still here", "{case:?}");
     }
 }
+
+/// A new driver over a link another left running, with no reset: the
+/// OpenAMP way (DRIVER_OK over DRIVER_OK) and ours (0, ACKNOWLEDGE | DRIVER,
+/// DRIVER_OK, none seen by the island), each after the old driver died
+/// with a message posted.
+#[test]
+fn a_new_driver_starts_over_a_running_link_without_a_reset() {
+    for openamp in [true, false] {
+        let mut memory = Memory::new();
+        let (mut island, mut driver) = start(&mut memory, false);
+        for n in 0..70u8 {
+            assert_eq!(echo(&mut island, &mut driver, &[n; 20]), [n; 20]);
+        }
+        driver.send(2000, ECHO, b"from the dead").unwrap();
+        let window = driver.into_window();
+        let mut driver = if openamp {
+            Driver::attach_openamp(window, config()).unwrap()
+        } else {
+            Driver::attach(window, config()).unwrap()
+        };
+        island.step();
+        assert!(
+            matches!(island.events[island.events.len() - 2..], [Event::Reset(ResetBy::Rings), Event::Ready { .. }]),
+            "{:?}",
+            island.events
+        );
+        assert_eq!(driver.receive().unwrap().len(), 2, "openamp {openamp}: services announced again");
+        assert_eq!(echo(&mut island, &mut driver, b"new life"), b"new life");
+        assert_eq!(island.device.stats().handshakes, 2);
+    }
+}
