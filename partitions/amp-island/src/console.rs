@@ -21,6 +21,8 @@ pub struct Console {
     line: [u8; 128],
     length: usize,
     overflow: bool,
+    /// `crash` is a command (a demo build only).
+    demo: bool,
 }
 
 /// Output of one batch of input.
@@ -52,9 +54,9 @@ impl Write for Output {
 }
 
 impl Console {
-    /// An empty line.
-    pub const fn new() -> Console {
-        Console { line: [0; 128], length: 0, overflow: false }
+    /// An empty line; with `demo`, the `crash` command too.
+    pub const fn new(demo: bool) -> Console {
+        Console { line: [0; 128], length: 0, overflow: false, demo }
     }
 
     /// Takes typed bytes; answers every completed line into `out`.
@@ -85,11 +87,14 @@ impl Console {
         let line = core::str::from_utf8(&self.line[..self.length]).unwrap_or("");
         let (word, rest) = line.trim().split_once(' ').unwrap_or((line.trim(), ""));
         match word {
-            "help" => {
+            "help" if self.demo => {
                 let _ = write!(
                     out,
                     "commands: help, status, echo TEXT, crash (fault on purpose; the kernel restarts the island)\r\n"
                 );
+            }
+            "help" => {
+                let _ = write!(out, "commands: help, status, echo TEXT\r\n");
             }
             "status" => {
                 let time = bulkhead_sdk::hypercall::partition_time();
@@ -107,7 +112,9 @@ impl Console {
             "echo" => {
                 let _ = write!(out, "{rest}\r\n");
             }
-            "crash" => {
+            // Only where the description says this is a demo: anywhere
+            // else it would let the less trusted side restart the island.
+            "crash" if self.demo => {
                 bulkhead_sdk::println!("island: crashing on request from the console");
                 // SAFETY: deliberately touches memory the partition was not
                 // given (address 0: the kernel's): a stage-2 fault, which

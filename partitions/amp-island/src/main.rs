@@ -3,9 +3,11 @@
 //! to the other processor (the driver, a Cortex-A running Linux):
 //!
 //! - `tty` (announced as `rpmsg-tty` by default): a console. Lines typed
-//!   on the other side are commands: `help`, `status`, `echo TEXT`,
+//!   on the other side are commands: `help`, `status`, `echo TEXT`, and,
+//!   only in a build whose description marks the link `demo = true`,
 //!   `crash` (fault on purpose, to watch the kernel restart the island and
-//!   the link come back);
+//!   the link come back: it lets the less trusted side restart the island
+//!   at will, so nothing but a demo offers it);
 //! - `echo` (announced as `rpmsg-client-sample` by default, which Linux's
 //!   sample client talks to): every message goes back to its sender.
 //!
@@ -111,6 +113,7 @@ fn link_layout(link: &VirtioLink) -> LinkLayout {
         size: link.window_size,
         remote_base: link.remote_base,
         table: link.table,
+        pool: link.pool,
         vrings: [spec(0), spec(1)],
         features: rpmsg::F_NS,
     }
@@ -145,8 +148,8 @@ impl Island {
                 );
                 self.to_announce = (1 << self.link.services.len()) - 1;
             }
-            Event::Reset => {
-                println!("island: link {} reset by the driver; waiting for it", self.link.name);
+            Event::Reset(by) => {
+                println!("island: link {} reset by the driver ({}); waiting for it", self.link.name, by.describe());
                 self.to_announce = 0;
                 // Tells the driver the reset was seen (see bulkhead_virtio::device).
                 ring();
@@ -188,12 +191,21 @@ impl Island {
     fn service(&mut self) {
         if let Some(event) = self.device.poll(&mut self.window) {
             self.handle(event);
+            // A reset can be followed at once by the next handshake (a
+            // driver that started over under DRIVER_OK): look again while
+            // things change.
+            for _ in 0..2 {
+                let Some(event) = self.device.poll(&mut self.window) else { break };
+                self.handle(event);
+            }
         }
         if self.to_announce != 0 {
             self.announce();
         }
         // Take a message only when a reply could go out: the driver's
         // doorbell after it posts buffers brings the island back.
+        // Stop when the available index showed no more: the driver rings
+        // after it posts, so a later message brings the island back.
         while self.to_announce == 0 && self.device.can_send(&self.window) {
             match self.device.receive(&mut self.window, &mut self.buffer.0) {
                 Ok(Some(Incoming::Message(header))) => self.dispatch(header),
@@ -203,6 +215,9 @@ impl Island {
                     self.handle(Event::Broken(fault));
                     break;
                 }
+            }
+            if !self.device.more_received() {
+                break;
             }
         }
         if self.device.take_notify() {
@@ -217,15 +232,18 @@ impl Island {
             println!("island: message for unknown endpoint {dst} from {src} dropped");
             return;
         };
+        // The header is the island's own copy, checked against the buffer:
+        // never `None` (see bulkhead_virtio::rpmsg::payload).
+        let Some(payload) = rpmsg::payload(&self.buffer.0, &header) else {
+            println!("island: message from {src} says more than its buffer; dropped");
+            return;
+        };
         let result = match service.kind {
-            ServiceKind::Echo => {
-                let payload = rpmsg::payload(&self.buffer.0, &header);
-                self.device.send(&mut self.window, dst, src, payload)
-            }
+            ServiceKind::Echo => self.device.send(&mut self.window, dst, src, payload),
             ServiceKind::Tty => {
                 let mut output = console::Output::new();
                 let facts = console::Facts { stats: self.device.stats(), restarts: self.restarts };
-                self.console.input(rpmsg::payload(&self.buffer.0, &header), facts, &mut output);
+                self.console.input(payload, facts, &mut output);
                 output.chunks().try_for_each(|chunk| self.device.send(&mut self.window, dst, src, chunk))
             }
         };
@@ -274,7 +292,7 @@ fn main() -> ! {
         device: RpmsgDevice::new(link_layout(link)),
         window,
         buffer: Buffer([0; BUFFER_SIZE]),
-        console: console::Console::new(),
+        console: console::Console::new(link.demo),
         to_announce: 0,
         restarts,
     };

@@ -23,12 +23,22 @@
 
 pub mod mhuv2;
 mod mmio;
+#[cfg(test)]
+mod model;
 pub mod mru;
 pub mod uart;
 
-pub use mmio::Registers;
+pub use mmio::{RegisterAccess, Registers};
 
 /// One doorbell in each direction.
+///
+/// No ring is ever lost: every ring of the other side is followed by a
+/// [`Doorbell::take`] that returns `true` and whose last register access
+/// comes after the ring, provided `take` is called whenever the interrupt
+/// is raised. (The caller looks at the rings after `take` returns, so such
+/// a `take` covers the ring.) Each driver's tests check this against a
+/// model of its device that lets the other side ring between any two
+/// register accesses.
 pub trait Doorbell {
     /// Rings the other side.
     fn ring(&mut self);

@@ -13,7 +13,7 @@
 //! | receiver | 0x20 * ch + 0x08 | CH_CLR | take: clear the bits rung |
 //! | receiver | 0x20 * ch + 0x18 | CH_MSK_CLR | unmask bit 0 |
 
-use crate::{Doorbell, MAX_POLLS, Registers};
+use crate::{Doorbell, MAX_POLLS, RegisterAccess, Registers};
 
 const fn window(channel: usize) -> usize {
     0x20 * channel
@@ -27,18 +27,18 @@ const ACCESS_READY: usize = 0xF8C;
 const DOORBELL: u32 = 1 << 0;
 
 /// A doorbell over an MHUv2 sender and receiver frame.
-pub struct Mhuv2Doorbell {
-    sender: Registers,
-    receiver: Registers,
+pub struct Mhuv2Doorbell<R = Registers> {
+    sender: R,
+    receiver: R,
     channel: usize,
     /// Whether the receiver acknowledged the access request at set-up.
     pub ready: bool,
 }
 
-impl Mhuv2Doorbell {
+impl<R: RegisterAccess> Mhuv2Doorbell<R> {
     /// Unmasks the doorbell bit of channel `channel` in the `receiver` frame
     /// and requests access through the `sender` frame.
-    pub fn new(sender: Registers, receiver: Registers, channel: usize) -> Mhuv2Doorbell {
+    pub fn new(sender: R, receiver: R, channel: usize) -> Mhuv2Doorbell<R> {
         receiver.write(window(channel) + CH_MSK_CLR, DOORBELL);
         sender.write(ACCESS_REQUEST, 1);
         let ready = (0..MAX_POLLS).any(|_| sender.read(ACCESS_READY) & 1 != 0);
@@ -46,7 +46,7 @@ impl Mhuv2Doorbell {
     }
 }
 
-impl Doorbell for Mhuv2Doorbell {
+impl<R: RegisterAccess> Doorbell for Mhuv2Doorbell<R> {
     fn ring(&mut self) {
         self.sender.write(window(self.channel) + CH_ST_SET, DOORBELL);
     }
@@ -83,5 +83,61 @@ mod tests {
         receiver.write(0x64, 0b101);
         assert!(doorbell.take());
         assert_eq!(receiver.read(0x68), 0b101, "CH_CLR takes what was rung");
+    }
+}
+
+#[cfg(test)]
+mod model {
+    use super::*;
+    use crate::model::{Device, no_ring_is_lost};
+
+    const CHANNEL: usize = 3;
+    const SENDER: usize = 0;
+    const RECEIVER: usize = 1;
+
+    /// One MHUv2 channel: the other side's `CH_ST_SET` sets bit 0 of the
+    /// receiver's `CH_ST`, which raises the interrupt while unmasked and
+    /// stays until `CH_CLR`; more rings before that merge into one. The
+    /// receiver is always awake (`ACCESS_READY` reads 1).
+    struct Mhu {
+        status: u32,
+        mask: u32,
+    }
+
+    impl Device for Mhu {
+        fn read(&mut self, frame: usize, offset: usize) -> u32 {
+            match (frame, offset) {
+                (SENDER, ACCESS_READY) => 1,
+                (RECEIVER, o) if o == window(CHANNEL) + CH_ST_MSK => self.status & !self.mask,
+                _ => 0,
+            }
+        }
+
+        fn write(&mut self, frame: usize, offset: usize, value: u32) {
+            match (frame, offset) {
+                (RECEIVER, o) if o == window(CHANNEL) + CH_CLR => self.status &= !value,
+                (RECEIVER, o) if o == window(CHANNEL) + CH_MSK_CLR => self.mask &= !value,
+                _ => {}
+            }
+        }
+
+        fn irq(&self) -> bool {
+            self.status & !self.mask != 0
+        }
+
+        fn try_ring(&mut self) -> bool {
+            self.status |= DOORBELL;
+            true
+        }
+    }
+
+    /// As for the MRU: a ring between the look at `CH_ST_MSK` and `CH_CLR`
+    /// merges into the one being taken, and `take` returns `true` after it.
+    #[test]
+    fn no_ring_is_lost_whenever_the_channel_is_set() {
+        no_ring_is_lost(
+            || Mhu { status: 0, mask: u32::MAX },
+            |bench| Box::new(Mhuv2Doorbell::new(bench.port(SENDER), bench.port(RECEIVER), CHANNEL)),
+        );
     }
 }

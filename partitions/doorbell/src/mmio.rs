@@ -1,5 +1,24 @@
 //! Register access for the drivers: the only `unsafe` in this crate.
 
+/// A device's 32-bit registers, by byte offset: the hardware
+/// ([`Registers`]) or, in tests, a model of the device.
+pub trait RegisterAccess {
+    /// Reads the register at byte offset `offset`.
+    fn read(&self, offset: usize) -> u32;
+    /// Writes the register at byte offset `offset`.
+    fn write(&self, offset: usize, value: u32);
+}
+
+impl RegisterAccess for Registers {
+    fn read(&self, offset: usize) -> u32 {
+        Registers::read(self, offset)
+    }
+
+    fn write(&self, offset: usize, value: u32) {
+        Registers::write(self, offset, value)
+    }
+}
+
 /// A block of 32-bit memory-mapped registers.
 #[derive(Clone, Copy, Debug)]
 pub struct Registers {

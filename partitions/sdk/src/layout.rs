@@ -142,10 +142,16 @@ pub struct VirtioLink {
     pub remote_base: u64,
     /// Offset of the resource table.
     pub table: u32,
+    /// Offset of the buffer area: the driver's buffers lie in
+    /// `pool..window_size` (apart from rings the driver places there).
+    pub pool: u32,
     /// vring 0 (to the driver) and vring 1 (from the driver).
     pub vrings: [Vring; 2],
     /// Services to announce.
     pub services: &'static [Service],
+    /// A demo build (`demo = true` in the description): the tty service
+    /// offers `crash`, which lets the other processor restart the island.
+    pub demo: bool,
     /// Doorbells.
     pub mailbox: Mailbox,
 }

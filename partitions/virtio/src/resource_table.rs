@@ -10,7 +10,7 @@
 //! 20      fw_rsc_vdev:
 //!  +0       u32 type = 3 (RSC_VDEV)          device
 //!  +4       u32 id = 7 (VIRTIO_ID_RPMSG)     device
-//!  +8       u32 notifyid                     driver may renumber
+//!  +8       u32 notifyid = 2                 device (vring n: n; all distinct)
 //!  +12      u32 dfeatures                    device
 //!  +16      u32 gfeatures                    driver
 //!  +20      u32 config_len = 0               device
@@ -44,6 +44,16 @@ pub const VDEV: u32 = 20;
 pub const SIZE: u32 = VDEV + 28 + 2 * VRING_ENTRY_SIZE;
 /// Bytes of one `fw_rsc_vdev_vring`.
 pub const VRING_ENTRY_SIZE: u32 = 20;
+/// Notify ids, all distinct (OpenAMP/libmetal v2023.10's `handle_rsc_table`
+/// refuses a table where two are equal, and OpenAMP ignores a kick whose id
+/// is the vdev's): vring `n` has id `n`, as Linux's remoteproc numbers them
+/// again from 0 when it attaches, and the vdev the first id after them, so
+/// the ids stay distinct after Linux rewrites the vrings'.
+pub const fn notify_id(vring: u32) -> u32 {
+    vring
+}
+/// The vdev's notify id (see [`notify_id`]).
+pub const VDEV_NOTIFY_ID: u32 = 2;
 
 /// Offsets of the vdev fields, from the table's start.
 pub mod field {
@@ -102,6 +112,53 @@ pub mod status {
     pub const FAILED: u8 = 0x80;
 }
 
+/// What the status byte says about the driver, by the one rule both the
+/// handshake and the resume after a restart follow: VIRTIO 1.x 3.1.1's
+/// sequence, in which each step adds its bit and none is cleared but by a
+/// reset: 0, ACKNOWLEDGE, DRIVER, (FEATURES_OK,) DRIVER_OK.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DriverStatus {
+    /// 0: reset. Also `NEEDS_RESET` alone, which OpenAMP's driver writes to
+    /// reset a device (`rproc_virtio_reset_device`).
+    Reset,
+    /// A step before DRIVER_OK: ACKNOWLEDGE, then DRIVER, then FEATURES_OK.
+    Initializing,
+    /// DRIVER_OK after the steps before it; or DRIVER_OK alone, the one
+    /// shortened form taken, because OpenAMP's driver writes nothing else
+    /// (`rpmsg_init_vdev_with_config` sets DRIVER_OK through
+    /// `rproc_virtio_set_status`, which stores the byte as given).
+    Ready,
+    /// `NEEDS_RESET` with other bits: the device's own mark, until a reset.
+    NeedsReset,
+    /// `FAILED`: the driver gave up (and must reset before trying again).
+    Failed,
+    /// Any other byte: bits out of order (DRIVER without ACKNOWLEDGE,
+    /// DRIVER_OK after only part of the steps) or not defined.
+    OutOfSequence,
+}
+
+/// The rule of [`DriverStatus`].
+pub const fn driver_status(byte: u8) -> DriverStatus {
+    use status::*;
+    if byte & FAILED != 0 {
+        return DriverStatus::Failed;
+    }
+    if byte & !NEEDS_RESET == 0 {
+        return DriverStatus::Reset;
+    }
+    if byte & NEEDS_RESET != 0 {
+        return DriverStatus::NeedsReset;
+    }
+    const STEPS: u8 = ACKNOWLEDGE | DRIVER;
+    match byte {
+        ACKNOWLEDGE | STEPS => DriverStatus::Initializing,
+        _ if byte == STEPS | FEATURES_OK => DriverStatus::Initializing,
+        DRIVER_OK => DriverStatus::Ready,
+        _ if byte == STEPS | DRIVER_OK || byte == STEPS | FEATURES_OK | DRIVER_OK => DriverStatus::Ready,
+        _ => DriverStatus::OutOfSequence,
+    }
+}
+
 /// One vring as the table describes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VringSpec {
@@ -125,6 +182,9 @@ pub struct LinkLayout {
     pub remote_base: u64,
     /// Offset of the resource table in the window.
     pub table: u32,
+    /// Offset of the buffer area: the driver's buffers lie in
+    /// `pool..size`, apart from the rings when the driver places them there.
+    pub pool: u32,
     /// vring 0 (device to driver) and vring 1 (driver to device).
     pub vrings: [VringSpec; 2],
     /// Features the device offers (`dfeatures`).
@@ -155,16 +215,44 @@ impl TableError {
 }
 
 impl LinkLayout {
-    /// The address map for descriptor addresses.
-    pub fn address_map(&self) -> AddressMap {
-        AddressMap { remote_base: self.remote_base, size: self.size }
+    /// The address map for descriptor addresses once the rings are known:
+    /// buffers only in the buffer area (`pool..size`), never over the
+    /// table or a ring.
+    pub fn address_map(&self, rings: &[Vring; 2]) -> AddressMap {
+        let [a, b] = rings;
+        AddressMap::buffer_area(
+            self.remote_base,
+            self.size,
+            self.pool,
+            [(self.table, self.table.saturating_add(SIZE)), (a.desc, a.end()), (b.desc, b.end())],
+        )
     }
 
     /// Writes the table as the device presents it before any driver: status
     /// 0, no driver features, rings as configured.
     pub fn write_table(&self, window: &mut impl Window) -> Result<(), TableError> {
         let t = self.table;
-        let words: [(u32, u32); 12] = [
+        let mut driver_fields = [(field::DRIVER_FEATURES, 0u32); 3];
+        for (n, spec) in (0u32..).zip(self.vrings) {
+            if spec.da == ADDR_ANY {
+                driver_fields[1 + n as usize] = (field::vring_da(n), ADDR_ANY);
+            }
+        }
+        for (offset, value) in driver_fields {
+            window.write_u32(t + offset, value).ok_or(TableError::TableOutsideWindow)?;
+        }
+        window.write_u8(t + field::STATUS, 0).ok_or(TableError::TableOutsideWindow)?;
+        self.restore_table(window)
+    }
+
+    /// Writes the fields only the device writes (everything but
+    /// `gfeatures`, `status` and the addresses of rings the driver
+    /// places): after a reset, so that a table a driver scribbled on is
+    /// whole again, without touching what a driver attaching at the same
+    /// time may already have written.
+    pub fn restore_table(&self, window: &mut impl Window) -> Result<(), TableError> {
+        let t = self.table;
+        let words: [(u32, u32); 9] = [
             (0, VERSION),
             (4, 1),
             (8, 0),
@@ -172,22 +260,24 @@ impl LinkLayout {
             (16, VDEV),
             (field::TYPE, RSC_VDEV),
             (field::ID, VIRTIO_ID_RPMSG),
-            (field::NOTIFY_ID, 0),
+            (field::NOTIFY_ID, VDEV_NOTIFY_ID),
             (field::DEVICE_FEATURES, self.features),
-            (field::DRIVER_FEATURES, 0),
-            (field::CONFIG_LEN, 0),
-            // status 0, num_of_vrings 2, reserved 0 (little-endian bytes).
-            (field::STATUS, 2 << 8),
         ];
         for (offset, value) in words {
             window.write_u32(t + offset, value).ok_or(TableError::TableOutsideWindow)?;
         }
+        window.write_u32(t + field::CONFIG_LEN, 0).ok_or(TableError::TableOutsideWindow)?;
+        // num_of_vrings 2, reserved 0 (the status byte before them is the driver's).
+        window.write_u8(t + field::NUM_VRINGS, 2).ok_or(TableError::TableOutsideWindow)?;
+        window.write_u16(t + field::NUM_VRINGS + 1, 0).ok_or(TableError::TableOutsideWindow)?;
         for (n, spec) in (0u32..).zip(self.vrings) {
+            if spec.da != ADDR_ANY {
+                window.write_u32(t + field::vring_da(n), spec.da).ok_or(TableError::TableOutsideWindow)?;
+            }
             for (offset, value) in [
-                (field::vring_da(n), spec.da),
                 (field::vring_align(n), spec.align),
                 (field::vring_num(n), spec.num as u32),
-                (field::vring_notify_id(n), n),
+                (field::vring_notify_id(n), notify_id(n)),
                 (field::vring_pa(n), 0),
             ] {
                 window.write_u32(t + offset, value).ok_or(TableError::TableOutsideWindow)?;
@@ -251,6 +341,7 @@ mod tests {
         size: 0x10000,
         remote_base: 0x8000_0000,
         table: 0,
+        pool: 0x4000,
         vrings: [
             VringSpec { da: 0x2000_1000, align: 0x1000, num: 16 },
             VringSpec { da: 0x2000_3000, align: 0x1000, num: 16 },
@@ -268,12 +359,41 @@ mod tests {
         #[rustfmt::skip]
         let expected = [
             1, 1, 0, 0, 20,                      // header, offset[0]
-            3, 7, 0, 1, 0, 0, 0x0200,            // vdev: type id notifyid dfeatures gfeatures config_len status|num_of_vrings
+            3, 7, 2, 1, 0, 0, 0x0200,            // vdev: type id notifyid dfeatures gfeatures config_len status|num_of_vrings
             0x2000_1000, 0x1000, 16, 0, 0,       // vring 0: da align num notifyid pa
             0x2000_3000, 0x1000, 16, 1, 0,       // vring 1
         ];
         assert_eq!(words, expected);
         assert_eq!(SIZE, 88);
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the layout, the table's notify ids are all distinct.
+        #[test]
+        fn notify_ids_are_distinct(
+            table in (0u32..0x100).prop_map(|t| t * 8),
+            nums in (1u32..=15, 1u32..=15),
+            aligns in (2u32..=12, 2u32..=12),
+            features in any::<u32>(),
+        ) {
+            let layout = LinkLayout {
+                table,
+                vrings: [
+                    VringSpec { da: 0x2000_4000, align: 1 << aligns.0, num: 1 << nums.0 },
+                    VringSpec { da: ADDR_ANY, align: 1 << aligns.1, num: 1 << nums.1 },
+                ],
+                features,
+                ..LAYOUT
+            };
+            let mut bytes = vec![0u8; 0x1000];
+            let mut w = SliceWindow::new(&mut bytes);
+            layout.write_table(&mut w).unwrap();
+            let ids = [field::NOTIFY_ID, field::vring_notify_id(0), field::vring_notify_id(1)]
+                .map(|at| w.read_u32(table + at).unwrap());
+            prop_assert!(ids[0] != ids[1] && ids[0] != ids[2] && ids[1] != ids[2], "{ids:?}");
+        }
     }
 
     #[test]

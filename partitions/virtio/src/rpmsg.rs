@@ -109,9 +109,12 @@ impl Header {
 }
 
 /// The payload of a received message whose `header` was parsed from
-/// `buffer` (header and payload as received).
-pub fn payload<'a>(buffer: &'a [u8], header: &Header) -> &'a [u8] {
-    buffer.get(HEADER_SIZE..HEADER_SIZE + header.len as usize).unwrap_or(&[])
+/// `buffer` (header and payload as received); `None` if `header` says more
+/// than `buffer` holds, which [`Header::parse`] never lets through (so a
+/// header that changed after its check shows, rather than passing as an
+/// empty message).
+pub fn payload<'a>(buffer: &'a [u8], header: &Header) -> Option<&'a [u8]> {
+    buffer.get(HEADER_SIZE..HEADER_SIZE + header.len as usize)
 }
 
 /// A name service message announcing (`NS_CREATE`) or withdrawing

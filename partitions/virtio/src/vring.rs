@@ -105,22 +105,71 @@ impl Vring {
     }
 }
 
-/// How the driver's bus addresses map onto the window.
+/// How the driver's bus addresses map onto the window, and where in it
+/// the driver's buffers may lie: the buffer area `start..size`, apart from
+/// up to three holes (the resource table and the rings, where they fall
+/// inside it). A buffer anywhere else is refused, so the device never
+/// writes a message over its own table or rings, nor reads one from them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AddressMap {
     /// The driver's address of the window's first byte.
     pub remote_base: u64,
     /// Window size.
     pub size: u32,
+    /// The buffer area's first byte (window offset).
+    pub start: u32,
+    /// The driver's address of the buffer area's first byte.
+    area_base: u64,
+    holes: [(u32, u32); 3],
+    hole_count: usize,
 }
 
 impl AddressMap {
+    /// The whole window as the buffer area (for tools and tests).
+    pub const fn whole_window(remote_base: u64, size: u32) -> AddressMap {
+        AddressMap { remote_base, size, start: 0, area_base: remote_base, holes: [(0, 0); 3], hole_count: 0 }
+    }
+
+    /// The buffer area `start..size` of the window, without the byte
+    /// ranges `excluded` (`start..end` each) that fall inside it.
+    pub fn buffer_area(remote_base: u64, size: u32, start: u32, excluded: [(u32, u32); 3]) -> AddressMap {
+        let start = start.min(size);
+        let area_base = remote_base.wrapping_add(start as u64);
+        let mut map = AddressMap { remote_base, size, start, area_base, holes: [(0, 0); 3], hole_count: 0 };
+        for (from, to) in excluded {
+            if from < to && from < size && start < to {
+                map.holes[map.hole_count] = (from, to);
+                map.hole_count += 1;
+            }
+        }
+        map
+    }
+
     /// The window offset of `len` bytes at driver address `address`, if they
-    /// all lie inside the window.
+    /// all lie inside the buffer area.
     pub fn offset(&self, address: u64, len: u32) -> Option<u32> {
-        let offset = address.checked_sub(self.remote_base)?;
-        let end = offset.checked_add(len as u64)?;
-        (end <= self.size as u64).then_some(offset as u32)
+        // Below the area wraps to far above it.
+        let into = u32::try_from(address.wrapping_sub(self.area_base)).ok()?;
+        let offset = into.checked_add(self.start)?;
+        let end = offset.checked_add(len)?;
+        if end > self.size {
+            return None;
+        }
+        if self.hole_count != 0 {
+            let holes = self.holes.get(..self.hole_count).unwrap_or(&[]);
+            if holes.iter().any(|&(from, to)| offset < to && from < end) {
+                return None;
+            }
+        }
+        Some(offset)
+    }
+
+    /// Whether `len` bytes at `address` lie inside the window at all.
+    pub fn in_window(&self, address: u64, len: u32) -> bool {
+        address
+            .checked_sub(self.remote_base)
+            .and_then(|offset| offset.checked_add(len as u64))
+            .is_some_and(|end| end <= self.size as u64)
     }
 }
 
@@ -142,12 +191,21 @@ pub struct Chain {
     pub head: u16,
     segments: [Segment; MAX_CHAIN],
     count: usize,
+    /// Bytes of the device-readable and device-writable buffers, summed
+    /// (saturating) as they are taken.
+    readable: u32,
+    writable: u32,
 }
 
 impl Chain {
     /// No chain (a place to pop into).
-    pub const EMPTY: Chain =
-        Chain { head: 0, segments: [Segment { offset: 0, len: 0, writable: false }; MAX_CHAIN], count: 0 };
+    pub const EMPTY: Chain = Chain {
+        head: 0,
+        segments: [Segment { offset: 0, len: 0, writable: false }; MAX_CHAIN],
+        count: 0,
+        readable: 0,
+        writable: 0,
+    };
 
     /// Its buffers, device-readable ones first.
     pub fn segments(&self) -> &[Segment] {
@@ -156,12 +214,23 @@ impl Chain {
 
     /// Total bytes of the device-readable buffers.
     pub fn readable_len(&self) -> u32 {
-        self.segments().iter().filter(|s| !s.writable).map(|s| s.len).fold(0, u32::saturating_add)
+        self.readable
     }
 
     /// Total bytes of the device-writable buffers.
     pub fn writable_len(&self) -> u32 {
-        self.segments().iter().filter(|s| s.writable).map(|s| s.len).fold(0, u32::saturating_add)
+        self.writable
+    }
+
+    /// Total bytes of all its buffers: what a consumed chain goes back with
+    /// in the used ring (see [`crate::device::RpmsgDevice::receive`]).
+    pub fn len(&self) -> u32 {
+        self.readable.saturating_add(self.writable)
+    }
+
+    /// Whether it has no buffers (only [`Chain::EMPTY`]).
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
     }
 }
 
@@ -194,6 +263,16 @@ pub enum RingError {
         /// Its length.
         len: u32,
     },
+    /// A buffer inside the window but not entirely in its buffer area: over
+    /// the resource table or a ring, or before the area.
+    OutsideBufferArea {
+        /// Descriptor index.
+        index: u16,
+        /// Its address.
+        address: u64,
+        /// Its length.
+        len: u32,
+    },
     /// The ring itself could not be read or written (it does not fit the
     /// window: a placement bug, or a driver-chosen address).
     RingOutsideWindow,
@@ -210,6 +289,7 @@ impl RingError {
             RingError::Indirect(_) => "indirect-descriptor",
             RingError::ReadableAfterWritable(_) => "readable-after-writable",
             RingError::OutsideWindow { .. } => "buffer-outside-window",
+            RingError::OutsideBufferArea { .. } => "buffer-outside-buffer-area",
             RingError::RingOutsideWindow => "ring-outside-window",
         }
     }
@@ -224,13 +304,15 @@ pub struct DeviceQueue {
     last_avail: u16,
     /// The next used-ring slot the device will fill.
     next_used: u16,
+    /// Chains the available index showed beyond the one last taken.
+    more: u16,
 }
 
 impl DeviceQueue {
     /// A queue over `ring`, from the start (both indexes 0, as after a
     /// driver's reset).
     pub const fn new(ring: Vring, map: AddressMap) -> DeviceQueue {
-        DeviceQueue { ring, map, last_avail: 0, next_used: 0 }
+        DeviceQueue { ring, map, last_avail: 0, next_used: 0, more: 0 }
     }
 
     /// Where the ring is.
@@ -280,6 +362,8 @@ impl DeviceQueue {
         }
         chain.head = head;
         chain.count = 0;
+        chain.readable = 0;
+        chain.writable = 0;
         let mut index = head;
         let mut seen_writable = false;
         loop {
@@ -296,10 +380,21 @@ impl DeviceQueue {
                 return Err(RingError::ReadableAfterWritable(index));
             }
             seen_writable |= writable;
-            let offset = self.map.offset(address, len).ok_or(RingError::OutsideWindow { index, address, len })?;
+            let Some(offset) = self.map.offset(address, len) else {
+                return Err(if self.map.in_window(address, len) {
+                    RingError::OutsideBufferArea { index, address, len }
+                } else {
+                    RingError::OutsideWindow { index, address, len }
+                });
+            };
             let slot = chain.segments.get_mut(chain.count).ok_or(RingError::ChainTooLong(head))?;
             *slot = Segment { offset, len, writable };
             chain.count += 1;
+            if writable {
+                chain.writable = chain.writable.saturating_add(len);
+            } else {
+                chain.readable = chain.readable.saturating_add(len);
+            }
             if flags & DESC_F_NEXT == 0 {
                 break;
             }
@@ -309,14 +404,17 @@ impl DeviceQueue {
             index = next;
         }
         self.last_avail = self.last_avail.wrapping_add(1);
+        self.more = pending - 1;
         Ok(true)
     }
 
-    /// Returns chain `head` to the driver, `written` bytes written into it.
-    pub fn push(&mut self, window: &mut impl Window, head: u16, written: u32) -> Result<(), RingError> {
+    /// Returns chain `head` to the driver with used length `len`: the bytes
+    /// written into a chain the device filled, the chain's whole length
+    /// ([`Chain::len`]) for one it consumed.
+    pub fn push(&mut self, window: &mut impl Window, head: u16, len: u32) -> Result<(), RingError> {
         let slot = self.ring.used_ring(self.next_used);
         window.write_u32(slot, head as u32).ok_or(RingError::RingOutsideWindow)?;
-        window.write_u32(slot + 4, written).ok_or(RingError::RingOutsideWindow)?;
+        window.write_u32(slot + 4, len).ok_or(RingError::RingOutsideWindow)?;
         // The entry before the index that publishes it.
         window.barrier();
         self.next_used = self.next_used.wrapping_add(1);
@@ -336,9 +434,67 @@ impl DeviceQueue {
         window.read_u16(self.ring.avail_idx()).is_some_and(|avail| avail != self.last_avail)
     }
 
+    /// Whether the available index, when the last chain was taken, showed
+    /// more after it (read nothing: a driver rings after it posts, so
+    /// whatever came later brings the device back).
+    pub fn more_available(&self) -> bool {
+        self.more != 0
+    }
+
     /// Chains taken and not yet returned.
     pub fn in_flight(&self) -> u16 {
         self.last_avail.wrapping_sub(self.next_used)
+    }
+
+    /// The next used-ring slot the device will fill (its used index).
+    pub fn next_used(&self) -> u16 {
+        self.next_used
+    }
+
+    /// Whether the used index in the window is the device's own, and not
+    /// 0 (the hot path of [`crate::device::RpmsgDevice::poll`]; anything
+    /// else is looked at more closely with [`DeviceQueue::reinitialised`]).
+    pub fn keeps_used_index(&self, window: &impl Window) -> bool {
+        self.next_used != 0 && window.read_u16(self.ring.used_idx()) == Some(self.next_used)
+    }
+
+    /// Whether the ring was re-initialised under the device: the used
+    /// index, which only the device writes, reads 0 although the device's
+    /// own is not 0. Every driver zeroes a ring before it uses it (Linux's
+    /// `rp_find_vq`, OpenAMP's `rproc_virtio_create_virtqueue`); a used
+    /// index rewritten to anything else is ignored, as any scribble on the
+    /// used ring.
+    pub fn reinitialised(&self, window: &impl Window) -> bool {
+        self.next_used != 0 && window.read_u16(self.ring.used_idx()) == Some(0)
+    }
+}
+
+/// How a ring looks to a device that is about to start on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Freshness {
+    /// As a driver leaves a ring it just set up: used index 0, available
+    /// index at most `num`.
+    Fresh,
+    /// The used index is not 0: not set up again (yet).
+    Used,
+}
+
+impl Vring {
+    /// Whether a driver has just set this ring up: [`Freshness::Fresh`] if
+    /// the used index is 0 and the available index at most `num` ahead of
+    /// it, [`Freshness::Used`] if the used index is not 0, and an
+    /// [`RingError::AvailIndexJump`] for a zero used index with the
+    /// available index further ahead.
+    pub fn freshness(&self, window: &impl Window) -> Result<Freshness, RingError> {
+        let used = window.read_u16(self.used_idx()).ok_or(RingError::RingOutsideWindow)?;
+        if used != 0 {
+            return Ok(Freshness::Used);
+        }
+        let avail = window.read_u16(self.avail_idx()).ok_or(RingError::RingOutsideWindow)?;
+        if avail > self.num {
+            return Err(RingError::AvailIndexJump { avail, seen: 0 });
+        }
+        Ok(Freshness::Fresh)
     }
 }
 
@@ -376,7 +532,7 @@ mod tests {
 
     fn setup(bytes: &mut [u8]) -> (SliceWindow<'_>, DeviceQueue, Driver) {
         let ring = Vring::at(0, 8, 64, WINDOW).unwrap();
-        let map = AddressMap { remote_base: REMOTE, size: WINDOW };
+        let map = AddressMap::whole_window(REMOTE, WINDOW);
         (SliceWindow::new(bytes), DeviceQueue::new(ring, map), Driver { ring, remote_base: REMOTE, avail_idx: 0 })
     }
 
@@ -509,7 +665,7 @@ mod tests {
         }
         // A restarted device resumes after the two it returned: the third is
         // taken again.
-        let mut again = DeviceQueue::new(driver.ring, AddressMap { remote_base: REMOTE, size: WINDOW });
+        let mut again = DeviceQueue::new(driver.ring, AddressMap::whole_window(REMOTE, WINDOW));
         again.resume(&w).unwrap();
         assert_eq!(again.pop(&w).unwrap().map(|c| c.head), Some(2));
         // A used index the driver moved far from its available index is refused.

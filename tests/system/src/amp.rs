@@ -43,6 +43,12 @@ impl Amp {
         Ok(Amp { session, host, _shared: shared })
     }
 
+    /// A second view of the link's window, for another thread of the
+    /// simulated Cortex-A (the race mode's flipper).
+    pub fn second_view(&mut self) -> MmioWindow {
+        self._shared.second_view()
+    }
+
     /// Lets go of the link and asks QEMU to quit in order (so TCG plugins
     /// write their results); returns what it printed.
     pub fn terminate(self) -> Output {

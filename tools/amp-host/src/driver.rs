@@ -17,6 +17,9 @@ use std::collections::BTreeMap;
 
 use crate::LinkConfig;
 
+/// The status a driver writes when it is ready, after the steps before it.
+pub const READY: u8 = status::ACKNOWLEDGE | status::DRIVER | status::DRIVER_OK;
+
 /// Why the driver cannot go on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DriverError {
@@ -118,9 +121,30 @@ impl<W: Window> Driver<W> {
     /// [`Driver::attach`], calling `before_ready(window, table)` just before
     /// DRIVER_OK (for hostile tests).
     pub fn attach_with(
+        window: W,
+        config: LinkConfig,
+        before_ready: impl FnOnce(&mut W, u32) -> Result<(), DriverError>,
+    ) -> Result<Driver<W>, DriverError> {
+        Driver::attach_custom(window, config, before_ready, READY)
+    }
+
+    /// Attaches as OpenAMP's driver does (`rproc_virtio_create_vdev`,
+    /// `rpmsg_init_vdev_with_config`): no reset and no ACKNOWLEDGE or
+    /// DRIVER, the features written, the rings zeroed and the receive
+    /// buffers posted, then DRIVER_OK alone. Over a link another driver
+    /// left running, this is how an OpenAMP host restarts.
+    pub fn attach_openamp(window: W, config: LinkConfig) -> Result<Driver<W>, DriverError> {
+        Driver::attach_custom(window, config, |_, _| Ok(()), status::DRIVER_OK)
+    }
+
+    /// [`Driver::attach_with`], ending with status `ready` instead of
+    /// [`READY`] (for hostile tests of the status sequence; `DRIVER_OK`
+    /// alone attaches the OpenAMP way, see [`Driver::attach_openamp`]).
+    pub fn attach_custom(
         mut window: W,
         config: LinkConfig,
         before_ready: impl FnOnce(&mut W, u32) -> Result<(), DriverError>,
+        ready: u8,
     ) -> Result<Driver<W>, DriverError> {
         let t = config.table;
         let bad = |why: String| Err(DriverError::BadTable(why));
@@ -141,10 +165,13 @@ impl<W: Window> Driver<W> {
         if kind != RSC_VDEV || id != VIRTIO_ID_RPMSG || vrings != 2 {
             return bad(format!("entry type {kind} id {id} with {vrings} vrings; expected an rpmsg vdev (3, 7, 2)"));
         }
-        // Reset, then acknowledge.
-        w(window.write_u8(t + field::STATUS, 0))?;
-        window.barrier();
-        w(window.write_u8(t + field::STATUS, status::ACKNOWLEDGE | status::DRIVER))?;
+        // Reset, then acknowledge; OpenAMP's way writes neither (its
+        // driver writes only DRIVER_OK, at the end).
+        if ready != status::DRIVER_OK {
+            w(window.write_u8(t + field::STATUS, 0))?;
+            window.barrier();
+            w(window.write_u8(t + field::STATUS, status::ACKNOWLEDGE | status::DRIVER))?;
+        }
         let offered = w(window.read_u32(t + field::DEVICE_FEATURES))?;
         w(window.write_u32(t + field::DRIVER_FEATURES, offered & rpmsg::F_NS))?;
 
@@ -169,6 +196,11 @@ impl<W: Window> Driver<W> {
             };
             *ring = Vring::at(offset, num, align, config.size)
                 .ok_or(DriverError::BadTable(format!("vring {n} at offset {offset:#x} does not fit")))?;
+            // A ring this driver (or an earlier one) placed in the pool
+            // keeps its place after a reset: the buffers go after it.
+            if ring.desc >= config.pool {
+                next_free = next_free.max(ring.end());
+            }
             // A fresh ring: zero it (Linux allocates it zeroed).
             for byte in (ring.desc..ring.end()).step_by(2) {
                 w(window.write_u16(byte, 0))?;
@@ -196,7 +228,7 @@ impl<W: Window> Driver<W> {
         }
         before_ready(&mut driver.window, t)?;
         driver.window.barrier();
-        w(driver.window.write_u8(t + field::STATUS, status::ACKNOWLEDGE | status::DRIVER | status::DRIVER_OK))?;
+        w(driver.window.write_u8(t + field::STATUS, ready))?;
         driver.window.barrier();
         Ok(driver)
     }
@@ -226,21 +258,14 @@ impl<W: Window> Driver<W> {
         w(self.window.read_u8(self.config.table + field::STATUS))
     }
 
-    /// Resets the device (status 0). Ring it, and wait for
-    /// [`Driver::reset_seen`] before attaching again.
+    /// Resets the device (status 0), as Linux's remoteproc does. Ring it if
+    /// you like and attach again at once: the island takes the new
+    /// handshake whether it saw the 0, a later step, or only the rings
+    /// zeroed under DRIVER_OK (see `docs/virtio-link.md`, "Re-attachment").
     pub fn reset(&mut self) -> Result<(), DriverError> {
         w(self.window.write_u8(self.config.table + field::STATUS, 0))?;
         self.window.barrier();
         Ok(())
-    }
-
-    /// Whether the device has seen the reset: it rewrote the resource table,
-    /// so the features this driver took read as none again. (The device also
-    /// rings, but a ring can be an older one still in flight; the table
-    /// cannot.)
-    pub fn reset_seen(&self) -> Result<bool, DriverError> {
-        let features = w(self.window.read_u32(self.config.table + field::DRIVER_FEATURES))?;
-        Ok(features == 0 && self.status()? == 0)
     }
 
     fn buffer_offset(&self, index: u16) -> u32 {

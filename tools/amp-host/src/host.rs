@@ -114,21 +114,20 @@ impl<W: Window> Host<W> {
         Ok(String::from_utf8_lossy(&reply[0]).into_owned())
     }
 
-    /// Resets the link: status 0, a ring, and a wait until the island has
-    /// seen it. Returns the window for a new attach (or a hostile one).
+    /// Resets the link: status 0 and a ring, as Linux does (no wait for the
+    /// island: it takes the next handshake however much of the reset it
+    /// saw). Returns the window for a new attach (or a hostile one).
     pub fn reset(&mut self) -> Result<W> {
         let mut driver = self.driver.take().expect("attached");
         driver.reset().map_err(anyhow::Error::msg)?;
         self.doorbell.ring()?;
-        let deadline = Instant::now() + self.patience;
-        while !driver.reset_seen().map_err(anyhow::Error::msg)? {
-            if Instant::now() > deadline {
-                self.driver = Some(driver);
-                bail!("the island did not acknowledge the reset");
-            }
-            self.doorbell.wait(Duration::from_millis(10))?;
-        }
         Ok(driver.into_window())
+    }
+
+    /// The driver dies: the window as it left it, nothing written (for a
+    /// new driver to start over it).
+    pub fn abandon(&mut self) -> W {
+        self.driver.take().expect("attached").into_window()
     }
 
     /// Attaches again after [`Host::reset`] and waits for the services.
@@ -205,8 +204,9 @@ pub fn hostile<W: Window>(host: &mut Host<W>, case: crate::hostile::Case) -> Res
     if case.at_handshake() {
         let window = host.reset()?;
         let config = host.config().clone();
-        let driver = Driver::attach_with(window, config, |window, table| case.tamper_handshake(window, table))
-            .map_err(anyhow::Error::msg)?;
+        let driver =
+            Driver::attach_custom(window, config, |window, table| case.tamper_handshake(window, table), case.ready())
+                .map_err(anyhow::Error::msg)?;
         host.install(driver);
     } else {
         case.apply(host.driver(), echo).map_err(anyhow::Error::msg)?;
@@ -233,4 +233,78 @@ pub fn hostile<W: Window>(host: &mut Host<W>, case: crate::hostile::Case) -> Res
         bail!("{}: the echo after recovery differs", case.reason());
     }
     Ok(format!("{refused}, echo answers again"))
+}
+
+/// The race mode: `rounds` echoes of 16 bytes with exactly one transmit
+/// buffer in flight, while `flipper` (a second thread with its own view of
+/// the window) rewrites `field` of that message between its honest value
+/// and a bad one for as long as the island works on it. Every round must
+/// come back echoed intact or refused (dropped, or the link taken down,
+/// then reset here); the report counts each, and any empty or other echo.
+pub fn race<W: Window>(
+    host: &mut Host<W>,
+    flipper: &crate::hostile::Flipper,
+    field: crate::hostile::RaceField,
+    rounds: u32,
+) -> Result<crate::hostile::RaceReport> {
+    use bulkhead_virtio::resource_table::status;
+    let mut report = crate::hostile::RaceReport::default();
+    let payload = b"sixteen bytes ok".to_vec();
+    for round in 0..rounds {
+        let echo = host.service(ECHO)?;
+        let tx_count = host.driver().placement().tx_count as usize;
+        host.driver().send(ME, echo, &payload).map_err(anyhow::Error::msg)?;
+        let (offset, width, values) = crate::hostile::race_target(host.driver(), field).map_err(anyhow::Error::msg)?;
+        flipper.arm(offset, width, values);
+        host.doorbell.ring()?;
+        let deadline = Instant::now() + host.patience;
+        let mut replies = Vec::new();
+        let mut broken = false;
+        loop {
+            host.doorbell.wait(Duration::from_millis(10))?;
+            let received = host.driver().receive().map_err(anyhow::Error::msg)?;
+            replies.extend(received.into_iter().filter_map(|item| match item {
+                Received::Message { dst: ME, payload, .. } => Some(payload),
+                _ => None,
+            }));
+            if host.driver().status().map_err(anyhow::Error::msg)? & status::NEEDS_RESET != 0 {
+                broken = true;
+                break;
+            }
+            if !replies.is_empty() || host.driver().free_tx() == tx_count {
+                break;
+            }
+            if Instant::now() > deadline {
+                flipper.disarm();
+                bail!("round {round}: the island neither answered nor returned the buffer");
+            }
+        }
+        flipper.disarm();
+        if !broken && replies.is_empty() {
+            // The buffer came back; an echo, if any, comes with the same ring.
+            host.doorbell.wait(Duration::from_millis(20))?;
+            let received = host.driver().receive().map_err(anyhow::Error::msg)?;
+            replies.extend(received.into_iter().filter_map(|item| match item {
+                Received::Message { dst: ME, payload, .. } => Some(payload),
+                _ => None,
+            }));
+        }
+        let window = host.driver().window_mut();
+        let _ =
+            if width == 2 { window.write_u16(offset, values[0] as u16) } else { window.write_u32(offset, values[0]) };
+        report.rounds += 1;
+        match replies.as_slice() {
+            [] => report.refused += 1,
+            [reply] if *reply == payload => report.echoed += 1,
+            [reply] if reply.is_empty() => report.empty += 1,
+            _ => report.wrong += 1,
+        }
+        if broken {
+            let window = host.reset()?;
+            host.reattach(window)?;
+        } else if !replies.is_empty() {
+            host.doorbell.ring()?;
+        }
+    }
+    Ok(report)
 }

@@ -49,6 +49,17 @@ impl SharedWindow {
         Ok(SharedWindow { _map: map, window: Some(window) })
     }
 
+    /// Another view of the same window, for a second thread of the
+    /// simulated Cortex-A (the race mode's field flipper): two views of
+    /// shared memory are what two processors have; every access through
+    /// either is volatile.
+    pub fn second_view(&mut self) -> MmioWindow {
+        // SAFETY: the mapping lives as long as `self` (the caller keeps it
+        // alive while the view is used); concurrent volatile accesses to
+        // memory QEMU also writes are the protocol itself.
+        unsafe { MmioWindow::new(self._map.as_mut_ptr(), self._map.len() as u32) }
+    }
+
     /// The window (once; give it back with [`SharedWindow::put`]).
     pub fn take(&mut self) -> Option<MmioWindow> {
         self.window.take()

@@ -3,8 +3,8 @@
 
 use anyhow::{Context, Result};
 use bulkhead_amp_host::LinkConfig;
-use bulkhead_amp_host::host::{Host, console, echo, hostile};
-use bulkhead_amp_host::hostile::Case;
+use bulkhead_amp_host::host::{Host, console, echo, hostile, race};
+use bulkhead_amp_host::hostile::{Case, Flipper, RaceField};
 use bulkhead_amp_host::link::{SharedWindow, SocketDoorbell};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -50,6 +50,18 @@ enum Command {
         #[arg(long, default_value = "all")]
         case: String,
     },
+    /// Race mode: one transmit buffer in flight, a second thread rewriting
+    /// one of its fields while the island works on it; every round must be
+    /// echoed intact or refused.
+    Race {
+        /// The field: `len` (the header's), `addr` or `desc-len` (the
+        /// descriptor's), or `all`.
+        #[arg(long, default_value = "len")]
+        field: String,
+        /// Rounds per field.
+        #[arg(long, default_value_t = 1207)]
+        rounds: u32,
+    },
 }
 
 fn main() -> Result<()> {
@@ -58,6 +70,7 @@ fn main() -> Result<()> {
     let config = LinkConfig::from_system(&system, cli.link.as_deref())?;
     let mut shared = SharedWindow::open(&cli.shared_memory, &config)?;
     let doorbell = SocketDoorbell::connect(&cli.doorbell, Duration::from_secs(30))?;
+    let flipper_view = shared.second_view();
     let window = shared.take().context("window")?;
     let mut host = Host::attach(window, config, doorbell)?;
     match cli.command {
@@ -70,6 +83,27 @@ fn main() -> Result<()> {
             }
             for case in cases {
                 println!("{}: {}", case.reason(), hostile(&mut host, case)?);
+            }
+            Ok(())
+        }
+        Command::Race { field, rounds } => {
+            let fields: Vec<RaceField> =
+                RaceField::ALL.into_iter().filter(|f| field == "all" || f.name() == field).collect();
+            if fields.is_empty() {
+                anyhow::bail!(
+                    "no field `{field}`; the fields are: all, {}",
+                    RaceField::ALL.map(|f| f.name()).join(", ")
+                );
+            }
+            let flipper = Flipper::new(flipper_view);
+            let mut clean = true;
+            for field in fields {
+                let report = race(&mut host, &flipper, field, rounds)?;
+                println!("{}: {report}", field.name());
+                clean &= report.empty == 0 && report.wrong == 0;
+            }
+            if !clean {
+                anyhow::bail!("some echoes came back empty or different");
             }
             Ok(())
         }

@@ -154,15 +154,17 @@ pub fn partition_layout_rs(system: &System, index: usize) -> String {
         let _ = writeln!(
             out,
             "    VirtioLink {{\n        name: {:?},\n        window_base: {:#010x},\n        window_size: {:#x},\n        \
-             remote_base: {:#x},\n        table: {:#x},\n        vrings: [{}, {}],\n        services: &[{services}],\n        \
+             remote_base: {:#x},\n        table: {:#x},\n        pool: {:#x},\n        vrings: [{}, {}],\n        services: &[{services}],\n        demo: {},\n        \
              mailbox: Mailbox {{ driver: MailboxDriver::{driver}, base: {:#010x}, send_base: {:#010x}, channel: {}, interrupt: {} }},\n    }},",
             link.name,
             link.window.base,
             link.window.size,
             link.remote_base,
             link.table,
+            link.pool,
             vring(&link.vrings[0]),
             vring(&link.vrings[1]),
+            link.demo,
             devices[link.mailbox.device].base,
             devices[link.mailbox.send_device].base,
             link.mailbox.channel,

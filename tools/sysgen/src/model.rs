@@ -382,6 +382,8 @@ pub struct VirtioLink {
     pub services: Vec<Service>,
     /// Doorbells.
     pub mailbox: Mailbox,
+    /// A demo build (`demo = true`): the tty offers `crash`.
+    pub demo: bool,
 }
 
 /// One window.

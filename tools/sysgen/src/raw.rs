@@ -215,6 +215,9 @@ pub struct Virtio {
     pub services: Vec<Spanned<Service>>,
     /// The doorbells.
     pub mailbox: Spanned<Mailbox>,
+    /// A demo build: the tty service offers commands that let the other
+    /// processor act on the island itself (`crash`). Default false.
+    pub demo: Option<Spanned<bool>>,
 }
 
 /// The shared window of a VIRTIO link.

@@ -912,3 +912,19 @@ fn bulkhead_h_compiles_as_c_and_cpp_in_a32_and_t32() {
         }
     }
 }
+
+/// `demo` is off unless the description says so (the tty's `crash` exists
+/// only then), and the island's layout carries it and the buffer area.
+#[test]
+fn only_a_description_marked_demo_gives_the_island_crash() {
+    let test = load_system(&workspace().join("tests/systems/virtio.toml"));
+    let demo = load_system(&workspace().join("partitions/systems/amp.toml"));
+    assert!(!test.virtio[0].demo, "tests/systems/virtio.toml is not a demo");
+    assert!(demo.virtio[0].demo, "the AMP demo is");
+    for (system, expected) in [(&test, "demo: false"), (&demo, "demo: true")] {
+        let link = &system.virtio[0];
+        let layout = emit::partition_layout_rs(system, link.partition);
+        assert!(layout.contains(expected), "{layout}");
+        assert!(layout.contains(&format!("pool: {:#x},", link.pool)), "{layout}");
+    }
+}

@@ -22,6 +22,7 @@ const LAYOUT: LinkLayout = LinkLayout {
     size: SIZE,
     remote_base: 0x8000_0000,
     table: 0,
+    pool: 0x3000,
     vrings: [
         VringSpec { da: 0x2000_1000, align: 0x100, num: 16 },
         VringSpec { da: 0x2000_2000, align: 0x100, num: 16 },
@@ -48,7 +49,7 @@ fuzz_target!(|data: &[u8]| {
         for _ in 0..4 {
             match device.receive(&mut window, &mut buffer) {
                 Ok(Some(Incoming::Message(header))) => {
-                    let payload = rpmsg::payload(&buffer, &header).to_vec();
+                    let payload = rpmsg::payload(&buffer, &header).expect("a checked header fits its buffer").to_vec();
                     assert!(payload.len() <= rpmsg::MAX_PAYLOAD);
                     let _ = device.send(&mut window, header.dst, header.src, &payload);
                 }

@@ -23,6 +23,14 @@ pub fn boot(name: &str, frames: u32) -> Output {
     output
 }
 
+/// The validated description of the demo system `name`
+/// (`partitions/systems/NAME.toml`).
+pub fn demo_description(name: &str) -> bulkhead_sysgen::System {
+    let root = workspace();
+    bulkhead_sysgen::load(&root.join("partitions/systems").join(format!("{name}.toml")), &root.join("boards"))
+        .unwrap_or_else(|problems| panic!("{problems}"))
+}
+
 /// The validated description of test system `name`.
 pub fn description(name: &str) -> bulkhead_sysgen::System {
     let root = workspace();

@@ -379,5 +379,6 @@ fn build_link(
         pool: pool as u32,
         services,
         mailbox: Mailbox { driver, device, send_device, channel, interrupt },
+        demo: v.demo.as_ref().is_some_and(|d| *d.get_ref()),
     })
 }
