@@ -110,9 +110,6 @@ fn linux_drives_the_island_with_its_own_rpmsg_stack() {
 }
 
 #[test]
-#[ignore = "the island misses Linux's reset (status 0, no kick) when Linux re-attaches before it looks: \
-            rmmod+modprobe of virtio_rpmsg_bus ends in avail-index-jump on vring1 (issue 9, item 4; \
-            being fixed on branch virtio-interop); run with --ignored to see"]
 fn linux_resets_and_reattaches_and_the_island_follows() {
     let Some(guest) = guest("linux_resets_and_reattaches_and_the_island_follows") else { return };
     let rounds = 3;
