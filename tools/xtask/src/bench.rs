@@ -775,6 +775,7 @@ fn rpmsg_echo(root: &Path, toolchain: &setup::Toolchain, plugin: &Path, out_dir:
             host.driver().send(ME, echo, &payload).map_err(anyhow::Error::msg)?;
             host.doorbell.ring()?;
             let deadline = Instant::now() + patience;
+            let mut rang = false;
             let reply = loop {
                 if let Some(Received::Message { payload, .. }) =
                     host.driver().receive().map_err(anyhow::Error::msg)?.pop()
@@ -784,8 +785,19 @@ fn rpmsg_echo(root: &Path, toolchain: &setup::Toolchain, plugin: &Path, out_dir:
                 if Instant::now() > deadline {
                     bail!("no echo for message {round} of {size} bytes");
                 }
-                host.doorbell.wait(Duration::from_millis(20))?;
+                rang |= host.doorbell.wait(Duration::from_millis(20))?;
             };
+            // The island publishes the reply, then rings. Seeing the reply
+            // first and sending the next message at once would put that
+            // message's doorbell inside this one's processing, and the
+            // sample would start there (the ~235-instruction medians seen
+            // on a busy host): wait for the ring.
+            while !rang && Instant::now() < deadline {
+                rang = host.doorbell.wait(Duration::from_millis(20))?;
+            }
+            if !rang {
+                bail!("the island never rang after echoing message {round} of {size} bytes");
+            }
             if reply != payload {
                 bail!("message {round} of {size} bytes came back different");
             }
