@@ -427,6 +427,22 @@ fn each_personality_attaches_kicks_reuses_and_resets_as_its_source_does() {
         let want = if personality == OpenAmp { BUFFER_SIZE as u32 } else { 16 + 12 };
         assert_eq!(desc_len, want, "{name}: descriptor length");
 
+        // Once every fresh buffer has gone out (64 here, one at a time),
+        // Linux recycles in the order the device returned them (the oldest,
+        // 0, then 1); ours takes the last returned (2, of the batch of
+        // three, every time); OpenAMP still its one buffer.
+        for n in 3..66u8 {
+            assert_eq!(host.exchange(ECHO, &[vec![n]]).unwrap(), [vec![n]]);
+        }
+        take(&log);
+        let wrapped = tx_heads(&mut memory, placement, 2);
+        let expected = match personality {
+            Bulkhead => [2, 2],
+            Linux => [0, 1],
+            OpenAmp => [0, 0],
+        };
+        assert_eq!(wrapped, expected, "{name}: buffers of messages 65 and 66");
+
         // Reset and re-attach.
         let window = host.reset().unwrap();
         let reset = match personality {
