@@ -6,6 +6,7 @@
 use crate::qemu::{Output, Run, Session};
 use anyhow::{Context, Result};
 use bulkhead_amp_host::LinkConfig;
+use bulkhead_amp_host::driver::Personality;
 use bulkhead_amp_host::host::Host;
 use bulkhead_amp_host::link::{SharedWindow, SocketDoorbell};
 use bulkhead_virtio::window::MmioWindow;
@@ -30,6 +31,17 @@ impl Amp {
     /// doorbell UART of `config` on a socket, waits up to `patience` for the
     /// island to start, and attaches until all its services are announced.
     pub fn boot(run: Run, config: LinkConfig, tag: &str, patience: Duration) -> Result<Amp> {
+        Amp::boot_as(run, config, tag, patience, Personality::Bulkhead)
+    }
+
+    /// [`Amp::boot`], the host behaving as `personality`'s driver.
+    pub fn boot_as(
+        run: Run,
+        config: LinkConfig,
+        tag: &str,
+        patience: Duration,
+        personality: Personality,
+    ) -> Result<Amp> {
         let shm = PathBuf::from(format!("/dev/shm/bulkhead-{tag}-{}", std::process::id()));
         let run = run.shared_ddr(&shm, DDR_BYTES).serve_uart(config.doorbell_uart);
         let socket = run.uart_socket(config.doorbell_uart);
@@ -38,7 +50,7 @@ impl Amp {
         let mut shared = SharedWindow::open(&shm, &config)?;
         let doorbell = SocketDoorbell::connect(&socket, patience)?;
         let window = shared.take().context("window")?;
-        let mut host = Host::attach(window, config, doorbell)?;
+        let mut host = Host::attach_as(window, config, doorbell, personality)?;
         host.patience = patience;
         Ok(Amp { session, host, _shared: shared })
     }

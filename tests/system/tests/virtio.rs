@@ -9,7 +9,7 @@
 mod common;
 
 use bulkhead_amp_host::LinkConfig;
-use bulkhead_amp_host::driver::Driver;
+use bulkhead_amp_host::driver::{Driver, Personality};
 use bulkhead_amp_host::host::{ECHO, ME, TTY, hostile, race};
 use bulkhead_amp_host::hostile::{Case, Flipper, RaceField};
 use bulkhead_system_tests::amp::Amp;
@@ -21,14 +21,23 @@ const PATIENCE: Duration = Duration::from_secs(60);
 
 /// Boots the island of `tests/systems/virtio.toml` and attaches to it.
 fn boot(test: &str) -> Amp {
-    boot_system(common::description("virtio"), "virtio", test)
+    boot_as(test, Personality::Bulkhead)
+}
+
+/// [`boot`], the host behaving as `personality`'s driver.
+fn boot_as(test: &str, personality: Personality) -> Amp {
+    boot_system_as(common::description("virtio"), "virtio", &format!("{test}-{}", personality.name()), personality)
 }
 
 /// Boots system `name` (built) and attaches to its island.
 fn boot_system(system: bulkhead_sysgen::System, name: &str, test: &str) -> Amp {
+    boot_system_as(system, name, test, Personality::Bulkhead)
+}
+
+fn boot_system_as(system: bulkhead_sysgen::System, name: &str, test: &str, personality: Personality) -> Amp {
     let config = LinkConfig::from_system(&system, None).expect("link");
     let run = Run::new(bulkhead_system_tests::kernel_image(name)).frames(u32::MAX).timeout(Duration::from_secs(600));
-    Amp::boot(run, config, test, PATIENCE).expect("the island boots and announces its services")
+    Amp::boot_as(run, config, test, PATIENCE, personality).expect("the island boots and announces its services")
 }
 
 /// The last lines of the console.
@@ -51,26 +60,42 @@ fn payload(n: usize) -> Vec<u8> {
     (0..size).map(|i| (i * 7 + n * 13) as u8).collect()
 }
 
-#[test]
-fn ten_thousand_messages_of_every_size_are_echoed_intact() {
-    let mut amp = boot("echo");
+/// `count` messages of every size from 1 to 496 bytes, each checked.
+fn echo_case(personality: Personality, count: usize) {
+    let mut amp = boot_as("echo", personality);
     let echo = amp.host.service(ECHO).unwrap();
-    let payloads: Vec<Vec<u8>> = (0..10_000).map(payload).collect();
+    let payloads: Vec<Vec<u8>> = (0..count).map(payload).collect();
     let replies = amp.host.exchange(echo, &payloads).unwrap();
+    assert_eq!(replies.len(), count, "{}", personality.name());
     for (n, (sent, back)) in payloads.iter().zip(&replies).enumerate() {
-        assert_eq!(sent, back, "message {n} ({} bytes)", sent.len());
+        assert_eq!(sent, back, "{}: message {n} ({} bytes)", personality.name(), sent.len());
     }
     let status = amp.host.tty("status").unwrap();
-    // The status command itself is the 10,001st message; the island sent
-    // two announcements and 10,000 echoes before answering it.
-    assert!(status.contains("10001 received, 10002 sent, 0 dropped"), "{status}");
+    // The status command itself is message count + 1; the island sent two
+    // announcements and the echoes before answering it.
+    let counts = format!("{} received, {} sent, 0 dropped", count + 1, count + 2);
+    assert!(status.contains(&counts), "{}: {status}", personality.name());
     let lines = finish(amp);
     assert!(lines.iter().any(|l| l.contains("announced rpmsg-client-sample at 1025")));
 }
 
 #[test]
-fn the_tty_is_a_console_to_the_island() {
-    let mut amp = boot("tty");
+fn ten_thousand_messages_of_every_size_are_echoed_intact() {
+    echo_case(Personality::Bulkhead, 10_000);
+}
+
+/// Linux's and OpenAMP's ways (a kick per message; OpenAMP recycling one
+/// buffer and sizing it by the used length), enough to wrap every ring and
+/// see every size twice.
+#[test]
+fn linux_and_openamp_drivers_get_every_size_echoed_intact() {
+    for personality in [Personality::Linux, Personality::OpenAmp] {
+        echo_case(personality, 1_000);
+    }
+}
+
+fn tty_case(personality: Personality) {
+    let mut amp = boot_as("tty", personality);
     let host = &mut amp.host;
     assert_eq!(host.tty("echo hello from the Cortex-A").unwrap(), "hello from the Cortex-A\r\n");
     let help = host.tty("help").unwrap();
@@ -85,21 +110,46 @@ fn the_tty_is_a_console_to_the_island() {
 }
 
 #[test]
-fn the_driver_restarts_without_restarting_the_island() {
-    let mut amp = boot("driver-restart");
+fn the_tty_is_a_console_to_the_island() {
+    for personality in Personality::ALL {
+        tty_case(personality);
+    }
+}
+
+/// Three resets and re-attachments the personality's way (ours: 0 and a
+/// ring; Linux: 0 and ACKNOWLEDGE with no ring, then DRIVER, DRIVER_OK and
+/// a kick; OpenAMP: nothing, then the rings zeroed and DRIVER_OK), then a
+/// driver killed with a message posted and not kicked, and a new one.
+fn restart_case(personality: Personality) {
+    let name = personality.name();
+    let mut amp = boot_as("driver-restart", personality);
     let host = &mut amp.host;
     let echo = host.service(ECHO).unwrap();
     assert_eq!(host.exchange(echo, &[b"before".to_vec()]).unwrap(), [b"before".to_vec()]);
     for round in 0..3 {
         let window = host.reset().unwrap();
-        host.reattach(window).unwrap();
+        host.reattach_as(window, personality).unwrap_or_else(|error| panic!("{name} round {round}: {error}"));
         let echo = host.service(ECHO).unwrap();
         assert_eq!(host.exchange(echo, &[vec![round; 100]]).unwrap(), [vec![round; 100]]);
     }
-    assert!(host.tty("status").unwrap().contains("0 restarts, 4 handshakes"));
+    let echo = host.service(ECHO).unwrap();
+    let window = host.die_mid_message(echo, b"killed before the kick").unwrap();
+    host.reattach_as(window, personality).unwrap_or_else(|error| panic!("{name} after a death: {error}"));
+    let echo = host.service(ECHO).unwrap();
+    assert_eq!(host.exchange(echo, &[b"after a death".to_vec()]).unwrap(), [b"after a death".to_vec()]);
+    let status = host.tty("status").unwrap();
+    assert!(status.contains("0 restarts, 5 handshakes"), "{name}: {status}");
     let lines = finish(amp);
-    assert_eq!(lines.iter().filter(|l| l.contains("reset by the driver")).count(), 3);
-    assert!(!lines.iter().any(|l| l.starts_with("@restart")), "the island itself never restarted");
+    assert_eq!(lines.iter().filter(|l| l.contains("reset by the driver")).count(), 4, "{name}: {lines:?}");
+    assert!(!lines.iter().any(|l| l.starts_with("@restart")), "{name}: the island itself never restarted");
+    assert!(!lines.iter().any(|l| l.contains("broken")), "{name}: {lines:?}");
+}
+
+#[test]
+fn the_driver_restarts_without_restarting_the_island() {
+    for personality in Personality::ALL {
+        restart_case(personality);
+    }
 }
 
 /// A new driver starts over the running link with no reset the island is

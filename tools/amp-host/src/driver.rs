@@ -20,6 +20,62 @@ use crate::LinkConfig;
 /// The status a driver writes when it is ready, after the steps before it.
 pub const READY: u8 = status::ACKNOWLEDGE | status::DRIVER | status::DRIVER_OK;
 
+/// Whose driver this one behaves as. The differences are the ones a device
+/// can see through the window and the doorbell; each is cited to its source
+/// in `docs/virtio-link.md`, "Driver personalities".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Personality {
+    /// This project's own driver: status 0, ACKNOWLEDGE | DRIVER, DRIVER_OK;
+    /// sends a batch and rings once; reuses the last buffer returned first;
+    /// resets with status 0 and a ring.
+    #[default]
+    Bulkhead,
+    /// Linux's `virtio_rpmsg_bus` over remoteproc (6.12): status 0 and
+    /// ACKNOWLEDGE at registration, then DRIVER, then DRIVER_OK and a kick;
+    /// kicks after every message it sends; sends from each fresh buffer in
+    /// turn, then recycles them in the order the device returned them,
+    /// ignoring the used length; resets with status 0 and no kick.
+    Linux,
+    /// OpenAMP's host (`rpmsg_virtio.c`, `virtqueue.c`): writes DRIVER_OK
+    /// alone and never 0; kicks after every message it sends; recycles a
+    /// returned buffer before taking a fresh one and takes its size from
+    /// the used length; posts every transmit descriptor at the full buffer
+    /// size; never resets: a new host zeroes the rings and writes DRIVER_OK.
+    OpenAmp,
+}
+
+impl Personality {
+    /// Every personality.
+    pub const ALL: [Personality; 3] = [Personality::Bulkhead, Personality::Linux, Personality::OpenAmp];
+
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Personality::Bulkhead => "bulkhead",
+            Personality::Linux => "linux",
+            Personality::OpenAmp => "openamp",
+        }
+    }
+
+    /// The personality called `name`.
+    pub fn from_name(name: &str) -> Option<Personality> {
+        Personality::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// Whether it rings after each message it sends (Linux's
+    /// `rpmsg_send_offchannel_raw`, OpenAMP's
+    /// `rpmsg_virtio_send_offchannel_nocopy`) rather than once per batch.
+    pub fn kicks_every_send(self) -> bool {
+        self != Personality::Bulkhead
+    }
+
+    /// Whether its reset writes status 0 and rings (ours), writes 0 without
+    /// a ring (Linux), or writes nothing (OpenAMP never resets).
+    pub fn reset_rings(self) -> bool {
+        self == Personality::Bulkhead
+    }
+}
+
 /// Why the driver cannot go on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DriverError {
@@ -103,6 +159,10 @@ pub struct Driver<W: Window> {
     rx: DriverRing,
     tx: DriverRing,
     tx_free: Vec<u16>,
+    /// Transmit buffers never used yet: Linux's `last_sbuf`, OpenAMP's
+    /// shared-memory pool cursor.
+    tx_fresh: u16,
+    personality: Personality,
     /// Services the device announced: name to address.
     pub services: BTreeMap<String, u32>,
 }
@@ -134,17 +194,58 @@ impl<W: Window> Driver<W> {
     /// buffers posted, then DRIVER_OK alone. Over a link another driver
     /// left running, this is how an OpenAMP host restarts.
     pub fn attach_openamp(window: W, config: LinkConfig) -> Result<Driver<W>, DriverError> {
-        Driver::attach_custom(window, config, |_, _| Ok(()), status::DRIVER_OK)
+        Driver::attach_as(window, config, Personality::OpenAmp)
+    }
+
+    /// Attaches as `personality`'s driver does (ring the device afterwards:
+    /// Linux's `rpmsg_probe` notifies vring 0 right after DRIVER_OK; the
+    /// others leave it to the caller).
+    pub fn attach_as(window: W, config: LinkConfig, personality: Personality) -> Result<Driver<W>, DriverError> {
+        let steps: &[u8] = match personality {
+            Personality::Bulkhead => &[0, status::ACKNOWLEDGE | status::DRIVER],
+            // `register_virtio_device` resets and acknowledges; a driver
+            // bound again after `virtio_dev_remove` (which leaves
+            // ACKNOWLEDGE) starts at `virtio_dev_probe`: DRIVER only.
+            Personality::Linux => {
+                let now = w(window.read_u8(config.table + field::STATUS))?;
+                if now == status::ACKNOWLEDGE {
+                    &[status::ACKNOWLEDGE | status::DRIVER]
+                } else {
+                    &[0, status::ACKNOWLEDGE, status::ACKNOWLEDGE | status::DRIVER]
+                }
+            }
+            Personality::OpenAmp => &[],
+        };
+        let ready = if personality == Personality::OpenAmp { status::DRIVER_OK } else { READY };
+        Driver::attach_inner(window, config, |_, _| Ok(()), steps, ready, personality)
+    }
+
+    /// Which driver this one behaves as.
+    pub fn personality(&self) -> Personality {
+        self.personality
     }
 
     /// [`Driver::attach_with`], ending with status `ready` instead of
     /// [`READY`] (for hostile tests of the status sequence; `DRIVER_OK`
     /// alone attaches the OpenAMP way, see [`Driver::attach_openamp`]).
     pub fn attach_custom(
-        mut window: W,
+        window: W,
         config: LinkConfig,
         before_ready: impl FnOnce(&mut W, u32) -> Result<(), DriverError>,
         ready: u8,
+    ) -> Result<Driver<W>, DriverError> {
+        let steps: &[u8] = if ready == status::DRIVER_OK { &[] } else { &[0, status::ACKNOWLEDGE | status::DRIVER] };
+        let personality = if ready == status::DRIVER_OK { Personality::OpenAmp } else { Personality::Bulkhead };
+        Driver::attach_inner(window, config, before_ready, steps, ready, personality)
+    }
+
+    fn attach_inner(
+        mut window: W,
+        config: LinkConfig,
+        before_ready: impl FnOnce(&mut W, u32) -> Result<(), DriverError>,
+        steps: &[u8],
+        ready: u8,
+        personality: Personality,
     ) -> Result<Driver<W>, DriverError> {
         let t = config.table;
         let bad = |why: String| Err(DriverError::BadTable(why));
@@ -165,12 +266,11 @@ impl<W: Window> Driver<W> {
         if kind != RSC_VDEV || id != VIRTIO_ID_RPMSG || vrings != 2 {
             return bad(format!("entry type {kind} id {id} with {vrings} vrings; expected an rpmsg vdev (3, 7, 2)"));
         }
-        // Reset, then acknowledge; OpenAMP's way writes neither (its
-        // driver writes only DRIVER_OK, at the end).
-        if ready != status::DRIVER_OK {
-            w(window.write_u8(t + field::STATUS, 0))?;
+        // Reset, then acknowledge, as the personality does; OpenAMP's way
+        // writes neither (its driver writes only DRIVER_OK, at the end).
+        for &step in steps {
+            w(window.write_u8(t + field::STATUS, step))?;
             window.barrier();
-            w(window.write_u8(t + field::STATUS, status::ACKNOWLEDGE | status::DRIVER))?;
         }
         let offered = w(window.read_u32(t + field::DEVICE_FEATURES))?;
         w(window.write_u32(t + field::DRIVER_FEATURES, offered & rpmsg::F_NS))?;
@@ -221,6 +321,8 @@ impl<W: Window> Driver<W> {
             rx: DriverRing::default(),
             tx: DriverRing::default(),
             tx_free: (0..per_direction).rev().collect(),
+            tx_fresh: 0,
+            personality,
             services: BTreeMap::new(),
         };
         for index in 0..per_direction {
@@ -262,9 +364,21 @@ impl<W: Window> Driver<W> {
     /// you like and attach again at once: the island takes the new
     /// handshake whether it saw the 0, a later step, or only the rings
     /// zeroed under DRIVER_OK (see `docs/virtio-link.md`, "Re-attachment").
+    ///
+    /// As the personality does: ours writes 0; Linux's `rpmsg_remove`
+    /// writes 0 (`virtio_reset_device`, `rproc_virtio_reset`) and then
+    /// `virtio_dev_remove` ACKNOWLEDGE; OpenAMP writes nothing
+    /// (`rpmsg_deinit_vdev` only forgets its queues).
     pub fn reset(&mut self) -> Result<(), DriverError> {
-        w(self.window.write_u8(self.config.table + field::STATUS, 0))?;
-        self.window.barrier();
+        let steps: &[u8] = match self.personality {
+            Personality::Bulkhead => &[0],
+            Personality::Linux => &[0, status::ACKNOWLEDGE],
+            Personality::OpenAmp => &[],
+        };
+        for &step in steps {
+            w(self.window.write_u8(self.config.table + field::STATUS, step))?;
+            self.window.barrier();
+        }
         Ok(())
     }
 
@@ -333,16 +447,109 @@ impl<W: Window> Driver<W> {
         Ok(())
     }
 
+    /// The next element of vring 1's used ring not yet taken: `(id, len)`
+    /// (Linux's and OpenAMP's `virtqueue_get_buf(fer)`, one at a time).
+    fn next_used_tx(&mut self) -> Result<Option<(u16, u32)>, DriverError> {
+        let ring = self.placement.rings[1];
+        loop {
+            let used = w(self.window.read_u16(ring.used + 2))?;
+            self.window.barrier();
+            if self.tx.last_used == used {
+                return Ok(None);
+            }
+            let slot = ring.used + 4 + 8 * (self.tx.last_used % ring.num) as u32;
+            let id = w(self.window.read_u32(slot))?;
+            let len = w(self.window.read_u32(slot + 4))?;
+            self.tx.last_used = self.tx.last_used.wrapping_add(1);
+            if let Ok(id) = u16::try_from(id)
+                && id < self.placement.tx_count
+            {
+                return Ok(Some((id, len)));
+            }
+        }
+    }
+
+    /// A transmit buffer as the personality picks it, and the size it
+    /// believes the buffer has (header included).
+    fn take_tx(&mut self) -> Result<(u16, u32), DriverError> {
+        let fresh = |driver: &mut Driver<W>| {
+            (driver.tx_fresh < driver.placement.tx_count).then(|| {
+                driver.tx_fresh += 1;
+                (driver.tx_fresh - 1, BUFFER_SIZE as u32)
+            })
+        };
+        let taken = match self.personality {
+            Personality::Bulkhead => {
+                self.reclaim_tx()?;
+                self.tx_free.pop().map(|index| (index, BUFFER_SIZE as u32))
+            }
+            // `get_a_tx_buf`: the next never-used buffer, else a used one
+            // (`virtqueue_get_buf`, whose length it ignores).
+            Personality::Linux => match fresh(self) {
+                Some(taken) => Some(taken),
+                None => self.next_used_tx()?.map(|(index, _)| (index, BUFFER_SIZE as u32)),
+            },
+            // `rpmsg_virtio_get_tx_buffer`: a used one first, sized by its
+            // used length; else one from the pool, of `h2r_buf_size`.
+            Personality::OpenAmp => match self.next_used_tx()? {
+                Some(taken) => Some(taken),
+                None => fresh(self),
+            },
+        };
+        taken.ok_or(DriverError::NoBuffer)
+    }
+
     /// Free transmit buffers.
     pub fn free_tx(&mut self) -> usize {
-        let _ = self.reclaim_tx();
-        self.tx_free.len()
+        match self.personality {
+            Personality::Bulkhead => {
+                let _ = self.reclaim_tx();
+                self.tx_free.len()
+            }
+            Personality::Linux | Personality::OpenAmp => {
+                let ring = self.placement.rings[1];
+                let used = self.window.read_u16(ring.used + 2).unwrap_or(self.tx.last_used);
+                let returned = used.wrapping_sub(self.tx.last_used).min(self.placement.tx_count);
+                (self.placement.tx_count - self.tx_fresh + returned) as usize
+            }
+        }
     }
 
     /// Sends `payload` from our endpoint `src` to device endpoint `dst`.
     /// Ring the device afterwards (once for a batch).
+    ///
+    /// OpenAMP's host (`rpmsg_virtio_send_offchannel_raw`) cuts the payload
+    /// to the size it believes the buffer has, `used length - 16` compared
+    /// as signed: a buffer returned with used length 0 gives a header
+    /// length of `0xFFF0` and nothing copied. It posts the descriptor at the
+    /// full `h2r_buf_size` (`rpmsg_virtio_send_offchannel_nocopy`), not at
+    /// the message's length as Linux does.
     pub fn send(&mut self, src: u32, dst: u32, payload: &[u8]) -> Result<(), DriverError> {
-        self.send_raw(&Header { src, dst, len: payload.len() as u16, flags: 0 }, payload, None)
+        if self.personality != Personality::OpenAmp {
+            return self.send_raw(&Header { src, dst, len: payload.len() as u16, flags: 0 }, payload, None);
+        }
+        if payload.len() > MAX_PAYLOAD {
+            return Err(DriverError::TooLong);
+        }
+        // `rpmsg_virtio_get_tx_payload_buffer` refuses only without DRIVER_OK.
+        if self.status()? & status::DRIVER_OK == 0 {
+            return Err(DriverError::NeedsReset);
+        }
+        let (index, size) = self.take_tx()?;
+        let capacity = size.wrapping_sub(HEADER_SIZE as u32) as i32;
+        let len = (payload.len() as i32).min(capacity);
+        let copied = &payload[..len.clamp(0, payload.len() as i32) as usize];
+        self.post_tx(index, &Header { src, dst, len: len as u16, flags: 0 }, copied, BUFFER_SIZE as u32)
+    }
+
+    fn post_tx(&mut self, index: u16, header: &Header, payload: &[u8], len: u32) -> Result<(), DriverError> {
+        let buffer = self.placement.rx_count + index;
+        let offset = self.buffer_offset(buffer);
+        w(self.window.write_bytes(offset, &header.to_bytes()))?;
+        w(self.window.write_bytes(offset + HEADER_SIZE as u32, payload))?;
+        let ring = self.placement.rings[1];
+        self.write_descriptor(ring, index, offset, len, 0)?;
+        self.publish(ring, 1, index)
     }
 
     /// Sends a message with the header as given (which may lie about the
@@ -359,16 +566,9 @@ impl<W: Window> Driver<W> {
         if self.status()? & status::NEEDS_RESET != 0 {
             return Err(DriverError::NeedsReset);
         }
-        self.reclaim_tx()?;
-        let index = self.tx_free.pop().ok_or(DriverError::NoBuffer)?;
-        let buffer = self.placement.rx_count + index;
-        let offset = self.buffer_offset(buffer);
-        w(self.window.write_bytes(offset, &header.to_bytes()))?;
-        w(self.window.write_bytes(offset + HEADER_SIZE as u32, payload))?;
+        let (index, _) = self.take_tx()?;
         let len = descriptor_len.unwrap_or((HEADER_SIZE + payload.len()) as u32);
-        let ring = self.placement.rings[1];
-        self.write_descriptor(ring, index, offset, len, 0)?;
-        self.publish(ring, 1, index)
+        self.post_tx(index, header, payload, len)
     }
 
     /// Everything the device sent since the last call; the buffers go back

@@ -8,8 +8,8 @@ use std::io::{BufRead, Write};
 use std::time::{Duration, Instant};
 
 use crate::LinkConfig;
-use crate::driver::{Driver, Received};
-use crate::link::SocketDoorbell;
+use crate::driver::{Driver, Personality, Received};
+use crate::link::{Doorbell, SocketDoorbell};
 
 /// Our endpoint address.
 pub const ME: u32 = 1024;
@@ -18,25 +18,39 @@ pub const TTY: &str = "rpmsg-tty";
 /// The echo service's name.
 pub const ECHO: &str = "rpmsg-client-sample";
 
-/// A driver and its doorbell.
-pub struct Host<W: Window> {
+/// A driver and its doorbell. It rings as its driver's [`Personality`]
+/// does: after each message sent (Linux, OpenAMP) or once per batch (ours);
+/// once after each batch of messages received, as every driver does.
+pub struct Host<W: Window, D: Doorbell = SocketDoorbell> {
     driver: Option<Driver<W>>,
     /// The doorbell.
-    pub doorbell: SocketDoorbell,
+    pub doorbell: D,
     config: LinkConfig,
     /// How long to wait for the island at most, per step (real time).
     pub patience: Duration,
 }
 
-impl<W: Window> Host<W> {
-    /// Attaches over `window`, rings, and waits for the island to announce
-    /// its services.
-    pub fn attach(window: W, config: LinkConfig, doorbell: SocketDoorbell) -> Result<Host<W>> {
-        let driver = Driver::attach(window, config.clone()).map_err(anyhow::Error::msg)?;
+impl<W: Window, D: Doorbell> Host<W, D> {
+    /// Attaches over `window` as this project's driver, rings, and waits for
+    /// the island to announce its services.
+    pub fn attach(window: W, config: LinkConfig, doorbell: D) -> Result<Host<W, D>> {
+        Host::attach_as(window, config, doorbell, Personality::Bulkhead)
+    }
+
+    /// [`Host::attach`] as `personality`'s driver. Every personality rings
+    /// after DRIVER_OK: Linux's `rpmsg_probe` notifies vring 0; OpenAMP's
+    /// library does not, and its platform glue (or its first send) must.
+    pub fn attach_as(window: W, config: LinkConfig, doorbell: D, personality: Personality) -> Result<Host<W, D>> {
+        let driver = Driver::attach_as(window, config.clone(), personality).map_err(anyhow::Error::msg)?;
         let mut host = Host { driver: Some(driver), doorbell, config, patience: Duration::from_secs(60) };
         host.doorbell.ring()?;
         host.wait_for_services()?;
         Ok(host)
+    }
+
+    /// The driver's personality.
+    pub fn personality(&self) -> Personality {
+        self.driver.as_ref().map_or(Personality::Bulkhead, |d| d.personality())
     }
 
     /// The driver.
@@ -85,12 +99,16 @@ impl<W: Window> Host<W> {
                 bail!("{} of {} replies came", replies.len(), payloads.len());
             }
             let mut sent = false;
+            let every = self.personality().kicks_every_send();
             while next < payloads.len() && self.driver().free_tx() > 0 {
                 self.driver().send(ME, endpoint, &payloads[next]).map_err(anyhow::Error::msg)?;
                 next += 1;
                 sent = true;
+                if every {
+                    self.doorbell.ring()?;
+                }
             }
-            if sent {
+            if sent && !every {
                 self.doorbell.ring()?;
             }
             self.doorbell.wait(Duration::from_millis(20))?;
@@ -114,14 +132,26 @@ impl<W: Window> Host<W> {
         Ok(String::from_utf8_lossy(&reply[0]).into_owned())
     }
 
-    /// Resets the link: status 0 and a ring, as Linux does (no wait for the
+    /// Resets the link as the personality does ([`Driver::reset`]; ours
+    /// rings afterwards, Linux's and OpenAMP's do not), with no wait for the
     /// island: it takes the next handshake however much of the reset it
-    /// saw). Returns the window for a new attach (or a hostile one).
+    /// saw. Returns the window for a new attach (or a hostile one).
     pub fn reset(&mut self) -> Result<W> {
         let mut driver = self.driver.take().expect("attached");
         driver.reset().map_err(anyhow::Error::msg)?;
-        self.doorbell.ring()?;
+        if driver.personality().reset_rings() {
+            self.doorbell.ring()?;
+        }
         Ok(driver.into_window())
+    }
+
+    /// The driver dies in the middle of a message: it posts `payload` to
+    /// `endpoint` and is killed before it rings (Linux's
+    /// `virtqueue_add_outbuf` done, `virtqueue_kick` not). Returns the
+    /// window as it left it, for a new driver.
+    pub fn die_mid_message(&mut self, endpoint: u32, payload: &[u8]) -> Result<W> {
+        self.driver().send(ME, endpoint, payload).map_err(anyhow::Error::msg)?;
+        Ok(self.abandon())
     }
 
     /// The driver dies: the window as it left it, nothing written (for a
@@ -130,9 +160,15 @@ impl<W: Window> Host<W> {
         self.driver.take().expect("attached").into_window()
     }
 
-    /// Attaches again after [`Host::reset`] and waits for the services.
+    /// Attaches again after [`Host::reset`] (or a death), as this project's
+    /// driver, and waits for the services.
     pub fn reattach(&mut self, window: W) -> Result<()> {
-        self.install(Driver::attach(window, self.config.clone()).map_err(anyhow::Error::msg)?);
+        self.reattach_as(window, Personality::Bulkhead)
+    }
+
+    /// [`Host::reattach`] as `personality`'s driver.
+    pub fn reattach_as(&mut self, window: W, personality: Personality) -> Result<()> {
+        self.install(Driver::attach_as(window, self.config.clone(), personality).map_err(anyhow::Error::msg)?);
         self.doorbell.ring()?;
         self.wait_for_services()
     }
@@ -146,7 +182,7 @@ impl<W: Window> Host<W> {
 /// Echoes `count` messages of 1..496 bytes through the echo service,
 /// checks every byte, and reports the rate (wall clock: it says more about
 /// the simulation than about the island).
-pub fn echo<W: Window>(host: &mut Host<W>, count: usize) -> Result<String> {
+pub fn echo<W: Window, D: Doorbell>(host: &mut Host<W, D>, count: usize) -> Result<String> {
     let echo = host.service(ECHO)?;
     let payloads: Vec<Vec<u8>> =
         (0..count).map(|n| (0..1 + n % 496).map(|i| (i * 7 + n * 13) as u8).collect()).collect();
@@ -166,8 +202,8 @@ pub fn echo<W: Window>(host: &mut Host<W>, count: usize) -> Result<String> {
 /// An interactive console: lines from `input` to the island's tty, its
 /// answers to `output`; `between` runs after each line (to show what the
 /// island logged).
-pub fn console<W: Window>(
-    host: &mut Host<W>,
+pub fn console<W: Window, D: Doorbell>(
+    host: &mut Host<W, D>,
     input: &mut dyn BufRead,
     output: &mut dyn Write,
     between: &mut dyn FnMut(),
@@ -198,7 +234,7 @@ pub fn console<W: Window>(
 /// Plays hostile `case` against the island, then checks it refused (NEEDS_RESET
 /// for a case that breaks the link), resets, and checks an echo gets
 /// through again. Returns what happened, for people.
-pub fn hostile<W: Window>(host: &mut Host<W>, case: crate::hostile::Case) -> Result<String> {
+pub fn hostile<W: Window, D: Doorbell>(host: &mut Host<W, D>, case: crate::hostile::Case) -> Result<String> {
     use bulkhead_virtio::resource_table::status;
     let echo = host.service(ECHO)?;
     if case.at_handshake() {
@@ -241,8 +277,8 @@ pub fn hostile<W: Window>(host: &mut Host<W>, case: crate::hostile::Case) -> Res
 /// and a bad one for as long as the island works on it. Every round must
 /// come back echoed intact or refused (dropped, or the link taken down,
 /// then reset here); the report counts each, and any empty or other echo.
-pub fn race<W: Window>(
-    host: &mut Host<W>,
+pub fn race<W: Window, D: Doorbell>(
+    host: &mut Host<W, D>,
     flipper: &crate::hostile::Flipper,
     field: crate::hostile::RaceField,
     rounds: u32,

@@ -5,6 +5,8 @@
 //!   the features, place the rings if asked, post a pool of 512-byte
 //!   buffers, set `DRIVER_OK`, exchange messages and handle the name
 //!   service; and, for tests, break every rule on purpose ([`hostile`]);
+//!   it behaves as ours, Linux's or OpenAMP's driver
+//!   ([`driver::Personality`]: kicks, buffer reuse, used length, reset);
 //! - [`link`]: the simulated hardware: QEMU's DDR as a shared file and the
 //!   doorbell as one byte over a UNIX socket;
 //! - [`host`]: a driver and its doorbell, with the loops its users need;

@@ -71,6 +71,25 @@ impl SharedWindow {
     }
 }
 
+/// The doorbell both ways, as a driver uses it: ring the device, wait for
+/// it to ring back.
+pub trait Doorbell {
+    /// Rings the device.
+    fn ring(&mut self) -> Result<()>;
+    /// Waits up to `timeout` for the device to ring; whether it rang.
+    fn wait(&mut self, timeout: Duration) -> Result<bool>;
+}
+
+impl Doorbell for SocketDoorbell {
+    fn ring(&mut self) -> Result<()> {
+        SocketDoorbell::ring(self)
+    }
+
+    fn wait(&mut self, timeout: Duration) -> Result<bool> {
+        SocketDoorbell::wait(self, timeout)
+    }
+}
+
 /// Doorbells over QEMU's UART socket.
 pub struct SocketDoorbell {
     stream: UnixStream,

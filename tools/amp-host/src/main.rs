@@ -3,6 +3,7 @@
 
 use anyhow::{Context, Result};
 use bulkhead_amp_host::LinkConfig;
+use bulkhead_amp_host::driver::Personality;
 use bulkhead_amp_host::host::{Host, console, echo, hostile, race};
 use bulkhead_amp_host::hostile::{Case, Flipper, RaceField};
 use bulkhead_amp_host::link::{SharedWindow, SocketDoorbell};
@@ -28,8 +29,20 @@ struct Cli {
     /// The UNIX socket QEMU serves the doorbell UART on.
     #[arg(long)]
     doorbell: PathBuf,
+    /// Whose driver to behave as: `bulkhead` (ours), `linux`
+    /// (`virtio_rpmsg_bus` over remoteproc) or `openamp` (OpenAMP's host);
+    /// see docs/virtio-link.md, "Driver personalities". The hostile and race
+    /// modes reset the link the `bulkhead` way.
+    #[arg(long, default_value = "bulkhead", value_parser = parse_personality)]
+    personality: Personality,
     #[command(subcommand)]
     command: Command,
+}
+
+fn parse_personality(name: &str) -> Result<Personality, String> {
+    Personality::from_name(name).ok_or_else(|| {
+        format!("no personality `{name}`; the personalities are: {}", Personality::ALL.map(|p| p.name()).join(", "))
+    })
 }
 
 #[derive(Subcommand)]
@@ -72,7 +85,7 @@ fn main() -> Result<()> {
     let doorbell = SocketDoorbell::connect(&cli.doorbell, Duration::from_secs(30))?;
     let flipper_view = shared.second_view();
     let window = shared.take().context("window")?;
-    let mut host = Host::attach(window, config, doorbell)?;
+    let mut host = Host::attach_as(window, config, doorbell, cli.personality)?;
     match cli.command {
         Command::Console => console(&mut host, &mut std::io::stdin().lock(), &mut std::io::stdout(), &mut || {}),
         Command::Echo { count } => echo(&mut host, count).map(|report| println!("{report}")),

@@ -290,3 +290,211 @@ fn a_new_driver_starts_over_a_running_link_without_a_reset() {
         assert_eq!(island.device.stats().handshakes, 2);
     }
 }
+
+/// What a driver did that the device can see: a status write or a kick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Seen {
+    Status(u8),
+    Kick,
+}
+
+type Log = std::rc::Rc<std::cell::RefCell<Vec<Seen>>>;
+
+/// The window, recording every write of the status byte.
+struct Recording {
+    inner: MmioWindow,
+    log: Log,
+}
+
+impl bulkhead_virtio::window::Window for Recording {
+    fn size(&self) -> u32 {
+        self.inner.size()
+    }
+    fn read_u8(&self, offset: u32) -> Option<u8> {
+        self.inner.read_u8(offset)
+    }
+    fn read_u16(&self, offset: u32) -> Option<u16> {
+        self.inner.read_u16(offset)
+    }
+    fn read_u32(&self, offset: u32) -> Option<u32> {
+        self.inner.read_u32(offset)
+    }
+    fn write_u8(&mut self, offset: u32, value: u8) -> Option<()> {
+        if offset == config().table + bulkhead_virtio::resource_table::field::STATUS {
+            self.log.borrow_mut().push(Seen::Status(value));
+        }
+        self.inner.write_u8(offset, value)
+    }
+    fn write_u16(&mut self, offset: u32, value: u16) -> Option<()> {
+        self.inner.write_u16(offset, value)
+    }
+    fn write_u32(&mut self, offset: u32, value: u32) -> Option<()> {
+        self.inner.write_u32(offset, value)
+    }
+    fn read_bytes(&self, offset: u32, into: &mut [u8]) -> Option<()> {
+        self.inner.read_bytes(offset, into)
+    }
+    fn write_bytes(&mut self, offset: u32, from: &[u8]) -> Option<()> {
+        self.inner.write_bytes(offset, from)
+    }
+    fn barrier(&self) {
+        self.inner.barrier()
+    }
+}
+
+/// The doorbell to an island in this process: a ring is recorded and wakes
+/// the island at once; a wait lets it run.
+struct Bell {
+    island: Island,
+    log: Log,
+}
+
+impl bulkhead_amp_host::link::Doorbell for Bell {
+    fn ring(&mut self) -> anyhow::Result<()> {
+        self.log.borrow_mut().push(Seen::Kick);
+        self.island.step();
+        Ok(())
+    }
+    fn wait(&mut self, _: std::time::Duration) -> anyhow::Result<bool> {
+        self.island.step();
+        Ok(true)
+    }
+}
+
+/// The descriptor heads the driver published on vring 1, in order.
+fn tx_heads(memory: &mut Memory, placement: bulkhead_amp_host::driver::Placement, count: u16) -> Vec<u16> {
+    use bulkhead_virtio::window::Window;
+    let window = memory.window();
+    let ring = placement.rings[1];
+    (0..count).map(|n| window.read_u16(ring.avail + 4 + 2 * (n % ring.num) as u32).unwrap()).collect()
+}
+
+/// Each personality, against the island's real device and a recording
+/// window and doorbell: the status steps of attach, reset and re-attach,
+/// the kicks per message, which buffer it sends from next, what it makes
+/// of a used length of 0, and a death in the middle of a message. Each
+/// expectation is what its source does (docs/virtio-link.md, "Driver
+/// personalities"), and each differs from another personality's.
+#[test]
+fn each_personality_attaches_kicks_reuses_and_resets_as_its_source_does() {
+    use Seen::{Kick, Status as S};
+    use bulkhead_amp_host::driver::Personality::{self, Bulkhead, Linux, OpenAmp};
+    use bulkhead_amp_host::host::Host;
+    use bulkhead_virtio::window::Window;
+    use status::{ACKNOWLEDGE as A, DRIVER as D, DRIVER_OK as OK};
+    for personality in Personality::ALL {
+        let name = personality.name();
+        let mut memory = Memory::new();
+        let log = Log::default();
+        let mut island = Island {
+            device: RpmsgDevice::new(layout(false)),
+            window: memory.window(),
+            events: Vec::new(),
+            dropped: Vec::new(),
+        };
+        assert_eq!(island.device.start(&mut island.window, false), Ok(None));
+        let window = Recording { inner: memory.window(), log: log.clone() };
+        let bell = Bell { island, log: log.clone() };
+        let mut host = Host::attach_as(window, config(), bell, personality).expect("attach");
+        let take = |log: &Log| std::mem::take(&mut *log.borrow_mut());
+        // Attach: the status steps, then a kick (and one per batch of
+        // announcements taken in).
+        let attach = match personality {
+            Bulkhead => vec![S(0), S(A | D), S(A | D | OK), Kick, Kick],
+            Linux => vec![S(0), S(A), S(A | D), S(A | D | OK), Kick, Kick],
+            OpenAmp => vec![S(OK), Kick, Kick],
+        };
+        assert_eq!(take(&log), attach, "{name}: attach");
+
+        // Three messages: a kick after each (Linux, OpenAMP) or one for the
+        // batch (ours), then one for the batch of replies taken in.
+        let payloads: Vec<Vec<u8>> = (0..3u8).map(|n| vec![n; 10 + n as usize]).collect();
+        assert_eq!(host.exchange(ECHO, &payloads).unwrap(), payloads);
+        let kicks = match personality {
+            Bulkhead => 2,
+            Linux | OpenAmp => 4,
+        };
+        assert_eq!(take(&log), vec![Kick; kicks], "{name}: kicks for three messages");
+        // The island returned each buffer as soon as it was kicked (this
+        // doorbell runs it at once): OpenAMP takes a returned buffer before
+        // a fresh one, so sends all three from buffer 0; Linux takes every
+        // fresh one first; ours sent the batch before ringing, three in
+        // flight.
+        let placement = host.driver().placement();
+        let heads = tx_heads(&mut memory, placement, 3);
+        let expected = if personality == OpenAmp { [0, 0, 0] } else { [0, 1, 2] };
+        assert_eq!(heads, expected, "{name}: buffers sent from");
+        // The descriptor's length: the message's (ours, Linux), or the
+        // whole buffer (OpenAMP's `h2r_buf_size`).
+        let desc_len = window_read_desc_len(&mut memory, placement, heads[2]);
+        let want = if personality == OpenAmp { BUFFER_SIZE as u32 } else { 16 + 12 };
+        assert_eq!(desc_len, want, "{name}: descriptor length");
+
+        // Once every fresh buffer has gone out (64 here, one at a time),
+        // Linux recycles in the order the device returned them (the oldest,
+        // 0, then 1); ours takes the last returned (2, of the batch of
+        // three, every time); OpenAMP still its one buffer.
+        for n in 3..66u8 {
+            assert_eq!(host.exchange(ECHO, &[vec![n]]).unwrap(), [vec![n]]);
+        }
+        take(&log);
+        let wrapped = tx_heads(&mut memory, placement, 2);
+        let expected = match personality {
+            Bulkhead => [2, 2],
+            Linux => [0, 1],
+            OpenAmp => [0, 0],
+        };
+        assert_eq!(wrapped, expected, "{name}: buffers of messages 65 and 66");
+
+        // Reset and re-attach.
+        let window = host.reset().unwrap();
+        let reset = match personality {
+            Bulkhead => vec![S(0), Kick],
+            Linux => vec![S(0), S(A)],
+            OpenAmp => vec![],
+        };
+        assert_eq!(take(&log), reset, "{name}: reset");
+        host.reattach_as(window, personality).unwrap();
+        let reattach = match personality {
+            Bulkhead => vec![S(0), S(A | D), S(A | D | OK), Kick, Kick],
+            // Bound again after `virtio_dev_remove`: DRIVER, DRIVER_OK.
+            Linux => vec![S(A | D), S(A | D | OK), Kick, Kick],
+            OpenAmp => vec![S(OK), Kick, Kick],
+        };
+        assert_eq!(take(&log), reattach, "{name}: re-attach");
+        assert_eq!(host.exchange(ECHO, &[b"after a reset".to_vec()]).unwrap(), [b"after a reset".to_vec()]);
+
+        // Killed mid-message: posted, never kicked; a new driver starts over.
+        take(&log);
+        let window = host.die_mid_message(ECHO, b"never kicked").unwrap();
+        assert_eq!(take(&log), vec![], "{name}: a dead driver rings nothing");
+        host.reattach_as(window, personality).unwrap();
+        assert_eq!(host.exchange(ECHO, &[b"after a death".to_vec()]).unwrap(), [b"after a death".to_vec()]);
+        assert_eq!(host.doorbell.island.device.stats().handshakes, 3, "{name}");
+
+        // A used length of 0 on a returned buffer (what the island wrote
+        // before issue 9): OpenAMP sizes the buffer from it (0 - 16, compared
+        // as signed) and posts a header of length 0xFFF0; the others ignore it.
+        let placement = host.driver().placement();
+        let ring = placement.rings[1];
+        let mut raw = memory.window();
+        let used = raw.read_u16(ring.used + 2).unwrap();
+        raw.write_u32(ring.used + 4 + 8 * (used.wrapping_sub(1) % ring.num) as u32 + 4, 0).unwrap();
+        // (OpenAMP takes that returned buffer next, before a fresh one.)
+        host.driver().send(ME_TEST, ECHO, b"hello").unwrap();
+        let avail = raw.read_u16(ring.avail + 2).unwrap();
+        let head = raw.read_u16(ring.avail + 4 + 2 * (avail.wrapping_sub(1) % ring.num) as u32).unwrap();
+        let address = raw.read_u32(ring.desc + 16 * head as u32).unwrap();
+        let offset = (address as u64 - REMOTE) as u32;
+        let header_len = raw.read_u16(offset + 12).unwrap();
+        let want = if personality == OpenAmp { 0xFFF0 } else { 5 };
+        assert_eq!(header_len, want, "{name}: header length after a used length of 0");
+    }
+}
+
+const ME_TEST: u32 = 2000;
+
+fn window_read_desc_len(memory: &mut Memory, placement: bulkhead_amp_host::driver::Placement, head: u16) -> u32 {
+    use bulkhead_virtio::window::Window;
+    memory.window().read_u32(placement.rings[1].desc + 16 * head as u32 + 8).unwrap()
+}

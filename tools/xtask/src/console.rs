@@ -5,11 +5,13 @@
 //! `bulkhead-amp-host` attaches as the rpmsg driver and the terminal talks
 //! to the island's `rpmsg-tty`. What the island logs on the kernel console
 //! (its link events, faults, restarts) is shown between commands.
-//! `--echo N` runs the scripted echo test instead.
+//! `--echo N` runs the scripted echo test instead; `--personality` picks
+//! whose driver the Cortex-A behaves as.
 
 use crate::{setup, system};
 use anyhow::Result;
 use bulkhead_amp_host::LinkConfig;
+use bulkhead_amp_host::driver::Personality;
 use bulkhead_amp_host::host::{console, echo};
 use bulkhead_system_tests::amp::Amp;
 use bulkhead_system_tests::qemu::Run;
@@ -17,7 +19,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Runs the console (or, with `echo`, the scripted echo test).
-pub fn run(root: &Path, description: &Path, echo_count: Option<usize>) -> Result<()> {
+pub fn run(root: &Path, description: &Path, echo_count: Option<usize>, personality: Personality) -> Result<()> {
     let toolchain = setup::toolchain(root)?;
     setup::qemu()?;
     let built = system::build(root, &toolchain, description)?;
@@ -31,7 +33,7 @@ pub fn run(root: &Path, description: &Path, echo_count: Option<usize>) -> Result
         config.doorbell_uart
     );
     let run = Run::new(&built.kernel).frames(u32::MAX).timeout(Duration::from_secs(u64::MAX / 4));
-    let mut amp = Amp::boot(run, config, "console", Duration::from_secs(60))?;
+    let mut amp = Amp::boot_as(run, config, "console", Duration::from_secs(60), personality)?;
     let mut shown = 0;
     let mut show_island_log = || {
         let lines = amp.session.drain();

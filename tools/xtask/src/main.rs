@@ -7,7 +7,7 @@
 //!                                                showing every partition UART
 //! cargo xtask test                               every host and QEMU test
 //! cargo xtask bench                              instruction counts and sizes, target/bench/summary.json
-//! cargo xtask console [--system FILE] [--echo N]  boot an AMP system; be its Cortex-A (rpmsg-tty terminal)
+//! cargo xtask console [--system FILE] [--echo N] [--personality P]  boot an AMP system; be its Cortex-A (rpmsg-tty terminal)
 //! cargo xtask linux [--system FILE] [--test basic|resets]
 //!                                                boot the island and Debian's Linux as its Cortex-A
 //!                                                (Linux's own rpmsg stack; a shell, or the test steps)
@@ -87,6 +87,10 @@ enum Command {
         /// Instead of a terminal: echo this many messages and check them.
         #[arg(long)]
         echo: Option<usize>,
+        /// Whose driver the Cortex-A behaves as: bulkhead, linux or openamp
+        /// (docs/virtio-link.md, "Driver personalities").
+        #[arg(long, default_value = "bulkhead")]
+        personality: String,
     },
     /// Boot an AMP system's island and Debian's stock arm64 Linux as its
     /// Cortex-A, in two QEMUs; Linux's console is the terminal.
@@ -210,8 +214,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Linux { system, test } => {
             linux::run(&root, &system.unwrap_or_else(|| root.join("partitions/systems/amp.toml")), test.as_deref())
         }
-        Command::Console { system, echo } => {
-            console::run(&root, &system.unwrap_or_else(|| root.join("partitions/systems/amp.toml")), echo)
+        Command::Console { system, echo, personality } => {
+            let Some(personality) = bulkhead_amp_host::driver::Personality::from_name(&personality) else {
+                anyhow::bail!("no personality `{personality}`; the personalities are: bulkhead, linux, openamp");
+            };
+            console::run(&root, &system.unwrap_or_else(|| root.join("partitions/systems/amp.toml")), echo, personality)
         }
     }
 }
