@@ -59,7 +59,8 @@
 //! - `rpmsg_echo_insns`: from the kernel's IRQ vector (the doorbell's
 //!   interrupt) to the island's ring back, for a 64-byte message: the
 //!   R52's whole cost of receiving and echoing it, doorbells included
-//!   (median; deliveries delayed to a window start are left out);
+//!   (the worst sample: an interrupt inside an echo cuts its sample short,
+//!   so medians mislead; deliveries delayed to a window start are left out);
 //! - `rpmsg_echo_496_insns`: the same for the largest message;
 //! - `rpmsg_echo_msgs_per_s`: 64-byte echoes per second at one instruction
 //!   per nanosecond with the island alone on the core (informative);
@@ -311,24 +312,28 @@ pub fn run(root: &Path) -> Result<()> {
         },
         Metric {
             key: "rpmsg_echo_insns",
-            value: rpmsg.echo_64,
+            value: rpmsg.max_64,
             target: Some(1500),
             unit: "instructions",
             note: format!(
-                "64-byte message: doorbell interrupt at EL2 to the island's doorbell back, median of {} (min {}, max {})",
-                rpmsg.samples_64, rpmsg.min_64, rpmsg.max_64
+                "64-byte message: doorbell interrupt at EL2 to the island's doorbell back, worst of {} (median {}, min \
+                 {}: samples cut short by another interrupt inside the echo)",
+                rpmsg.samples_64, rpmsg.echo_64, rpmsg.min_64
             ),
         },
         Metric {
             key: "rpmsg_echo_496_insns",
-            value: rpmsg.echo_496,
+            value: rpmsg.echo_496_max,
             target: None,
             unit: "instructions",
-            note: format!("496-byte message, the largest: the island's share, median of {}", rpmsg.samples_496),
+            note: format!(
+                "496-byte message, the largest: worst of {} (median {})",
+                rpmsg.samples_496, rpmsg.echo_496
+            ),
         },
         Metric {
             key: "rpmsg_echo_msgs_per_s",
-            value: 1_000_000_000 / rpmsg.echo_64.max(1),
+            value: 1_000_000_000 / rpmsg.max_64.max(1),
             target: None,
             unit: "messages/s",
             note: "64-byte echoes at 1 instruction/ns with the island alone on the core (simulated, informative)"
@@ -723,6 +728,7 @@ fn interference(root: &Path, toolchain: &setup::Toolchain, plugin: &Path, out_di
 /// Figures from the rpmsg echo run.
 struct RpmsgFigures {
     echo_64: u64,
+    echo_496_max: u64,
     min_64: u64,
     max_64: u64,
     samples_64: usize,
@@ -810,7 +816,11 @@ fn rpmsg_echo(root: &Path, toolchain: &setup::Toolchain, plugin: &Path, out_dir:
     // One ring by the island per echo, after those for the announcements:
     // the last 2 x ROUNDS rings are the 64-byte series then the 496-byte
     // one. Each ring's sample runs from the last IRQ entry before it,
-    // unless a window started in between (then it is left out).
+    // unless a window started in between (then it is left out). An
+    // interrupt taken inside an echo (the island's UART raises more than the
+    // doorbell's) cuts that sample short: the median is often such a
+    // fragment (about 235), so the figure reported is the worst sample, the
+    // whole path.
     let mut rings: Vec<Option<u64>> = Vec::new();
     let mut irq_at = None;
     for event in &events {
@@ -834,6 +844,7 @@ fn rpmsg_echo(root: &Path, toolchain: &setup::Toolchain, plugin: &Path, out_dir:
         bail!("too few echo samples outside window starts: {} and {}", small.len(), large.len());
     }
     Ok(RpmsgFigures {
+        echo_496_max: *large.iter().max().unwrap_or(&0),
         echo_64: median(&mut small.clone()),
         min_64: *small.iter().min().unwrap_or(&0),
         max_64: *small.iter().max().unwrap_or(&0),
