@@ -826,7 +826,7 @@ mod banked_transfer_tests {
                 });
             }
             // A32 doublewords: an even first register below r14.
-            if rt % 2 == 0 && rt < 14 && rn != rt + 1 {
+            if rt.is_multiple_of(2) && rt < 14 && rn != rt + 1 {
                 let pair = std::vec![rt, rt + 1];
                 forms.push(Form {
                     name: "ldrd rt, rt+1, [rn], #8",
