@@ -9,7 +9,10 @@
 //!   Debian bookworm-backports when missing on a Debian machine where we are
 //!   root or have sudo; otherwise a message says what to install;
 //! - `arm-none-eabi-gcc` and `make`, for the C guests (Debian's
-//!   `gcc-arm-none-eabi`), the same way.
+//!   `gcc-arm-none-eabi`), the same way;
+//! - bookworm-backports among the apt sources on Debian 12 (root or sudo),
+//!   where the Linux guest's kernel packages come from
+//!   (`tools/linux-guest/build.sh` fetches and builds the rest itself).
 
 use anyhow::{Context, Result, bail};
 use std::path::Path;
@@ -83,20 +86,15 @@ pub fn qemu() -> Result<()> {
         );
     }
     eprintln!("setup: installing qemu-system-arm from Debian bookworm-backports");
-    let sources = "/etc/apt/sources.list.d/bulkhead-backports.sources";
-    let script = format!(
-        "set -e\n\
-         if ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d; then\n\
-           printf 'Types: deb\\nURIs: http://deb.debian.org/debian\\nSuites: bookworm-backports\\nComponents: main\\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\\n' > {sources}\n\
-         fi\n\
-         apt-get update -qq\n\
-         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports qemu-system-arm >/dev/null\n"
-    );
+    backports_sources()?;
+    let script = "set -e\n\
+                  apt-get update -qq\n\
+                  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports qemu-system-arm >/dev/null\n";
     let mut command = if root { Command::new("sh") } else { Command::new("sudo") };
     if !root {
         command.arg("sh");
     }
-    let status = command.args(["-c", &script]).status()?;
+    let status = command.args(["-c", script]).status()?;
     if !status.success() {
         bail!("installing qemu-system-arm from bookworm-backports failed");
     }
@@ -104,6 +102,49 @@ pub fn qemu() -> Result<()> {
         Some((major, _)) if major >= 9 => Ok(()),
         _ => bail!("qemu-system-arm is still missing or too old after installing it"),
     }
+}
+
+/// Makes sure Debian bookworm-backports is among the apt sources on a
+/// Debian 12 machine where we are root or have sudo (adding it as the QEMU
+/// set-up does): the Linux guest's kernel, headers and sources
+/// (tools/linux-guest/build.sh) come from there, and on a machine that
+/// already had a recent QEMU nothing else would have added it. Elsewhere it
+/// does nothing; the Linux tests then say why they cannot run.
+pub fn backports_sources() -> Result<()> {
+    let os = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+    if !os.contains("VERSION_CODENAME=bookworm") {
+        return Ok(());
+    }
+    let present = |path: &str| std::fs::read_to_string(path).is_ok_and(|text| text.contains("bookworm-backports"));
+    let listed = present("/etc/apt/sources.list")
+        || std::fs::read_dir("/etc/apt/sources.list.d")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|entry| entry.path().to_str().is_some_and(present));
+    if listed {
+        return Ok(());
+    }
+    let root = output("id", &["-u"]).is_some_and(|uid| uid.trim() == "0");
+    let sudo = !root && output("sudo", &["-n", "true"]).is_some();
+    if !(root || sudo) {
+        return Ok(());
+    }
+    eprintln!("setup: adding Debian bookworm-backports to the apt sources (the Linux guest's packages)");
+    let sources = "/etc/apt/sources.list.d/bulkhead-backports.sources";
+    let script = format!(
+        "set -e\n\
+         printf 'Types: deb\\nURIs: http://deb.debian.org/debian\\nSuites: bookworm-backports\\nComponents: main\\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\\n' > {sources}\n\
+         apt-get update -qq\n"
+    );
+    let mut command = if root { Command::new("sh") } else { Command::new("sudo") };
+    if !root {
+        command.arg("sh");
+    }
+    if !command.args(["-c", &script]).status()?.success() {
+        bail!("adding bookworm-backports to the apt sources failed");
+    }
+    Ok(())
 }
 
 /// Makes sure `arm-none-eabi-gcc` (and `make`) are on the path, for the C

@@ -45,6 +45,7 @@ pub fn all(root: &Path, filter: Option<&str>) -> Result<()> {
     // Before the host tests: those of bulkhead.h and the generated linker
     // files compile and link with it, and skip (saying so) without it.
     setup::c_toolchain()?;
+    setup::backports_sources()?;
 
     eprintln!("== host tests (generator, kernel core, MPU encoding, ABI, tools)");
     if !cargo(root).args(["test", "--quiet"]).status()?.success() {
