@@ -750,8 +750,12 @@ impl<const P: usize, const N: usize, const E: usize> Console<P, N, E> {
                     return Drained { bytes, more: true };
                 }
             }
+            // A line already started goes on only as far as the room allows
+            // too: the device may have been full for a while (its reader is
+            // slow), and the rest of a line must not run past a boundary.
             let pending = self.staged.as_bytes().get(self.staged_out..).unwrap_or(&[]);
-            let sent = pending.iter().take_while(|byte| out.try_put(**byte)).count();
+            let allowance = if pending.is_empty() { 0 } else { room() };
+            let sent = pending.iter().take(allowance).take_while(|byte| out.try_put(**byte)).count();
             self.staged_out += sent;
             bytes += sent;
             if sent < pending.len() {
@@ -987,6 +991,28 @@ mod tests {
         for &byte in text {
             console.feed(id, byte);
         }
+    }
+
+    #[test]
+    fn a_line_the_device_stalled_goes_on_only_as_far_as_the_room_allows() {
+        let mut console = Small::new();
+        feed(&mut console, 0, b"a line long enough to stall part way\n");
+        // The device takes 5 bytes, then is full (a slow reader).
+        let mut device = Device { room: Some(5), ..Device::default() };
+        assert!(drain(&mut console, Allowed::Any, &mut device).more);
+        assert_eq!(device.bytes.len(), 5);
+        // Room again, but the boundary is near: at most what the room says.
+        device.room = None;
+        let drained = console.drain(Allowed::Any, usize::MAX, name, &mut device, || 7);
+        assert!(drained.more);
+        assert_eq!(device.bytes.len(), 5 + 7, "no more than the room, even for a started line");
+        let drained = console.drain(Allowed::Any, usize::MAX, name, &mut device, || 0);
+        assert_eq!((drained.bytes, device.bytes.len()), (0, 12), "nothing once the boundary is due");
+        // Then the rest, whole and in order.
+        while drain(&mut console, Allowed::Any, &mut device).more {}
+        let text = String::from_utf8(device.bytes).unwrap();
+        assert!(text.ends_with("a line long enough to stall part way\n"), "{text:?}");
+        assert_eq!(text.matches('\n').count(), 1);
     }
 
     #[test]
