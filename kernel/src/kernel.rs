@@ -372,7 +372,7 @@ impl Kernel {
             while let Some(step) = progress.next_step(&desc.init, u32::MAX) {
                 partition_memory::apply(step);
             }
-            partition.context = El1Context::at_entry(desc.entry, desc.initial_sp, self.reset_sctlr, index as u8, 0);
+            partition.context.reset_to_entry(desc.entry, desc.initial_sp, self.reset_sctlr, index as u8, 0);
         }
         mpu::load_partition(&[]);
         let now = timer::now();

@@ -159,23 +159,11 @@ impl El1Context {
         }
     }
 
-    /// The context of a partition about to run from its entry point, as after
-    /// a reset: every register zero except the entry contract of
-    /// `bulkhead_abi::entry`, `SP_svc`, and `SCTLR` at the core's reset value.
-    pub fn at_entry(entry: u32, stack_top: u32, reset_sctlr: u32, id: u8, restarts: u32) -> El1Context {
-        let mut context = El1Context::zeroed();
-        context.frame.elr = entry;
-        context.frame.spsr = ENTRY_CPSR;
-        context.frame.r[bulkhead_abi::entry::REG_PARTITION_ID] = id as u32;
-        context.frame.r[bulkhead_abi::entry::REG_RESTART_COUNT] = restarts;
-        context.frame.r[bulkhead_abi::entry::REG_ABI_VERSION] = bulkhead_abi::ABI_VERSION;
-        context.banked.svc[0] = stack_top;
-        context.system.sctlr = reset_sctlr;
-        context
-    }
-
-    /// Makes this context [`El1Context::at_entry`]'s, in place (no copy of
-    /// the whole context through the stack: this runs in a restart step).
+    /// Makes this the context of a partition about to run from its entry
+    /// point, as after a reset: every register zero except the entry
+    /// contract of `bulkhead_abi::entry`, `SP_svc`, and `SCTLR` at the core's
+    /// reset value. In place (no copy of the whole context through the
+    /// stack: this runs at boot and in a restart step).
     pub fn reset_to_entry(&mut self, entry: u32, stack_top: u32, reset_sctlr: u32, id: u8, restarts: u32) {
         *self = El1Context::zeroed();
         self.frame.elr = entry;

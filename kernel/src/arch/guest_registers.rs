@@ -66,21 +66,21 @@ impl TrappedRegisters<'_> {
     }
 }
 
-/// One `MRS Rd, <banked>` per register: the banked register is part of the
-/// instruction encoding, so each needs its own.
+/// One `MRS Rd, <banked>` / `MSR <banked>, Rd` per register: the banked
+/// register is part of the instruction encoding, so each needs its own.
 macro_rules! banked_access {
     ($($variant:pat => $name:literal),+ $(,)?) => {
         #[inline(always)]
         fn read_banked(banked: Banked) -> u32 {
-            let value: u32;
+            let mut value = 0;
             match banked {
                 // SAFETY: reading a banked EL1 register from Hyp mode has no
                 // side effect; it is the trapped partition's own state.
                 $($variant => unsafe {
                     core::arch::asm!(concat!("mrs {}, ", $name), out(reg) value, options(nomem, nostack, preserves_flags))
                 },)+
-                // R8_fiq..R12_fiq are matched by index below.
-                Banked::FiqHigh(index) => return read_fiq_high(index),
+                // `locate` gives FIQ's r8-r12 only: indices 0..=4.
+                Banked::FiqHigh(_) => {}
             }
             value
         }
@@ -95,7 +95,7 @@ macro_rules! banked_access {
                 $($variant => unsafe {
                     core::arch::asm!(concat!("msr ", $name, ", {}"), in(reg) value, options(nomem, nostack, preserves_flags))
                 },)+
-                Banked::FiqHigh(index) => write_fiq_high(index, value),
+                Banked::FiqHigh(_) => {}
             }
         }
     };
@@ -103,6 +103,11 @@ macro_rules! banked_access {
 
 banked_access! {
     Banked::SpUsr => "sp_usr",
+    Banked::FiqHigh(0) => "r8_fiq",
+    Banked::FiqHigh(1) => "r9_fiq",
+    Banked::FiqHigh(2) => "r10_fiq",
+    Banked::FiqHigh(3) => "r11_fiq",
+    Banked::FiqHigh(4) => "r12_fiq",
     Banked::SpFiq => "sp_fiq",
     Banked::LrFiq => "lr_fiq",
     Banked::SpIrq => "sp_irq",
@@ -114,31 +119,3 @@ banked_access! {
     Banked::SpUnd => "sp_und",
     Banked::LrUnd => "lr_und",
 }
-
-macro_rules! fiq_high {
-    ($($index:literal => $name:literal),+) => {
-        fn read_fiq_high(index: u8) -> u32 {
-            let mut value = 0;
-            match index {
-                // SAFETY: as for `read_banked`.
-                $($index => unsafe {
-                    core::arch::asm!(concat!("mrs {}, ", $name), out(reg) value, options(nomem, nostack, preserves_flags))
-                },)+
-                _ => {}
-            }
-            value
-        }
-
-        fn write_fiq_high(index: u8, value: u32) {
-            match index {
-                // SAFETY: as for `write_banked`.
-                $($index => unsafe {
-                    core::arch::asm!(concat!("msr ", $name, ", {}"), in(reg) value, options(nomem, nostack, preserves_flags))
-                },)+
-                _ => {}
-            }
-        }
-    };
-}
-
-fiq_high! { 0 => "r8_fiq", 1 => "r9_fiq", 2 => "r10_fiq", 3 => "r11_fiq", 4 => "r12_fiq" }
