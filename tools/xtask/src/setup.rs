@@ -64,6 +64,23 @@ pub fn qemu_version(qemu: &str) -> Option<(u32, u32)> {
     Some((parts.next()??, parts.next()??))
 }
 
+/// A shell that runs as root: `sh` when we are root, `sudo sh` when sudo
+/// needs no password; `None` otherwise (the caller says what to install).
+fn admin_shell() -> Option<Command> {
+    if output("id", &["-u"]).is_some_and(|uid| uid.trim() == "0") {
+        return Some(Command::new("sh"));
+    }
+    output("sudo", &["-n", "true"])?;
+    let mut command = Command::new("sudo");
+    command.arg("sh");
+    Some(command)
+}
+
+/// Runs `script` in `shell` (from [`admin_shell`]); whether it succeeded.
+fn run_as_admin(mut shell: Command, script: &str) -> Result<bool> {
+    Ok(shell.args(["-c", script]).status()?.success())
+}
+
 /// Makes sure `qemu-system-arm` >= 9.0 is on the path.
 pub fn qemu() -> Result<()> {
     if let Some((major, minor)) = qemu_version("qemu-system-arm") {
@@ -76,26 +93,19 @@ pub fn qemu() -> Result<()> {
     }
     let os = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
     let bookworm = os.contains("VERSION_CODENAME=bookworm");
-    let root = output("id", &["-u"]).is_some_and(|uid| uid.trim() == "0");
-    let sudo = !root && output("sudo", &["-n", "true"]).is_some();
-    if !bookworm || !(root || sudo) {
+    let Some(shell) = admin_shell().filter(|_| bookworm) else {
         bail!(
             "install QEMU 9.0 or newer with qemu-system-arm (for example, on Debian 12: enable bookworm-backports \
              and `apt-get install -t bookworm-backports qemu-system-arm`; on Ubuntu 24.10+ or Fedora 40+ the \
              distribution's package is recent enough), then rerun"
         );
-    }
+    };
     eprintln!("setup: installing qemu-system-arm from Debian bookworm-backports");
     backports_sources()?;
     let script = "set -e\n\
                   apt-get update -qq\n\
                   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports qemu-system-arm >/dev/null\n";
-    let mut command = if root { Command::new("sh") } else { Command::new("sudo") };
-    if !root {
-        command.arg("sh");
-    }
-    let status = command.args(["-c", script]).status()?;
-    if !status.success() {
+    if !run_as_admin(shell, script)? {
         bail!("installing qemu-system-arm from bookworm-backports failed");
     }
     match qemu_version("qemu-system-arm") {
@@ -125,11 +135,7 @@ pub fn backports_sources() -> Result<()> {
     if listed {
         return Ok(());
     }
-    let root = output("id", &["-u"]).is_some_and(|uid| uid.trim() == "0");
-    let sudo = !root && output("sudo", &["-n", "true"]).is_some();
-    if !(root || sudo) {
-        return Ok(());
-    }
+    let Some(shell) = admin_shell() else { return Ok(()) };
     eprintln!("setup: adding Debian bookworm-backports to the apt sources (the Linux guest's packages)");
     let sources = "/etc/apt/sources.list.d/bulkhead-backports.sources";
     let script = format!(
@@ -137,11 +143,7 @@ pub fn backports_sources() -> Result<()> {
          printf 'Types: deb\\nURIs: http://deb.debian.org/debian\\nSuites: bookworm-backports\\nComponents: main\\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\\n' > {sources}\n\
          apt-get update -qq\n"
     );
-    let mut command = if root { Command::new("sh") } else { Command::new("sudo") };
-    if !root {
-        command.arg("sh");
-    }
-    if !command.args(["-c", &script]).status()?.success() {
+    if !run_as_admin(shell, &script)? {
         bail!("adding bookworm-backports to the apt sources failed");
     }
     Ok(())
@@ -158,22 +160,16 @@ pub fn c_toolchain() -> Result<()> {
     eprintln!("setup: arm-none-eabi-gcc or make not found (needed to build the C guests)");
     let os = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
     let debian = os.lines().any(|line| line == "ID=debian" || line.starts_with("ID_LIKE=debian"));
-    let root = output("id", &["-u"]).is_some_and(|uid| uid.trim() == "0");
-    let sudo = !root && output("sudo", &["-n", "true"]).is_some();
-    if !debian || !(root || sudo) {
+    let Some(shell) = admin_shell().filter(|_| debian) else {
         bail!(
             "install a GCC for bare-metal Arm and make (on Debian or Ubuntu: `apt-get install gcc-arm-none-eabi \
              make`; elsewhere the Arm GNU Toolchain, arm-none-eabi), then rerun"
         );
-    }
+    };
     eprintln!("setup: installing gcc-arm-none-eabi and make from Debian");
     let script = "set -e\napt-get update -qq\n\
                   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-arm-none-eabi make >/dev/null\n";
-    let mut command = if root { Command::new("sh") } else { Command::new("sudo") };
-    if !root {
-        command.arg("sh");
-    }
-    if !command.args(["-c", script]).status()?.success() {
+    if !run_as_admin(shell, script)? {
         bail!("installing gcc-arm-none-eabi failed");
     }
     if !have("arm-none-eabi-gcc") {
