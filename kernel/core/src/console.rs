@@ -738,6 +738,10 @@ impl<const P: usize, const N: usize, const E: usize> Console<P, N, E> {
         mut room: impl FnMut() -> usize,
     ) -> Drained {
         let mut bytes = 0;
+        // Whether the staged line's room was asked in this call: a line
+        // staged (or admitted) here fits; only one started in an earlier
+        // call, whose device then filled, must ask again.
+        let mut fits = false;
         loop {
             let staged = self.staged.as_bytes().len();
             if self.staged_out == 0 && staged != 0 {
@@ -749,12 +753,13 @@ impl<const P: usize, const N: usize, const E: usize> Console<P, N, E> {
                 if staged > budget.saturating_sub(bytes) || staged > room() {
                     return Drained { bytes, more: true };
                 }
+                fits = true;
             }
             // A line already started goes on only as far as the room allows
             // too: the device may have been full for a while (its reader is
             // slow), and the rest of a line must not run past a boundary.
             let pending = self.staged.as_bytes().get(self.staged_out..).unwrap_or(&[]);
-            let allowance = if pending.is_empty() { 0 } else { room() };
+            let allowance = if fits || pending.is_empty() { pending.len() } else { room() };
             let sent = pending.iter().take(allowance).take_while(|byte| out.try_put(**byte)).count();
             self.staged_out += sent;
             bytes += sent;
@@ -770,6 +775,7 @@ impl<const P: usize, const N: usize, const E: usize> Console<P, N, E> {
                 return Drained { bytes, more: true };
             }
             self.stage(choice, &name);
+            fits = true;
         }
     }
 
