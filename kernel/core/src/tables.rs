@@ -143,6 +143,9 @@ pub struct PartitionDesc {
     pub init: ImageInit,
     /// What a fault does.
     pub fault_policy: FaultPolicy,
+    /// The core it runs on (it never runs on another): an index of
+    /// [`SystemDesc::cores`].
+    pub core: u8,
 }
 
 /// One window of the cyclic schedule.
@@ -164,6 +167,42 @@ pub struct ScheduleDesc {
     /// Windows in order. They tile the frame exactly: the generator adds an
     /// idle window for any time the description leaves unassigned.
     pub windows: &'static [WindowDesc],
+}
+
+/// One core: its schedule, the partitions pinned to it and where its
+/// interrupts go.
+///
+/// Partition ids are numbered core by core, so a core's partitions are the
+/// ids `first_partition..first_partition + partition_count`: each core's
+/// kernel keeps the run-time state of exactly those, in one array indexed
+/// by `id - first_partition`, and never touches anyone else's.
+#[derive(Clone, Copy, Debug)]
+pub struct CoreDesc {
+    /// Its cyclic schedule; `None` for a core the system does not use,
+    /// which stays parked.
+    pub schedule: Option<ScheduleDesc>,
+    /// Its first partition's id.
+    pub first_partition: PartitionId,
+    /// How many partitions it runs.
+    pub partition_count: u8,
+    /// Route of each interrupt id as this core sees it
+    /// ([`InterruptRoute::NONE`] for the kernel's, nobody's and other
+    /// cores' partitions'). SGIs and PPIs are the core's own; an SPI is in
+    /// the table of the one core it is routed to. The virtual timer is not
+    /// here: every partition has its own ([`PartitionDesc::timer_slot`]).
+    pub interrupt_routes: &'static [InterruptRoute],
+}
+
+impl CoreDesc {
+    /// A parked core: no schedule, no partitions, no interrupts.
+    pub const PARKED: CoreDesc =
+        CoreDesc { schedule: None, first_partition: 0, partition_count: 0, interrupt_routes: &[] };
+
+    /// Whether partition `id` is one of this core's.
+    pub const fn runs(&self, id: PartitionId) -> bool {
+        (id as usize) >= self.first_partition as usize
+            && (id as usize) < self.first_partition as usize + self.partition_count as usize
+    }
 }
 
 /// What the kernel reports beyond faults and partition output.
@@ -225,14 +264,10 @@ pub struct SystemDesc {
     pub timer_hz: u32,
     /// Regions the kernel keeps enabled in slots `0..KERNEL_REGION_SLOTS`.
     pub kernel_regions: [EncodedRegion; KERNEL_REGION_SLOTS],
-    /// Partitions, indexed by [`PartitionId`].
+    /// Partitions, indexed by [`PartitionId`], core by core.
     pub partitions: &'static [PartitionDesc],
-    /// The schedule of core 0.
-    pub schedule: ScheduleDesc,
-    /// Route of each interrupt id ([`InterruptRoute::NONE`] for the kernel's
-    /// and nobody's). The virtual timer is not here: every partition has its
-    /// own ([`PartitionDesc::timer_slot`]).
-    pub interrupt_routes: &'static [InterruptRoute],
+    /// Every core of the board, indexed by core number (`MPIDR.Aff0`).
+    pub cores: &'static [CoreDesc],
     /// Trace output.
     pub trace: TraceFlags,
 }
@@ -261,6 +296,12 @@ pub enum TableError {
     /// A partition's interrupt list is unsorted, too long, or disagrees with
     /// the owner table.
     BadInterrupts,
+    /// The cores' partition ranges do not number the partitions core by
+    /// core, a partition's `core` disagrees with them, or a core with
+    /// partitions has no schedule.
+    BadCores,
+    /// No core has a schedule, or more cores than the board has.
+    NoCores,
 }
 
 impl TableError {
@@ -271,7 +312,7 @@ impl TableError {
             TableError::TooManyPartitions => "more than 255 partitions",
             TableError::TooManyRegions => "partition has more regions than MPU slots",
             TableError::DisabledRegion => "partition region slot not enabled",
-            TableError::UnknownPartition => "window names an unknown partition",
+            TableError::UnknownPartition => "window names an unknown partition, or one of another core",
             TableError::WindowsDoNotTile => "windows do not tile the major frame",
             TableError::EmptyWindow => "window of zero length",
             TableError::PartitionWithoutWindow => "partition has no window",
@@ -279,6 +320,10 @@ impl TableError {
             TableError::BadInterrupts => {
                 "partition interrupts unsorted, too many, without the virtual timer, or not matching the route table"
             }
+            TableError::BadCores => {
+                "partition ids not numbered core by core, a partition's core disagreeing, or a core with partitions but no schedule"
+            }
+            TableError::NoCores => "no core has a schedule, or more cores than the board",
         }
     }
 }
@@ -293,9 +338,13 @@ impl SystemDesc {
         if partitions.len() > PartitionId::MAX as usize {
             return Err(TableError::TooManyPartitions);
         }
+        if let Err(error) = self.check_cores() {
+            return Err(error);
+        }
         let mut p = 0;
         while p < partitions.len() {
             let desc = &partitions[p];
+            let routes = self.cores[desc.core as usize].interrupt_routes;
             if desc.regions.len() > MAX_PARTITION_REGIONS {
                 return Err(TableError::TooManyRegions);
             }
@@ -317,8 +366,8 @@ impl SystemDesc {
                 let routed = if intid == crate::vgic::VIRTUAL_TIMER {
                     desc.timer_slot as usize == i
                 } else {
-                    (intid as usize) < self.interrupt_routes.len() && {
-                        let route = self.interrupt_routes[intid as usize];
+                    (intid as usize) < routes.len() && {
+                        let route = routes[intid as usize];
                         route.owner as usize == p && route.slot as usize == i
                     }
                 };
@@ -381,7 +430,67 @@ impl SystemDesc {
             }
             p += 1;
         }
-        let windows = self.schedule.windows;
+        let mut c = 0;
+        while c < self.cores.len() {
+            if let Err(error) = self.check_schedule(c) {
+                return Err(error);
+            }
+            c += 1;
+        }
+        Ok(())
+    }
+
+    /// The cores: at least one scheduled, no more than the board has, their
+    /// partition ranges numbering the partitions core by core, each
+    /// partition's `core` naming the range it is in, and every route of a
+    /// core naming one of that core's partitions.
+    const fn check_cores(&self) -> Result<(), TableError> {
+        let cores = self.cores;
+        if cores.is_empty() || cores.len() > self.board.cores {
+            return Err(TableError::NoCores);
+        }
+        let mut scheduled = false;
+        let mut next = 0usize;
+        let mut c = 0;
+        while c < cores.len() {
+            let core = &cores[c];
+            scheduled |= core.schedule.is_some();
+            if core.partition_count != 0 && (core.schedule.is_none() || core.first_partition as usize != next) {
+                return Err(TableError::BadCores);
+            }
+            next += core.partition_count as usize;
+            let mut p = core.first_partition as usize;
+            while p < core.first_partition as usize + core.partition_count as usize {
+                if p >= self.partitions.len() || self.partitions[p].core as usize != c {
+                    return Err(TableError::BadCores);
+                }
+                p += 1;
+            }
+            let mut i = 0;
+            while i < core.interrupt_routes.len() {
+                let owner = core.interrupt_routes[i].owner;
+                if owner != NO_OWNER && !core.runs(owner) {
+                    return Err(TableError::BadInterrupts);
+                }
+                i += 1;
+            }
+            c += 1;
+        }
+        if !scheduled {
+            return Err(TableError::NoCores);
+        }
+        if next != self.partitions.len() {
+            return Err(TableError::BadCores);
+        }
+        Ok(())
+    }
+
+    /// Core `c`'s schedule: windows that tile its frame, each naming one of
+    /// its partitions or none, and a window for each of its partitions.
+    const fn check_schedule(&self, c: usize) -> Result<(), TableError> {
+        let core = &self.cores[c];
+        let Some(schedule) = &core.schedule else { return Ok(()) };
+        let windows = schedule.windows;
         let mut next_offset = 0u64;
         let mut w = 0;
         while w < windows.len() {
@@ -393,18 +502,18 @@ impl SystemDesc {
                 return Err(TableError::WindowsDoNotTile);
             }
             if let Some(id) = window.partition
-                && id as usize >= partitions.len()
+                && !core.runs(id)
             {
                 return Err(TableError::UnknownPartition);
             }
             next_offset = window.offset + window.duration;
             w += 1;
         }
-        if windows.is_empty() || next_offset != self.schedule.major_frame {
+        if windows.is_empty() || next_offset != schedule.major_frame {
             return Err(TableError::WindowsDoNotTile);
         }
-        let mut p = 0;
-        while p < partitions.len() {
+        let mut p = core.first_partition as usize;
+        while p < core.first_partition as usize + core.partition_count as usize {
             let mut has_window = false;
             let mut w = 0;
             while w < windows.len() {
@@ -455,20 +564,35 @@ pub(crate) mod tests {
             spis: &[],
             init: NO_INIT,
             fault_policy: FaultPolicy::Halt,
+            core: 0,
         }
     }
 
     pub(crate) const TWO: [PartitionDesc; 2] = [partition("a"), partition("b")];
 
-    pub(crate) const fn system(windows: &'static [WindowDesc], major_frame: u64) -> SystemDesc {
+    /// Core 0 running partitions 0 and 1 with this schedule and routes.
+    pub(crate) const fn core(
+        windows: &'static [WindowDesc],
+        major_frame: u64,
+        interrupt_routes: &'static [InterruptRoute],
+    ) -> CoreDesc {
+        CoreDesc {
+            schedule: Some(ScheduleDesc { major_frame, windows }),
+            first_partition: 0,
+            partition_count: 2,
+            interrupt_routes,
+        }
+    }
+
+    /// A system of partitions `a` and `b` on core 0 of a 2-core board.
+    pub(crate) const fn system(cores: &'static [CoreDesc]) -> SystemDesc {
         SystemDesc {
             name: "test",
-            board: BoardDesc { name: "test", console_base: 0, gicd_base: 0, gicr_base: 0, cores: 1 },
+            board: BoardDesc { name: "test", console_base: 0, gicd_base: 0, gicr_base: 0, cores: 2 },
             timer_hz: 62_500_000,
             kernel_regions: [EncodedRegion::DISABLED; KERNEL_REGION_SLOTS],
             partitions: &TWO,
-            schedule: ScheduleDesc { major_frame, windows },
-            interrupt_routes: &[],
+            cores,
             trace: TraceFlags { windows: false, interrupts: false },
         }
     }
@@ -477,10 +601,19 @@ pub(crate) mod tests {
         WindowDesc { partition, offset, duration }
     }
 
+    /// The system of [`system`] with core 0 running `windows`.
+    macro_rules! on_core0 {
+        ($windows:ident, $frame:expr) => {{
+            static CORES: [CoreDesc; 1] = [core(&$windows, $frame, &[])];
+            system(&CORES)
+        }};
+    }
+
     #[test]
     fn a_tiling_schedule_is_valid() {
         const WINDOWS: [WindowDesc; 3] = [w(Some(0), 0, 100), w(Some(1), 100, 50), w(None, 150, 50)];
-        const SYSTEM: SystemDesc = system(&WINDOWS, 200);
+        const CORES: [CoreDesc; 1] = [core(&WINDOWS, 200, &[])];
+        const SYSTEM: SystemDesc = system(&CORES);
         const _: () = SYSTEM.assert_valid();
         assert_eq!(SYSTEM.check(), Ok(()));
     }
@@ -488,21 +621,21 @@ pub(crate) mod tests {
     #[test]
     fn gaps_overlaps_and_overruns_are_caught() {
         static GAP: [WindowDesc; 2] = [w(Some(0), 0, 100), w(Some(1), 110, 90)];
-        assert_eq!(system(&GAP, 200).check(), Err(TableError::WindowsDoNotTile));
+        assert_eq!(on_core0!(GAP, 200).check(), Err(TableError::WindowsDoNotTile));
         static OVERLAP: [WindowDesc; 2] = [w(Some(0), 0, 100), w(Some(1), 90, 110)];
-        assert_eq!(system(&OVERLAP, 200).check(), Err(TableError::WindowsDoNotTile));
+        assert_eq!(on_core0!(OVERLAP, 200).check(), Err(TableError::WindowsDoNotTile));
         static OVERRUN: [WindowDesc; 2] = [w(Some(0), 0, 100), w(Some(1), 100, 150)];
-        assert_eq!(system(&OVERRUN, 200).check(), Err(TableError::WindowsDoNotTile));
+        assert_eq!(on_core0!(OVERRUN, 200).check(), Err(TableError::WindowsDoNotTile));
         static EMPTY: [WindowDesc; 2] = [w(Some(0), 0, 200), w(Some(1), 200, 0)];
-        assert_eq!(system(&EMPTY, 200).check(), Err(TableError::EmptyWindow));
+        assert_eq!(on_core0!(EMPTY, 200).check(), Err(TableError::EmptyWindow));
     }
 
     #[test]
     fn every_partition_needs_a_window_and_windows_need_partitions() {
         static ONLY_A: [WindowDesc; 1] = [w(Some(0), 0, 200)];
-        assert_eq!(system(&ONLY_A, 200).check(), Err(TableError::PartitionWithoutWindow));
+        assert_eq!(on_core0!(ONLY_A, 200).check(), Err(TableError::PartitionWithoutWindow));
         static UNKNOWN: [WindowDesc; 2] = [w(Some(0), 0, 100), w(Some(2), 100, 100)];
-        assert_eq!(system(&UNKNOWN, 200).check(), Err(TableError::UnknownPartition));
+        assert_eq!(on_core0!(UNKNOWN, 200).check(), Err(TableError::UnknownPartition));
     }
 
     #[test]
@@ -522,7 +655,8 @@ pub(crate) mod tests {
             routes[40] = InterruptRoute { owner: 1, slot: 2 };
             routes
         };
-        let good = SystemDesc { partitions: &PARTITIONS, interrupt_routes: &ROUTES, ..system(&WINDOWS, 200) };
+        static CORES: [CoreDesc; 1] = [core(&WINDOWS, 200, &ROUTES)];
+        let good = SystemDesc { partitions: &PARTITIONS, ..system(&CORES) };
         assert_eq!(good.check(), Ok(()));
         // The SPI words must name exactly the owned SPIs, each word once.
         static SPLIT_WORD: [PartitionDesc; 2] =
@@ -551,14 +685,16 @@ pub(crate) mod tests {
             routes[40].slot = 1;
             routes
         };
-        let wrong_slot = SystemDesc { interrupt_routes: &WRONG_SLOT, ..good };
+        static WRONG_SLOT_CORES: [CoreDesc; 1] = [core(&WINDOWS, 200, &WRONG_SLOT)];
+        let wrong_slot = SystemDesc { cores: &WRONG_SLOT_CORES, ..good };
         assert_eq!(wrong_slot.check(), Err(TableError::BadInterrupts));
         static WRONG_OWNER: [InterruptRoute; 41] = {
             let mut routes = ROUTES;
             routes[33].owner = 0;
             routes
         };
-        assert_eq!(SystemDesc { interrupt_routes: &WRONG_OWNER, ..good }.check(), Err(TableError::BadInterrupts));
+        static WRONG_OWNER_CORES: [CoreDesc; 1] = [core(&WINDOWS, 200, &WRONG_OWNER)];
+        assert_eq!(SystemDesc { cores: &WRONG_OWNER_CORES, ..good }.check(), Err(TableError::BadInterrupts));
         static NO_TIMER: [PartitionDesc; 2] = [
             partition("a"),
             PartitionDesc { interrupts: &[33, 40], timer_slot: 0, spis: &B_SPIS_ONE_WORD, ..partition("b") },
@@ -569,7 +705,51 @@ pub(crate) mod tests {
             routes[40].slot = 1;
             routes
         };
-        let no_timer = SystemDesc { partitions: &NO_TIMER, interrupt_routes: &SHIFTED, ..good };
+        static SHIFTED_CORES: [CoreDesc; 1] = [core(&WINDOWS, 200, &SHIFTED)];
+        let no_timer = SystemDesc { partitions: &NO_TIMER, cores: &SHIFTED_CORES, ..good };
         assert_eq!(no_timer.check(), Err(TableError::BadInterrupts));
+    }
+
+    #[test]
+    fn partitions_are_numbered_core_by_core_and_run_only_on_their_core() {
+        static A_ON_0: [WindowDesc; 1] = [w(Some(0), 0, 100)];
+        static B_ON_1: [WindowDesc; 1] = [w(Some(1), 0, 100)];
+        static B_ON_0: [WindowDesc; 2] = [w(Some(0), 0, 50), w(Some(1), 50, 50)];
+        static SPLIT: [PartitionDesc; 2] = [partition("a"), PartitionDesc { core: 1, ..partition("b") }];
+        const fn on(first: u8, windows: &'static [WindowDesc]) -> CoreDesc {
+            CoreDesc { first_partition: first, partition_count: 1, ..core(windows, 100, &[]) }
+        }
+        static TWO_CORES: [CoreDesc; 2] = [on(0, &A_ON_0), on(1, &B_ON_1)];
+        let good = SystemDesc { partitions: &SPLIT, ..system(&TWO_CORES) };
+        assert_eq!(good.check(), Ok(()));
+        assert!(TWO_CORES[1].runs(1) && !TWO_CORES[1].runs(0));
+        // A window of core 0 naming core 1's partition.
+        static CROSSED: [CoreDesc; 2] = [CoreDesc { partition_count: 1, ..core(&B_ON_0, 100, &[]) }, on(1, &B_ON_1)];
+        assert_eq!(SystemDesc { cores: &CROSSED, ..good }.check(), Err(TableError::UnknownPartition));
+        // Ranges that do not follow each other, or disagree with `core`.
+        static GAPPED: [CoreDesc; 2] = [on(0, &A_ON_0), CoreDesc { first_partition: 2, ..on(1, &B_ON_1) }];
+        assert_eq!(SystemDesc { cores: &GAPPED, ..good }.check(), Err(TableError::BadCores));
+        static SAME_CORE: [PartitionDesc; 2] = [partition("a"), partition("b")];
+        assert_eq!(SystemDesc { partitions: &SAME_CORE, ..good }.check(), Err(TableError::BadCores));
+        // A core with partitions but no schedule; no scheduled core at all.
+        static UNSCHEDULED: [CoreDesc; 2] = [on(0, &A_ON_0), CoreDesc { schedule: None, ..on(1, &B_ON_1) }];
+        assert_eq!(SystemDesc { cores: &UNSCHEDULED, ..good }.check(), Err(TableError::BadCores));
+        static NONE_SCHEDULED: [CoreDesc; 1] = [CoreDesc::PARKED];
+        assert_eq!(SystemDesc { cores: &NONE_SCHEDULED, partitions: &[], ..good }.check(), Err(TableError::NoPartitions));
+        // A core parked while another runs everything is fine.
+        static PARKED_SECOND: [CoreDesc; 2] = [core(&B_ON_0, 100, &[]), CoreDesc::PARKED];
+        assert_eq!(SystemDesc { cores: &PARKED_SECOND, ..system(&PARKED_SECOND) }.check(), Ok(()));
+        // More cores than the board has.
+        static THREE: [CoreDesc; 3] = [core(&B_ON_0, 100, &[]), CoreDesc::PARKED, CoreDesc::PARKED];
+        assert_eq!(system(&THREE).check(), Err(TableError::NoCores));
+        // A core's route naming another core's partition.
+        static ROUTES_TO_B: [InterruptRoute; 41] = {
+            let mut routes = [InterruptRoute::NONE; 41];
+            routes[40] = InterruptRoute { owner: 1, slot: 1 };
+            routes
+        };
+        static MISROUTED: [CoreDesc; 2] =
+            [CoreDesc { interrupt_routes: &ROUTES_TO_B, ..on(0, &A_ON_0) }, on(1, &B_ON_1)];
+        assert_eq!(SystemDesc { cores: &MISROUTED, ..good }.check(), Err(TableError::BadInterrupts));
     }
 }
