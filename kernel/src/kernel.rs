@@ -34,7 +34,8 @@ use crate::arch::{cache, cpu, entry, mpu, timer, traps, vgic as virtual_interfac
 use crate::boot_params::{self, Options};
 use crate::console::{Direct, Flush, Uart};
 use crate::partition_memory::{self, UserBytes};
-use crate::tables::{PARTITION_COUNT, SYSTEM};
+use crate::smp;
+use crate::tables::{CORE_COUNT, MAX_CORE_PARTITIONS, PARTITION_COUNT, SYSTEM};
 use aarch32_cpu::register::{Sctlr, SysRegRead};
 use bulkhead_abi::{self as abi, Call, El1Exception};
 use bulkhead_kernel_core::console::{Allowed, Console, Event, MAX_LINE_BYTES};
@@ -45,7 +46,7 @@ use bulkhead_kernel_core::schedule::Cursor;
 use bulkhead_kernel_core::syndrome::{
     Cp15Access, DataAbort, ExceptionClass, Transfer, advance_it_state, hvc_immediate,
 };
-use bulkhead_kernel_core::tables::{FaultPolicy, PartitionDesc, PartitionId};
+use bulkhead_kernel_core::tables::{FaultPolicy, InterruptRoute, PartitionDesc, PartitionId, ScheduleDesc};
 use bulkhead_kernel_core::vgic::{
     self, Access, BitWrite, Effects, Frame, GicFacts, LrState, MAX_OWNED, VIRTUAL_TIMER, Vgic,
 };
@@ -83,8 +84,8 @@ const RESTORE_STEP_BYTES: u32 = 256;
 /// `SPSR.T`: the partition runs T32 code (only T32 has `IT` blocks).
 const SPSR_THUMB: u32 = 1 << 5;
 
-/// The console queues.
-type ConsoleQueues = Console<PARTITION_COUNT, CONSOLE_RING_BYTES, CONSOLE_EVENTS>;
+/// One core's console queues (its partitions' lines and its records).
+type ConsoleQueues = Console<MAX_CORE_PARTITIONS, CONSOLE_RING_BYTES, CONSOLE_EVENTS>;
 
 /// Where a partition stands. (`repr(u8)` with `Ready` first: the kernel's
 /// initial state is all zeros and lives in `.bss`.)
@@ -168,9 +169,44 @@ enum Held {
     Running,
 }
 
-/// All mutable kernel state of core 0.
+/// The run-time state of one core's partitions: ids `first..first +
+/// states.len()`. Looked up by partition id; another core's id finds
+/// nothing.
+struct CorePartitions {
+    first: PartitionId,
+    states: &'static mut [Partition],
+}
+
+impl CorePartitions {
+    #[inline(always)]
+    fn get(&self, id: usize) -> Option<&Partition> {
+        self.states.get(id.wrapping_sub(self.first as usize))
+    }
+
+    #[inline(always)]
+    fn get_mut(&mut self, id: usize) -> Option<&mut Partition> {
+        self.states.get_mut(id.wrapping_sub(self.first as usize))
+    }
+
+    /// Each partition with its id.
+    fn iter_mut(&mut self) -> impl Iterator<Item = (PartitionId, &mut Partition)> {
+        let first = self.first;
+        self.states.iter_mut().enumerate().map(move |(index, state)| (first.wrapping_add(index as PartitionId), state))
+    }
+}
+
+/// All mutable kernel state of one core. Each core has its own (`KERNELS`)
+/// and touches no other's.
 pub struct Kernel {
-    partitions: [Partition; PARTITION_COUNT],
+    /// Its core number.
+    core: usize,
+    /// Its schedule (an empty one until the core starts).
+    schedule: &'static ScheduleDesc,
+    /// Where its interrupts go.
+    routes: &'static [InterruptRoute],
+    /// The physical GIC as this core sees it (its own redistributor).
+    gic: Gic,
+    partitions: CorePartitions,
     cursor: Cursor,
     /// The partition `held` is about (meaningless when nothing is held).
     occupant: PartitionId,
@@ -186,16 +222,58 @@ pub struct Kernel {
     unlogged_pending: bool,
 }
 
-/// The kernel's single instance.
+/// One core's kernel state.
 struct KernelCell(UnsafeCell<Kernel>);
 
-// SAFETY: there is one core, and the kernel is only entered through `boot`
-// (once, before any exception can be taken) and the two exception entry
-// points, which never nest because the kernel runs with IRQ and FIQ masked.
+// SAFETY: each cell is used by one core only (`this_core` picks the cell by
+// the core's own number), and on that core the kernel is only entered
+// through `boot`/`boot_secondary` (once, before any exception can be taken)
+// and the two exception entry points, which never nest because the kernel
+// runs with IRQ and FIQ masked.
 unsafe impl Sync for KernelCell {}
 
-static KERNEL: KernelCell = KernelCell(UnsafeCell::new(Kernel {
-    partitions: [const { Partition::new() }; PARTITION_COUNT],
+/// The run-time state of every partition, in id order: cut at boot into the
+/// cores' disjoint ranges, each handed to its core's kernel once.
+struct PartitionStates(UnsafeCell<[Partition; PARTITION_COUNT]>);
+
+// SAFETY: only `PartitionStates::take` touches the array, once per core,
+// for that core's own range; the ranges are disjoint (the tables' `const`
+// check: partitions are numbered core by core).
+unsafe impl Sync for PartitionStates {}
+
+static PARTITION_STATES: PartitionStates =
+    PartitionStates(UnsafeCell::new([const { Partition::new() }; PARTITION_COUNT]));
+
+impl PartitionStates {
+    /// The states of partitions `first..first + count`.
+    ///
+    /// # Safety
+    ///
+    /// Once per range, and only for ranges that do not overlap any other
+    /// taken.
+    unsafe fn take(&self, first: PartitionId, count: u8) -> &'static mut [Partition] {
+        let all = self.0.get().cast::<Partition>();
+        let (first, count) = (first as usize, count as usize);
+        if first + count > PARTITION_COUNT {
+            return &mut [];
+        }
+        // SAFETY: in bounds (checked above), and unaliased by the caller's
+        // contract.
+        unsafe { core::slice::from_raw_parts_mut(all.add(first), count) }
+    }
+}
+
+/// A schedule for the time before a core starts its own: never read.
+static NO_SCHEDULE: ScheduleDesc = ScheduleDesc { major_frame: 1, windows: &[] };
+
+impl KernelCell {
+    const fn new() -> KernelCell {
+        KernelCell(UnsafeCell::new(Kernel {
+    core: 0,
+    schedule: &NO_SCHEDULE,
+    routes: &[],
+    gic: Gic::new(0, 0),
+    partitions: CorePartitions { first: 0, states: &mut [] },
     cursor: Cursor::unstarted(),
     occupant: 0,
     held: Held::Nothing,
@@ -204,11 +282,31 @@ static KERNEL: KernelCell = KernelCell(UnsafeCell::new(Kernel {
     gic_facts: GicFacts { gicd_typer: 0, gicd_iidr: 0, pidr2: 0, gicr_iidr: 0, affinity: 0 },
     console: Console::new(),
     unlogged_pending: false,
-}));
+        }))
+    }
+}
+
+/// The cores' kernels, by core number.
+static KERNELS: [KernelCell; CORE_COUNT] = [const { KernelCell::new() }; CORE_COUNT];
+
+/// This core's kernel.
+///
+/// # Safety
+///
+/// As [`KernelCell::get`].
+#[inline(always)]
+unsafe fn this_core() -> &'static mut Kernel {
+    match KERNELS.get(cpu::core_number()) {
+        // SAFETY: forwarded to the caller; the cell is this core's.
+        Some(cell) => unsafe { cell.get() },
+        // A core the tables do not know never leaves the park routine.
+        None => crate::panic::stop_with("unknown-core", 0, 0, 0),
+    }
+}
 
 /// The GIC frame and offset of `address`, if it is in the distributor or a
 /// redistributor.
-fn gic_frame(address: usize) -> Option<(Frame, usize)> {
+fn gic_frame(address: usize, core: usize) -> Option<(Frame, usize)> {
     const REDISTRIBUTOR_STRIDE: usize = 0x2_0000;
     let board = &SYSTEM.board;
     let frame_size = vgic::FRAME_SIZE as usize;
@@ -220,10 +318,10 @@ fn gic_frame(address: usize) -> Option<(Frame, usize)> {
     }
     let relative = address - board.gicr_base;
     let within = relative % REDISTRIBUTOR_STRIDE;
-    Some(match (relative / REDISTRIBUTOR_STRIDE, within >= frame_size) {
-        (0, false) => (Frame::Redistributor, within),
-        (0, true) => (Frame::RedistributorSgi, within - frame_size),
-        _ => (Frame::OtherRedistributor, within),
+    Some(match (relative / REDISTRIBUTOR_STRIDE == core, within >= frame_size) {
+        (true, false) => (Frame::Redistributor, within),
+        (true, true) => (Frame::RedistributorSgi, within - frame_size),
+        (false, _) => (Frame::OtherRedistributor, within),
     })
 }
 
@@ -254,16 +352,11 @@ fn unlist(base: u16, mask: u32) {
     virtual_interface::write_list_registers(&lrs, written);
 }
 
-/// The physical GIC (a handle on the board's frames).
-fn gic() -> Gic {
-    Gic::new(SYSTEM.board.gicd_base, SYSTEM.board.gicr_base)
-}
-
 /// The console UART, as the queues' non-waiting output.
 fn uart() -> Uart {
-    // SAFETY: the console base is the board's kernel UART, mapped by the
-    // kernel's device region and written only by the kernel, which never runs
-    // twice at once.
+    // SAFETY: the console base is the board's kernel UART (each core's own:
+    // a per-core device), mapped by the kernel's device region and written
+    // only by this core's kernel, which never runs twice at once.
     unsafe { Uart::new(SYSTEM.board.console_base) }
 }
 
@@ -303,24 +396,79 @@ impl KernelCell {
     }
 }
 
-/// Starts the system: called once by the runtime's reset code on core 0.
+/// Starts the system: called once by the runtime's reset code on core 0,
+/// which sets up what the cores share (the distributor) before it releases
+/// the others.
 pub fn boot() -> ! {
+    let options = boot_params::read();
+    set_up_core(0);
+    if !Gic::init_distributor(SYSTEM.board.gicd_base, SYSTEM.cores) {
+        crate::panic::stop_with("gic-init-failed", 0, 0, 0);
+    }
+    smp::release_secondaries();
+    run_core(0, options)
+}
+
+/// Starts a secondary core: called once by the runtime's reset code on
+/// every core but 0, after core 0 released it.
+pub fn boot_secondary(core: usize) -> ! {
+    if SYSTEM.cores.get(core).is_none_or(|desc| desc.schedule.is_none()) {
+        // A core the system does not use: asleep for good, interrupts masked.
+        loop {
+            cpu::wait_for_interrupt();
+        }
+    }
+    set_up_core(core);
+    run_core(core, boot_params::read())
+}
+
+/// What every core sets up of its own before it touches its partitions:
+/// its stack top, console UART, EL2 MPU and traps.
+fn set_up_core(core: usize) {
     unsafe extern "C" {
         static _hyp_stack_high_end: u8;
+        static _hyp_stack_size: u8;
     }
-    cpu::set_kernel_stack_top(&raw const _hyp_stack_high_end as usize);
-    // SAFETY: boot runs once, before any exception can enter the kernel.
-    let kernel = unsafe { KERNEL.get() };
-    kernel.options = boot_params::read();
-    kernel.reset_sctlr = Sctlr::read_raw();
+    // aarch32-rt gives core n the stack `n` stack sizes below the top.
+    let size = &raw const _hyp_stack_size as usize;
+    cpu::set_kernel_stack_top(&raw const _hyp_stack_high_end as usize - core * size);
     uart().init();
     mpu::init(&SYSTEM.kernel_regions);
     traps::init();
-    if !gic().init(SYSTEM.interrupt_routes) {
-        crate::panic::stop_with("gic-init-failed", 0, 0, 0);
+}
+
+/// Sets up core `core`'s interrupt controller and partitions, waits for the
+/// common epoch and starts its first window.
+fn run_core(core: usize, options: Options) -> ! {
+    let Some(desc) = SYSTEM.cores.get(core) else { crate::panic::stop_with("unknown-core", 0, 0, 0) };
+    let gic = Gic::new(SYSTEM.board.gicd_base, SYSTEM.board.gicr_base + core * gic::REDISTRIBUTOR_STRIDE);
+    if !gic.init_core(core, desc.interrupt_routes) {
+        crate::panic::stop_with("gic-init-failed", core as u32, 0, 0);
     }
-    kernel.gic_facts = gic().facts();
-    let frame = kernel.start();
+    // SAFETY: once per core, before any exception can enter its kernel.
+    let kernel = unsafe { this_core() };
+    kernel.core = core;
+    kernel.options = options;
+    kernel.reset_sctlr = Sctlr::read_raw();
+    kernel.gic_facts = gic.facts();
+    kernel.gic = gic;
+    kernel.routes = desc.interrupt_routes;
+    kernel.console = ConsoleQueues::starting_at(desc.first_partition);
+    // SAFETY: this core's range, taken once; the ranges are disjoint.
+    let states = unsafe { PARTITION_STATES.take(desc.first_partition, desc.partition_count) };
+    kernel.partitions = CorePartitions { first: desc.first_partition, states };
+    let Some(schedule) = &desc.schedule else {
+        // Core 0 of a system that runs only on other cores: it publishes the
+        // epoch, then sleeps for good.
+        smp::ready_and_wait_for_epoch(core, timer::now);
+        loop {
+            cpu::wait_for_interrupt();
+        }
+    };
+    kernel.schedule = schedule;
+    kernel.set_up_partitions();
+    let epoch = smp::ready_and_wait_for_epoch(core, timer::now);
+    let frame = kernel.start(epoch);
     // SAFETY: `start` loaded the first partition (or idled until one could
     // run) and HTPIDR holds the stack top.
     unsafe { entry::enter_first(frame) }
@@ -330,7 +478,7 @@ pub fn boot() -> ! {
 #[unsafe(no_mangle)]
 extern "C" fn bulkhead_trap_from_el1(_frame: *mut TrapFrame) -> *mut TrapFrame {
     // SAFETY: an exception entry point; see `KernelCell`.
-    let kernel = unsafe { KERNEL.get() };
+    let kernel = unsafe { this_core() };
     kernel.on_trap();
     kernel.next_frame()
 }
@@ -339,29 +487,33 @@ extern "C" fn bulkhead_trap_from_el1(_frame: *mut TrapFrame) -> *mut TrapFrame {
 #[unsafe(no_mangle)]
 extern "C" fn bulkhead_irq_from_el1(_frame: *mut TrapFrame) -> *mut TrapFrame {
     // SAFETY: an exception entry point; see `KernelCell`.
-    let kernel = unsafe { KERNEL.get() };
+    let kernel = unsafe { this_core() };
     kernel.service_interrupts();
     kernel.next_frame()
 }
 
 impl Kernel {
-    /// Prints the system, initialises every partition and starts window 0.
-    fn start(&mut self) -> *mut TrapFrame {
-        let schedule = &SYSTEM.schedule;
+    /// Prints the system as this core runs it and initialises its
+    /// partitions.
+    fn set_up_partitions(&mut self) {
+        let schedule = self.schedule;
         direct()
             .record(kind::BOOT)
             .text("system", SYSTEM.name)
             .text("board", SYSTEM.board.name)
-            .dec("partitions", SYSTEM.partitions.len() as u64)
+            .dec("core", self.core as u64)
+            .dec("partitions", self.partitions.states.len() as u64)
             .dec("timer-hz", SYSTEM.timer_hz as u64)
             .dec("frame-ticks", schedule.major_frame)
             .dec("windows", schedule.windows.len() as u64)
             .end();
-        for (index, (desc, partition)) in SYSTEM.partitions.iter().zip(self.partitions.iter_mut()).enumerate() {
+        let reset_sctlr = self.reset_sctlr;
+        for (id, partition) in self.partitions.iter_mut() {
+            let Some(desc) = SYSTEM.partition(id) else { continue };
             direct()
                 .record(kind::PARTITION)
                 .word(desc.name)
-                .dec("id", index as u64)
+                .dec("id", id as u64)
                 .hex("entry", desc.entry)
                 .dec("regions", desc.regions.len() as u64)
                 .text("policy", desc.fault_policy.name())
@@ -372,14 +524,23 @@ impl Kernel {
             while let Some(step) = progress.next_step(&desc.init, u32::MAX) {
                 partition_memory::apply(step);
             }
-            partition.context.reset_to_entry(desc.entry, desc.initial_sp, self.reset_sctlr, index as u8, 0);
+            partition.context.reset_to_entry(desc.entry, desc.initial_sp, reset_sctlr, id, 0);
         }
         mpu::load_partition(&[]);
-        let now = timer::now();
-        self.cursor = Cursor::start(now, schedule);
+    }
+
+    /// Starts window 0 of the first major frame at `epoch`, the tick every
+    /// core starts its schedule at.
+    fn start(&mut self, epoch: u64) -> *mut TrapFrame {
+        self.cursor = Cursor::start(epoch, self.schedule);
+        timer::set_deadline(epoch);
+        while timer::now() < epoch {
+            cpu::wait_for_interrupt();
+        }
         timer::set_deadline(self.cursor.window_end());
+        let now = timer::now();
         self.trace_window(now);
-        self.start_window(now, now);
+        self.start_window(epoch, now);
         self.next_frame()
     }
 
@@ -456,7 +617,7 @@ impl Kernel {
                     // PPI is every partition's in turn and stays enabled).
                     _ => gic::end(intid),
                 },
-                _ => match SYSTEM.interrupt_routes.get(intid as usize).and_then(|route| route.target()) {
+                _ => match self.routes.get(intid as usize).and_then(|route| route.target()) {
                     Some((owner, slot)) => {
                         gic::drop_priority(intid);
                         if owner == self.occupant && self.loaded() {
@@ -546,7 +707,7 @@ impl Kernel {
     /// The hyp timer fired: the current window is over.
     fn window_boundary(&mut self) {
         let now = timer::now_at_boundary();
-        let schedule = &SYSTEM.schedule;
+        let schedule = self.schedule;
         // The scheduled end of this window is the next one's start.
         let boundary = self.cursor.window_end();
         self.switch_out(boundary, now);
@@ -588,9 +749,9 @@ impl Kernel {
         // The virtual timer PPI is the core's, not the partition's: if this
         // partition has not ended its last tick yet, keep that for its return
         // and free the PPI for the next partition's timer.
-        partition.vgic.timer_active = gic().is_active(VIRTUAL_TIMER);
+        partition.vgic.timer_active = self.gic.is_active(VIRTUAL_TIMER);
         if partition.vgic.timer_active {
-            gic().clear_active(VIRTUAL_TIMER);
+            self.gic.clear_active(VIRTUAL_TIMER);
         }
         // Its SPIs wait, disabled, until its next window: none can reach EL2
         // in another partition's time.
@@ -599,7 +760,7 @@ impl Kernel {
             let n = words.trailing_zeros() as usize;
             words &= words - 1;
             if let (Some(word), Some(enabled)) = (desc.spis.get(n), partition.spi_enabled.get(n)) {
-                gic().mask(*word, *enabled);
+                self.gic.mask(*word, *enabled);
             }
         }
         partition.clock.switch_out(scheduled_end, now);
@@ -634,10 +795,10 @@ impl Kernel {
     #[inline(never)]
     fn report_unlogged(&mut self) {
         self.unlogged_pending = false;
-        for (id, partition) in self.partitions.iter_mut().enumerate() {
+        for (id, partition) in self.partitions.iter_mut() {
             let (count, frame) = core::mem::take(&mut partition.ended_unlogged);
             if count != 0 {
-                self.console.record(Event::VgicIgnoredUnlogged { partition: id as PartitionId, count, frame });
+                self.console.record(Event::VgicIgnoredUnlogged { partition: id, count, frame });
             }
         }
     }
@@ -650,7 +811,7 @@ impl Kernel {
     /// tell window boundaries from other interrupts.
     #[inline(never)]
     fn start_window(&mut self, scheduled: u64, now: u64) {
-        let owner = self.cursor.owner(&SYSTEM.schedule);
+        let owner = self.cursor.owner(&self.schedule);
         let (Some(id), Some(desc)) = (owner, owner.and_then(|id| SYSTEM.partition(id))) else {
             mpu::load_partition(&[]);
             return;
@@ -685,7 +846,7 @@ impl Kernel {
         partition.ignored_logged = 0;
         context::restore(&partition.context);
         if partition.vgic.timer_active {
-            gic().set_active(VIRTUAL_TIMER);
+            self.gic.set_active(VIRTUAL_TIMER);
         }
         virtual_interface::restore(&partition.vgic);
         timer::set_virtual_offset(virtual_offset);
@@ -694,7 +855,7 @@ impl Kernel {
             let n = words.trailing_zeros() as usize;
             words &= words - 1;
             if let (Some(word), Some(enabled)) = (desc.spis.get(n), partition.spi_enabled.get(n)) {
-                gic().unmask(*word, *enabled);
+                self.gic.unmask(*word, *enabled);
             }
         }
         self.occupant = id;
@@ -772,8 +933,9 @@ impl Kernel {
         }
     }
 
-    /// A major frame ended; stops the run if that was the last one asked for,
-    /// after printing everything still queued.
+    /// A major frame ended; stops this core if that was the last one asked
+    /// for, after printing everything still queued, and ends the run when
+    /// every scheduled core has stopped.
     #[cold]
     #[inline(never)]
     fn frame_completed(&mut self) {
@@ -783,8 +945,23 @@ impl Kernel {
             let mut flush = unsafe { Flush::new(SYSTEM.board.console_base) };
             while self.console.drain(Allowed::Any, usize::MAX, partition_name, &mut flush, || usize::MAX).more {}
             let dropped = self.console.dropped_total() + crate::drivers::cmsdk_uart::dropped();
-            direct().record(kind::FRAMES_DONE).dec("count", done).dec("console-dropped", dropped as u64).end();
-            crate::panic::stop(self.options, true);
+            direct()
+                .record(kind::FRAMES_DONE)
+                .dec("count", done)
+                .dec("console-dropped", dropped as u64)
+                .dec("core", self.core as u64)
+                .end();
+            // Its partitions stop with it (the last window's owner was
+            // switched out at this boundary): nothing of them runs again.
+            mpu::load_partition(&[]);
+            timer::stop();
+            gic::mask_all();
+            if smp::finished() {
+                crate::panic::stop(self.options, true);
+            }
+            loop {
+                cpu::wait_for_interrupt();
+            }
         }
     }
 
@@ -792,7 +969,7 @@ impl Kernel {
         if !SYSTEM.trace.windows {
             return;
         }
-        let schedule = &SYSTEM.schedule;
+        let schedule = self.schedule;
         self.console.record(Event::Window {
             frame: self.cursor.frame(),
             index: self.cursor.window_index() as u16,
@@ -942,7 +1119,7 @@ impl Kernel {
     /// `LDRD`/`STRD`), and the partition's fault policy applies.
     #[inline(never)]
     fn emulate_gic_access(&mut self, id: PartitionId, hsr: u32, address: u32) -> bool {
-        let Some((frame, offset)) = gic_frame(address as usize) else { return false };
+        let Some((frame, offset)) = gic_frame(address as usize, self.core) else { return false };
         let abort = DataAbort::decode(hsr);
         let (Some(desc), Some(partition)) = (SYSTEM.partition(id), self.partitions.get(id as usize)) else {
             return false;
@@ -1033,7 +1210,7 @@ impl Kernel {
             unlist(plan.base, plan.unlist);
         }
         if let Some((register, mask)) = plan.write {
-            gic().write_bits(register, plan.base, mask);
+            self.gic.write_bits(register, plan.base, mask);
             // Enables are remembered per word, to be undone and redone at the
             // partition's window ends and starts.
             if let (Some(desc), Some(partition)) = (SYSTEM.partition(id), self.partitions.get_mut(id as usize))
@@ -1057,7 +1234,7 @@ impl Kernel {
         while trigger != 0 {
             let bit = trigger.trailing_zeros() as u16;
             trigger &= trigger - 1;
-            gic().set_trigger(plan.base + bit, plan.edge & (1 << bit) != 0);
+            self.gic.set_trigger(plan.base + bit, plan.edge & (1 << bit) != 0);
         }
         if plan.refill {
             self.refill_list_registers(id);
@@ -1103,7 +1280,7 @@ impl Kernel {
             mpu::load_partition(&[]);
         }
         for word in desc.spis {
-            gic().quiesce(*word);
+            self.gic.quiesce(*word);
         }
         let Some(partition) = self.partitions.get_mut(id as usize) else { return };
         // Only the words it has (a whole-array clear is a 128-byte memset

@@ -8,8 +8,8 @@
 //! Map of the source: `arch` (registers and assembly), `drivers` (the
 //! kernel's console UART), `kernel` (state and decisions), `partition_memory`
 //! (the only code that touches partition memory), `boot_params` (optional
-//! run limits from a debugger or simulator), `panic` (stopping), `tables`
-//! (generated). Host-testable logic lives in `bulkhead-kernel-core`.
+//! run limits from a debugger or simulator), `smp` (how the cores start and
+//! stop together), `panic` (stopping), `tables` (generated). Host-testable logic lives in `bulkhead-kernel-core`.
 
 #![no_std]
 #![no_main]
@@ -24,6 +24,7 @@ mod drivers;
 mod kernel;
 mod panic;
 mod partition_memory;
+mod smp;
 mod tables;
 
 /// Called by aarch32-rt's reset code on core 0, at EL2, with `.data` and
@@ -31,4 +32,12 @@ mod tables;
 #[unsafe(no_mangle)]
 pub extern "C" fn kmain() -> ! {
     kernel::boot()
+}
+
+/// Called by aarch32-rt's reset code on every other core, at EL2, once
+/// core 0 released it (`smp`), with its own Hyp stack set; `core` is its
+/// number (`MPIDR.Aff0`).
+#[unsafe(no_mangle)]
+pub extern "C" fn kmain_secondary(core: u32) -> ! {
+    kernel::boot_secondary(core as usize)
 }

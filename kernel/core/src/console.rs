@@ -637,10 +637,16 @@ impl Record {
 
 /// The console's whole state: the kernel's events, each partition's lines,
 /// and the drainer. `P` partitions, `N` bytes of ring each, `E` events.
+///
+/// One console serves one core: its partitions are the ids `first..first +
+/// P` (the cores' ranges, see `tables::CoreDesc`), and the lines of any other
+/// id are not taken.
 #[derive(Clone, Debug)]
 pub struct Console<const P: usize, const N: usize, const E: usize> {
     events: EventQueue<E>,
     lines: [LineRing<N>; P],
+    /// The id of `lines[0]`'s partition.
+    first: PartitionId,
     /// The next stamp.
     stamp: u32,
     /// The line being printed, rendered, and how much of it is out.
@@ -665,9 +671,15 @@ pub struct Drained {
 impl<const P: usize, const N: usize, const E: usize> Console<P, N, E> {
     /// An empty console.
     pub const fn new() -> Self {
+        Self::starting_at(0)
+    }
+
+    /// An empty console for partitions `first..first + P`.
+    pub const fn starting_at(first: PartitionId) -> Self {
         Console {
             events: EventQueue::new(),
             lines: [const { LineRing::new() }; P],
+            first,
             stamp: 0,
             staged: FixedBuffer::new(),
             staged_out: 0,
@@ -696,7 +708,8 @@ impl<const P: usize, const N: usize, const E: usize> Console<P, N, E> {
     /// Records up to `limit` bytes partition `partition` wrote, from
     /// `bytes`; returns how many it took (fewer only when `bytes` ran dry).
     pub fn feed_some(&mut self, partition: PartitionId, bytes: &mut impl Iterator<Item = u8>, limit: u32) -> u32 {
-        let Some(ring) = self.lines.get_mut(partition as usize) else { return 0 };
+        let index = self.ring_index(partition);
+        let Some(ring) = self.lines.get_mut(index) else { return 0 };
         let before = ring.dropped;
         let taken = ring.feed_some(bytes, limit, &mut self.stamp);
         // A report of drops is itself reset when printed; count what grew.
@@ -706,9 +719,17 @@ impl<const P: usize, const N: usize, const E: usize> Console<P, N, E> {
 
     /// Forgets the line partition `partition` was writing (it restarts).
     pub fn abandon_partial(&mut self, partition: PartitionId) {
-        if let Some(ring) = self.lines.get_mut(partition as usize) {
+        let index = self.ring_index(partition);
+        if let Some(ring) = self.lines.get_mut(index) {
             ring.abandon_partial();
         }
+    }
+
+    /// Where partition `id`'s ring is in `lines` (out of range for another
+    /// core's partition).
+    #[inline(always)]
+    const fn ring_index(&self, id: PartitionId) -> usize {
+        (id as usize).wrapping_sub(self.first as usize)
     }
 
     /// Lines and events dropped since boot.
@@ -798,7 +819,8 @@ impl<const P: usize, const N: usize, const E: usize> Console<P, N, E> {
                 }
             }
             Choice::Line(id, entry) => {
-                let Some(ring) = self.lines.get_mut(id as usize) else { return };
+                let index = self.ring_index(id);
+                let Some(ring) = self.lines.get_mut(index) else { return };
                 let record = match entry {
                     Some(Entry::Line { length, continued }) => {
                         let out = &mut self.staged;
@@ -851,7 +873,8 @@ impl<const P: usize, const N: usize, const E: usize> Console<P, N, E> {
                 } else if self.events.dropped != 0 {
                     consider(None, Choice::Event);
                 }
-                for (id, ring) in self.lines.iter().enumerate() {
+                for (index, ring) in self.lines.iter().enumerate() {
+                    let id = self.first.wrapping_add(index as PartitionId);
                     if let Some((entry, stamp)) = ring.oldest() {
                         consider(Some(stamp), Choice::Line(id as PartitionId, Some(entry)));
                     } else if ring.dropped != 0 {
@@ -863,7 +886,7 @@ impl<const P: usize, const N: usize, const E: usize> Console<P, N, E> {
             Allowed::Only(id) => {
                 // The kernel's next record, if it is about this partition
                 // and older than its next line.
-                let ring = self.lines.get(id as usize)?;
+                let ring = self.lines.get(self.ring_index(id))?;
                 let line = ring.oldest();
                 if let Some((stamp, record)) = self.events.oldest()
                     && record.subject() == Some(id)
@@ -1182,6 +1205,24 @@ mod tests {
             String::from_utf8(device.bytes).unwrap(),
             "[a-rather-long-name-24chr] 0123456789012345678901234567890123456789\n"
         );
+    }
+
+    #[test]
+    fn a_cores_console_takes_only_its_own_partitions_lines() {
+        // Core 1 runs partitions 1 and 2 (ids numbered core by core).
+        let mut console = Console::<2, 512, 4>::starting_at(1);
+        for (id, text) in [(0, "core 0's\n"), (1, "one\n"), (2, "two\n"), (3, "nobody's\n")] {
+            for byte in text.bytes() {
+                console.feed(id, byte);
+            }
+        }
+        console.record(Event::Restart { partition: 2, count: 1 });
+        let mut device = Device::default();
+        // A partition paying with its own time prints only its own lines.
+        console.drain(Allowed::Only(2), usize::MAX, name, &mut device, || usize::MAX);
+        assert_eq!(String::from_utf8(device.bytes.clone()).unwrap(), "[a-rather-long-name-24chr] two\n@restart a-rather-long-name-24chr count=1\n");
+        assert_eq!(drain_all(&mut console), "[b] one\n");
+        assert!(console.is_empty());
     }
 
     #[test]

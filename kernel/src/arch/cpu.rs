@@ -1,7 +1,7 @@
 //! Small CPU operations the rest of the kernel needs: syndromes, waiting,
 //! the per-core stack pointer.
 
-use aarch32_cpu::register::{Hdfar, Hifar, Hsr, Htpidr, SysRegRead, SysRegWrite};
+use aarch32_cpu::register::{Hdfar, Hifar, Hsr, Htpidr, Mpidr, SysRegRead, SysRegWrite};
 
 /// `HSR` of the exception being handled.
 #[inline]
@@ -19,6 +19,15 @@ pub fn data_fault_address() -> u32 {
 #[inline]
 pub fn instruction_fault_address() -> u32 {
     Hifar::read_raw()
+}
+
+/// This core's number: `MPIDR.Aff0`, the core's index in its cluster, which
+/// is also its index in the generated tables (`SYSTEM.cores`) and its
+/// redistributor's. (Boards with several clusters number cores across them;
+/// `docs/porting-a-board.md` says how a port maps them.)
+#[inline(always)]
+pub fn core_number() -> usize {
+    (Mpidr::read_raw() & 0xFF) as usize
 }
 
 /// Records the top of this core's kernel stack in `HTPIDR`, where the entry

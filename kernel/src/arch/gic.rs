@@ -16,15 +16,28 @@
 //! Set-up is delegated to `arm-gic`. arm-gic 0.10 has no pending/active
 //! set and clear, so the per-interrupt operations here are single word
 //! writes to the architected `IS*/IC*` registers, on the distributor for SPIs
-//! and on core 0's redistributor for SGIs and PPIs.
+//! and on the core's own redistributor for SGIs and PPIs. Each core's kernel
+//! has its own [`Gic`] handle (its redistributor); only core 0 sets up the
+//! distributor, before the other cores run, and afterwards a core touches
+//! distributor bits of its own partitions' SPIs only.
 
 use aarch32_cpu::register::{SysRegRead, SysRegWrite};
 use arm_gic::gicv3::registers::{Gicd, GicrSgi};
-use arm_gic::gicv3::{GicCpuInterface, GicV3};
+use arm_gic::gicv3::{GicCpuInterface, GicDistributor, GicV3};
 use arm_gic::{IntId, InterruptGroup, UniqueMmioPointer};
-use bulkhead_kernel_core::tables::{InterruptRoute, SpiWord};
+use bulkhead_kernel_core::tables::{CoreDesc, InterruptRoute, SpiWord};
 use bulkhead_kernel_core::vgic::{BitWrite, FIRST_SPI, GicFacts, VIRTUAL_TIMER};
 use core::ptr::{NonNull, read_volatile, write_volatile};
+
+/// Bytes between two cores' redistributors (GICv3: an RD and an SGI frame
+/// of 64 KiB each).
+pub const REDISTRIBUTOR_STRIDE: usize = 0x2_0000;
+
+/// The `MPIDR` affinity of core `core` as `GICD_IROUTER` takes it: `Aff0`
+/// is the core's number (see `cpu::core_number`).
+fn affinity_of(core: usize) -> u64 {
+    core as u64
+}
 
 /// The hyp (EL2 physical) timer interrupt.
 pub const HYP_TIMER: u16 = 26;
@@ -87,51 +100,85 @@ impl Gic {
         Gic { gicd, gicr }
     }
 
-    /// Initialises the distributor and core 0's redistributor and CPU
-    /// interface, sets every owned interrupt's priority and the kernel's
-    /// interrupts, and enables those the kernel always wants: the hyp timer,
-    /// the maintenance interrupt, and the virtual timer (whose owner is
-    /// whoever runs).
+    /// Initialises the distributor (core 0, before the other cores are
+    /// released): every SPI a partition owns gets the partitions' priority,
+    /// stays disabled (it is enabled in its owner's windows only) and is
+    /// routed to the core its owner runs on, so it can reach no other core.
     ///
-    /// Only core 0's redistributor is touched: a core that is not running
-    /// (QEMU starts one core unless told otherwise) may have no redistributor
-    /// to touch, and each core will own its own when more than one runs.
+    /// Returns `false` if the GIC cannot be found.
+    pub fn init_distributor(gicd: usize, cores: &[CoreDesc]) -> bool {
+        let Some(gicd) = NonNull::new(gicd as *mut Gicd) else { return false };
+        // SAFETY: the board's distributor from the generated tables, mapped
+        // by the kernel's own device region; this handle lives only for the
+        // set-up and no other core runs yet.
+        let mut distributor = GicDistributor::new(unsafe { UniqueMmioPointer::new(gicd) });
+        distributor.configure_default_settings();
+        let mut ok = true;
+        for (core, desc) in cores.iter().enumerate() {
+            for (intid, route) in desc.interrupt_routes.iter().enumerate().skip(FIRST_SPI as usize) {
+                if route.target().is_some() {
+                    let intid = id(intid as u16);
+                    ok &= distributor.set_interrupt_priority(intid, PARTITION_PRIORITY).is_ok();
+                    ok &= distributor.enable_interrupt(intid, false).is_ok();
+                    ok &= distributor.set_routing(intid, Some(affinity_of(core))).is_ok();
+                }
+            }
+        }
+        ok
+    }
+
+    /// Initialises this core's redistributor and CPU interface (each core
+    /// its own, after the distributor): enables the interrupts the kernel
+    /// always wants (the hyp timer, the maintenance interrupt, and the
+    /// virtual timer, whose owner is whoever runs) and gives the core's own
+    /// private interrupts that partitions own the partitions' priority.
     ///
     /// Returns `false` if the redistributor cannot be found.
-    pub fn init(&self, routes: &[InterruptRoute]) -> bool {
-        const CORE: usize = 0;
+    pub fn init_core(&self, core: usize, routes: &[InterruptRoute]) -> bool {
         GicCpuInterface::enable_system_register_el2(true);
         GicCpuInterface::disable_legacy_interrupt_bypass_el2(true);
         let (Some(gicd), Some(gicr)) = (NonNull::new(self.gicd as *mut Gicd), NonNull::new(self.gicr as *mut GicrSgi))
         else {
             return false;
         };
-        // SAFETY: the addresses are the board's GIC frames from the generated
-        // tables, mapped by the kernel's own device region; the arm-gic
-        // instance lives only for this set-up.
-        let gic = unsafe { GicV3::new(UniqueMmioPointer::new(gicd), gicr, CORE + 1) };
+        // SAFETY: the board's GIC frames from the generated tables, mapped by
+        // the kernel's own device region; `self.gicr` is this core's own
+        // redistributor, and the handle lives only for this set-up, which
+        // touches no distributor register.
+        let gic = unsafe { GicV3::new(UniqueMmioPointer::new(gicd), gicr, 1) };
         let Ok(mut gic) = gic else {
             return false;
         };
-        gic.setup(CORE);
-        let mut ok = true;
+        // arm-gic numbers redistributors from the base it was given: this
+        // core's is its 0.
+        const OWN: usize = 0;
+        gic.init_cpu(OWN);
+        let mut ok = match gic.redistributor(OWN) {
+            Ok(mut redistributor) => {
+                redistributor.configure_default_settings();
+                true
+            }
+            Err(_) => false,
+        };
         for (intid, priority) in [
             (HYP_TIMER, WINDOW_TIMER_PRIORITY),
             (MAINTENANCE, MAINTENANCE_PRIORITY),
             (VIRTUAL_TIMER, PARTITION_PRIORITY),
         ] {
-            ok &= gic.set_interrupt_priority(id(intid), Some(CORE), priority).is_ok();
-            ok &= gic.enable_interrupt(id(intid), Some(CORE), true).is_ok();
+            ok &= gic.set_interrupt_priority(id(intid), Some(OWN), priority).is_ok();
+            ok &= gic.enable_interrupt(id(intid), Some(OWN), true).is_ok();
         }
-        for (intid, route) in routes.iter().enumerate() {
-            if route.target().is_some() && intid >= FIRST_SPI as usize {
-                ok &= gic.set_interrupt_priority(id(intid as u16), None, PARTITION_PRIORITY).is_ok();
-                ok &= gic.enable_interrupt(id(intid as u16), None, false).is_ok();
+        for (intid, route) in routes.iter().enumerate().take(FIRST_SPI as usize) {
+            if route.target().is_some() {
+                ok &= gic.set_interrupt_priority(id(intid as u16), Some(OWN), PARTITION_PRIORITY).is_ok();
+                ok &= gic.enable_interrupt(id(intid as u16), Some(OWN), false).is_ok();
             }
         }
+        GicCpuInterface::enable_group1(true);
         GicCpuInterface::set_priority_mask(0xFF);
         // SAFETY: split priority drop and deactivation (see the module doc).
         unsafe { IccCtlr::write_raw(IccCtlr::read_raw() | ICC_CTLR_EOIMODE) };
+        let _ = core;
         ok
     }
 
@@ -142,7 +189,9 @@ impl Gic {
             gicd_iidr: self.read(self.gicd + reg::IIDR),
             pidr2: self.read(self.gicd + reg::PIDR2),
             gicr_iidr: self.read(self.gicr + reg::IIDR),
-            affinity: 0,
+            // This core's affinity in `IROUTER` form (Aff2..Aff0 of MPIDR;
+            // AArch32 has no Aff3).
+            affinity: (aarch32_cpu::register::Mpidr::read_raw() & 0x00FF_FFFF) as u64,
         }
     }
 
@@ -243,6 +292,12 @@ fn id(raw: u16) -> IntId {
         16..32 => IntId::ppi(raw as u32 - 16),
         _ => IntId::spi(raw as u32 - 32),
     }
+}
+
+/// Masks every interrupt at this core's CPU interface (`ICC_PMR` 0): a core
+/// that has stopped for good, so that nothing wakes its `WFI`.
+pub fn mask_all() {
+    GicCpuInterface::set_priority_mask(0);
 }
 
 /// Acknowledges the highest-priority pending interrupt, if any.

@@ -71,6 +71,13 @@ pub fn set_deadline(deadline: u64) {
     }
 }
 
+/// Switches the hyp timer off (a core that has stopped for good).
+pub fn stop() {
+    // SAFETY: the hyp timer is the kernel's own; disabling it only stops
+    // PPI 26.
+    unsafe { CnthpCtl::write_raw(0) };
+}
+
 /// `CNTHP_CTL.ISTATUS`: the hyp timer's condition is met.
 const CNTHP_CTL_ISTATUS: u32 = 1 << 2;
 
