@@ -189,9 +189,10 @@ impl Gic {
             gicd_iidr: self.read(self.gicd + reg::IIDR),
             pidr2: self.read(self.gicd + reg::PIDR2),
             gicr_iidr: self.read(self.gicr + reg::IIDR),
-            // This core's affinity in `IROUTER` form (Aff2..Aff0 of MPIDR;
-            // AArch32 has no Aff3).
-            affinity: (aarch32_cpu::register::Mpidr::read_raw() & 0x00FF_FFFF) as u64,
+            // The affinity a partition on this core reads in its `MPIDR`
+            // (`traps::partition_mpidr`), in `IROUTER` form (Aff2..Aff0;
+            // AArch32 has no Aff3): the one its virtual GIC accepts.
+            affinity: (super::traps::partition_mpidr(aarch32_cpu::register::Mpidr::read_raw()) & 0x00FF_FFFF) as u64,
         }
     }
 

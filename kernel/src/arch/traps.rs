@@ -77,13 +77,25 @@ const CNTHCTL_PL1PCTEN: u32 = 1 << 0;
 const CNTHCTL_PL1PCEN: u32 = 1 << 1;
 const CNTHCTL_EVNTEN: u32 = 1 << 2;
 
+/// `MPIDR.U`: a uniprocessor, not core 0 of several.
+const MPIDR_U: u32 = 1 << 30;
+
+/// The `MPIDR` a partition reads on the core with `MPIDR` `physical`: a
+/// uniprocessor (`U` set) that is core 0 of its cluster, whichever core it
+/// runs on. A partition is one virtual CPU; a guest's start-up that parks
+/// every core but 0 (aarch32-rt's, most RTOS ports') must not park it on
+/// core 1. The virtual GIC reports the same affinity.
+pub const fn partition_mpidr(physical: u32) -> u32 {
+    (physical & !0xFF) | MPIDR_U
+}
+
 /// Configures every trap, and the identity registers EL1 reads.
 pub fn init() {
     // SAFETY: each write below only narrows what EL1 may do or sets what it
     // reads as its identity; none affects the kernel's own execution.
     unsafe {
         Vpidr::write_raw(Midr::read_raw());
-        Vmpidr::write_raw(Mpidr::read_raw());
+        Vmpidr::write_raw(partition_mpidr(Mpidr::read_raw()));
         Hactlr::write_raw(0);
         Hstr::write_raw(HSTR_T15);
         Hdcr::write_raw(Hdcr::read_raw() | HDCR_TDRA | HDCR_TDOSA | HDCR_TDA | HDCR_TPM | HDCR_TPMCR);

@@ -50,6 +50,8 @@ pub struct Run {
     ddr_offset: u64,
     /// Tells this run's sockets from other runs' in the same process.
     instance: u32,
+    /// Cores QEMU runs (`-smp`).
+    cores: u8,
 }
 
 /// Counts runs, for unique socket names.
@@ -69,6 +71,17 @@ pub struct Output {
     pub elapsed: Duration,
 }
 
+impl Output {
+    /// The kernel console lines of core `core` (0: [`Output::lines`]; a
+    /// later core's is the UART [`Run::cores`] captured for it).
+    pub fn console(&self, core: u8) -> &[String] {
+        match core {
+            0 => &self.lines,
+            n => self.uarts.get(&n).map_or(&[], Vec::as_slice),
+        }
+    }
+}
+
 impl Run {
     /// A run of the kernel image at `kernel`.
     pub fn new(kernel: impl Into<PathBuf>) -> Run {
@@ -84,6 +97,7 @@ impl Run {
             shared_ddr: None,
             ddr_offset: 0,
             instance: RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            cores: 1,
         }
     }
 
@@ -140,6 +154,17 @@ impl Run {
         self
     }
 
+    /// Runs `cores` cores (`-smp`). Core n's kernel console is its own
+    /// per-core UART, serial port n on the AN536: it is captured, and its
+    /// lines are [`Output::console`]`(n)`.
+    pub fn cores(mut self, cores: u8) -> Run {
+        self.cores = cores;
+        for core in 1..cores {
+            self = self.capture_uart(core);
+        }
+        self
+    }
+
     /// Stops the kernel (and QEMU, with status 0) after `frames` major frames.
     pub fn frames(mut self, frames: u32) -> Run {
         self.frames = Some(frames);
@@ -175,6 +200,9 @@ impl Run {
             }
         }
         command.args(["-display", "none", "-monitor", "none", "-serial", "stdio"]);
+        if self.cores > 1 {
+            command.args(["-smp", &self.cores.to_string()]);
+        }
         command.args(["-icount", "shift=0,sleep=off"]);
         command.args(["-semihosting-config", "enable=on,target=native"]);
         command.arg("-kernel").arg(&self.kernel);
