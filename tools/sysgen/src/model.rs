@@ -521,3 +521,35 @@ pub fn description_directory(file: &Path) -> &Path {
         _ => Path::new("."),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uart(per_core: bool, serial: Option<u8>, core_serials: Vec<u8>) -> Device {
+        Device {
+            name: "uart".into(),
+            base: 0xE7C0_0000,
+            size: 0x1000,
+            interrupts: vec![],
+            description: String::new(),
+            chip_wide: None,
+            per_core,
+            serial,
+            core_serials,
+        }
+    }
+
+    #[test]
+    fn a_per_core_uart_has_each_cores_serial_port() {
+        let listed = uart(true, Some(0), vec![0, 1]);
+        assert_eq!((listed.serial_on(0), listed.serial_on(1), listed.serial_on(2)), (Some(0), Some(1), None));
+        // A single port is core 0's only.
+        let single = uart(true, Some(3), vec![]);
+        assert_eq!((single.serial_on(0), single.serial_on(1)), (Some(3), None));
+        // A shared UART is the same port from every core.
+        let shared = uart(false, Some(4), vec![]);
+        assert_eq!((shared.serial_on(0), shared.serial_on(1)), (Some(4), Some(4)));
+        assert_eq!(uart(false, None, vec![]).serial_on(0), None);
+    }
+}
