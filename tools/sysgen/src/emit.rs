@@ -787,6 +787,97 @@ windows = [{ partition = "b", duration = "5ms" }]
         assert!(header.contains("#define BULKHEAD_GICR_BASE 0xf0120000U"), "{header}");
     }
 
+    /// The tables `kernel_tables_rs` writes, built from the same model
+    /// functions, so the kernel's own invariants can be checked on the host.
+    fn system_desc(system: &System) -> bulkhead_kernel_core::tables::SystemDesc {
+        use bulkhead_kernel_core::tables::*;
+        fn leak<T>(items: Vec<T>) -> &'static [T] {
+            Vec::leak(items)
+        }
+        let partitions = system
+            .partitions
+            .iter()
+            .map(|p| {
+                let interrupts: Vec<u16> = owned_interrupts(p).iter().map(|i| *i as u16).collect();
+                let timer_slot =
+                    interrupts.iter().position(|i| *i == bulkhead_kernel_core::vgic::VIRTUAL_TIMER).expect("the timer")
+                        as u8;
+                PartitionDesc {
+                    name: "p",
+                    entry: p.code().span.base,
+                    initial_sp: p.data().span.base + p.data().span.size,
+                    regions: leak(p.mpu_regions.iter().map(Region::encode_or_panic).collect()),
+                    grants: &[],
+                    spis: leak(SpiWord::of(&interrupts).collect()),
+                    interrupts: leak(interrupts),
+                    timer_slot,
+                    init: ImageInit { data_start: 0, data_end: 0, data_load: 0, bss_start: 0, bss_end: 0 },
+                    fault_policy: FaultPolicy::Halt,
+                    core: p.core as u8,
+                }
+            })
+            .collect();
+        let cores = (0..system.board.cores)
+            .map(|core| match system.schedule(core) {
+                None => CoreDesc::PARKED,
+                Some(schedule) => CoreDesc {
+                    schedule: Some(ScheduleDesc {
+                        major_frame: schedule.major_frame,
+                        windows: leak(
+                            schedule
+                                .windows
+                                .iter()
+                                .map(|w| WindowDesc {
+                                    partition: w.partition.map(|p| p as u8),
+                                    offset: w.offset,
+                                    duration: w.duration,
+                                })
+                                .collect(),
+                        ),
+                    }),
+                    first_partition: system.core_partitions(core).start as u8,
+                    partition_count: system.core_partitions(core).len() as u8,
+                    interrupt_routes: leak(
+                        interrupt_routes(system, core)
+                            .iter()
+                            .map(|route| match route {
+                                Some((owner, slot)) => InterruptRoute { owner: *owner as u8, slot: *slot as u8 },
+                                None => InterruptRoute::NONE,
+                            })
+                            .collect(),
+                    ),
+                },
+            })
+            .collect();
+        let board = &system.board;
+        SystemDesc {
+            name: "t",
+            board: BoardDesc {
+                name: "b",
+                console_base: board.devices[system.kernel.console].base as usize,
+                gicd_base: board.gic.distributor as usize,
+                gicr_base: board.gic.redistributor as usize,
+                cores: board.cores as usize,
+            },
+            timer_hz: board.timer_hz,
+            kernel_regions: system.kernel.mpu_regions.map(|r| r.encode_or_panic()),
+            partitions: leak(partitions),
+            cores: leak(cores),
+            trace: TraceFlags::default(),
+        }
+    }
+
+    #[test]
+    fn the_tables_pass_the_kernels_checks() {
+        assert_eq!(system_desc(&two_cores()).check(), Ok(()));
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let demo = crate::validate::load(&workspace.join("partitions/systems/demo.toml"), &workspace.join("boards"))
+            .expect("the demo");
+        let desc = system_desc(&demo);
+        assert_eq!(desc.check(), Ok(()));
+        assert!(desc.cores[1].schedule.is_none(), "core 1 is parked");
+    }
+
     #[test]
     fn each_scheduled_core_has_its_console_port() {
         let system = two_cores();
