@@ -548,12 +548,15 @@ pub fn memory_map(system: &System) -> String {
     rows.push((gic.region_base, gic.region_size, "kernel".into(), "gic".into(), "EL2 device".into()));
     for partition in &system.partitions {
         for region in &partition.regions {
-            let what = match region.kind {
+            let mut what = match region.kind {
                 RegionKind::Device(_) => "device".to_owned(),
                 RegionKind::Virtio(_) => "virtio rw non-cacheable".to_owned(),
                 RegionKind::Shared(_) => format!("shared {}", region.access.name()),
                 _ => region.access.name().to_owned(),
             };
+            if region.shareability != Shareability::NonShareable {
+                what.push_str(" shareable (mapped from several cores)");
+            }
             rows.push((region.span.base, region.span.size, partition.name.clone(), region.name.clone(), what));
         }
     }
