@@ -5,8 +5,10 @@
 //! of them.
 //!
 //! A UART is a board device with a serial port number (`serial` in
-//! `board.toml`). The UARTs that carry a VIRTIO link's doorbells are not
-//! text: they are left to `cargo xtask console`, and said so.
+//! `board.toml`). A per-core UART given to a partition is its core's
+//! instance, with that instance's port ([`System::partition_serial`]). The
+//! UARTs that carry a VIRTIO link's doorbells are not text: they are left
+//! to `cargo xtask console`, and said so.
 
 use crate::qemu::{Run, Source};
 use anyhow::{Result, bail};
@@ -48,11 +50,15 @@ impl Uarts {
         let devices = &system.board.devices;
         let mut shown: Vec<PartitionUart> = Vec::new();
         let mut doorbells = Vec::new();
-        for partition in &system.partitions {
+        // Every scheduled core's kernel console (core 0's is port 0).
+        let consoles: Vec<(u32, u8)> = (0..system.board.cores)
+            .filter_map(|core| system.console_serial(core).map(|serial| (core, serial)))
+            .collect();
+        for (id, partition) in system.partitions.iter().enumerate() {
             for region in &partition.regions {
                 let RegionKind::Device(index) = region.kind else { continue };
                 let device = &devices[index];
-                let Some(serial) = device.serial else { continue };
+                let Some(serial) = system.partition_serial(id, index) else { continue };
                 let links: Vec<&str> = system
                     .virtio
                     .iter()
@@ -63,9 +69,9 @@ impl Uarts {
                     doorbells.push((device.name.clone(), (*link).to_owned()));
                     continue;
                 }
-                if serial == 0 {
+                if let Some((core, _)) = consoles.iter().find(|(_, console)| *console == serial) {
                     bail!(
-                        "`{}` of partition `{}` is serial port 0, which a run reads as the kernel console",
+                        "`{}` of partition `{}` is serial port {serial}, which a run reads as the kernel console of core {core}",
                         device.name,
                         partition.name
                     );
@@ -152,5 +158,50 @@ impl Uarts {
                 None => format!("[serial port {serial}] {text}"),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// A per-core UART `lcl` (ports 6 and 7) given to `a` on core 0 and `b`
+    /// on core 1: each sees its own core's instance.
+    #[test]
+    fn a_per_core_uart_is_its_partitions_cores_port() {
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let boards = std::env::temp_dir().join(format!("bulkhead-uarts-{}", std::process::id()));
+        let board = std::fs::read_to_string(workspace.join("boards/mps3-an536/board.toml")).expect("board");
+        std::fs::create_dir_all(boards.join("mps3-an536")).expect("boards directory");
+        std::fs::write(
+            boards.join("mps3-an536/board.toml"),
+            format!(
+                "{board}\n[[device]]\nname = \"lcl\"\nbase = 0xE7C1_0000\nsize = \"4K\"\nper_core = true\n\
+                 serial = [6, 7]\ndescription = \"a per-core UART\"\n"
+            ),
+        )
+        .expect("board");
+        let partition = |name: &str| {
+            format!(
+                "[[partition]]\nname = \"{name}\"\nimage = \"demo-clock\"\nfault_policy = \"restart\"\n\
+                 code = {{ size = \"64K\" }}\ndata = {{ size = \"32K\" }}\ndevices = [\"lcl\"]\n"
+            )
+        };
+        let text = format!(
+            "[system]\nname = \"t\"\nboard = \"mps3-an536\"\n{}{}\
+             [[schedule]]\nmajor_frame = \"10ms\"\nwindows = [{{ partition = \"b\", duration = \"5ms\" }}]\n\
+             [[schedule]]\ncore = 1\nmajor_frame = \"10ms\"\nwindows = [{{ partition = \"a\", duration = \"5ms\" }}]\n",
+            partition("a"),
+            partition("b")
+        );
+        let system = bulkhead_sysgen::validate::parse(Path::new("t.toml"), &text, &boards);
+        let _ = std::fs::remove_dir_all(&boards);
+        let system =
+            system.unwrap_or_else(|problems| panic!("{:?}", problems.0.iter().map(|p| p.line()).collect::<Vec<_>>()));
+        let uarts = Uarts::of(&system, Some(NO_INPUT)).expect("uarts");
+        let shown: Vec<(u8, &str)> = uarts.shown.iter().map(|u| (u.serial, u.partition.as_str())).collect();
+        assert_eq!(shown, [(6, "b"), (7, "a")]);
+        assert_eq!((system.console_serial(0), system.console_serial(1)), (Some(0), Some(1)));
     }
 }

@@ -74,14 +74,16 @@ pub fn partition_layout_rs(system: &System, index: usize) -> String {
     let _ = writeln!(out, "// {}\n", header(system, &format!("partition `{}`", partition.name)));
     let _ = writeln!(out, "/// This partition's name.\npub const NAME: &str = {:?};", partition.name);
     let _ = writeln!(out, "/// This partition's id.\npub const ID: u8 = {index};");
+    let _ = writeln!(out, "/// The core this partition runs on.\npub const CORE: u32 = {};", partition.core);
     let gic = &system.board.gic;
     let _ = writeln!(
         out,
         "/// The GIC distributor as the partition sees it (emulated by the kernel).\npub const GIC_DISTRIBUTOR: usize = {:#010x};\n\
          /// The partition's core's GIC redistributor (emulated by the kernel).\npub const GIC_REDISTRIBUTOR: usize = {:#010x};",
-        gic.distributor, gic.redistributor
+        gic.distributor,
+        gic.redistributor_of(partition.core)
     );
-    let schedule = system.schedules.iter().find(|s| s.core == partition.core);
+    let schedule = system.schedule(partition.core);
     let windows: Vec<String> = schedule
         .iter()
         .flat_map(|s| s.windows.iter())
@@ -241,7 +243,13 @@ pub fn kernel_memory_x(system: &System, images: &[Image]) -> String {
         );
     }
     out.push_str("}\n\n");
-    let _ = writeln!(out, "PROVIDE(_hyp_stack_size = {});\nINCLUDE kernel.x\n", kernel.stack_size);
+    // aarch32-rt reserves `_num_cores` Hyp stacks: one for each core of the
+    // board, scheduled or parked.
+    let _ = writeln!(
+        out,
+        "PROVIDE(_hyp_stack_size = {});\nPROVIDE(_num_cores = {});\nINCLUDE kernel.x\n",
+        kernel.stack_size, system.board.cores
+    );
     out.push_str("\n/* Partition images, at the addresses their own linker scripts gave them. */\nSECTIONS\n{\n");
     for (partition, image) in system.partitions.iter().zip(images) {
         let section = format!(".bulkhead_image_{}", identifier(&partition.name).to_lowercase());
@@ -289,8 +297,17 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
     let _ = writeln!(out, "// {}\n", header(system, "kernel tables"));
     out.push_str("use bulkhead_kernel_core::tables::*;\n");
     out.push_str("use bulkhead_mpu::{El1Access, El2Access, EncodedRegion, MemoryType, Region, Shareability};\n\n");
-    let _ =
-        writeln!(out, "/// Number of partitions.\npub const PARTITION_COUNT: usize = {};\n", system.partitions.len());
+    let _ = writeln!(out, "/// Number of partitions.\npub const PARTITION_COUNT: usize = {};", system.partitions.len());
+    let _ = writeln!(
+        out,
+        "/// Number of cores of the board (scheduled or parked).\npub const CORE_COUNT: usize = {};",
+        system.board.cores
+    );
+    let most = (0..system.board.cores).map(|core| system.core_partitions(core).len()).max().unwrap_or(0).max(1);
+    let _ = writeln!(
+        out,
+        "/// Most partitions any one core runs (at least 1).\npub const MAX_CORE_PARTITIONS: usize = {most};\n"
+    );
     for (index, (partition, image)) in system.partitions.iter().zip(images).enumerate() {
         let id = identifier(&partition.name);
         let _ = writeln!(out, "// Partition {index}: `{}` (image `{}`).", partition.name, partition.image);
@@ -350,7 +367,7 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
             out,
             "    PartitionDesc {{\n        name: {:?},\n        entry: {:#010x},\n        initial_sp: {:#010x},\n        \
              regions: &{id}_REGIONS,\n        grants: &{id}_GRANTS,\n        interrupts: &{id}_INTERRUPTS,\n        timer_slot: {},\n        spis: &{id}_SPIS,\n        init: ImageInit {{ data_start: {:#010x}, data_end: {:#010x}, \
-             data_load: {:#010x}, bss_start: {:#010x}, bss_end: {:#010x} }},\n        fault_policy: FaultPolicy::{},\n    }},",
+             data_load: {:#010x}, bss_start: {:#010x}, bss_end: {:#010x} }},\n        fault_policy: FaultPolicy::{},\n        core: {},\n    }},",
             partition.name,
             image.entry,
             data.base as u64 + data.size as u64,
@@ -364,41 +381,58 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
             image.bss_start,
             image.bss_end,
             if partition.restart_on_fault { "Restart" } else { "Halt" },
-        );
-    }
-    out.push_str("];\n\n");
-    let schedule = &system.schedules[0];
-    let _ = writeln!(out, "static WINDOWS: [WindowDesc; {}] = [", schedule.windows.len());
-    for window in &schedule.windows {
-        let owner = match window.partition {
-            Some(index) => format!("Some({index})"),
-            None => "None".to_owned(),
-        };
-        let comment = window.partition.map_or("idle", |index| system.partitions[index].name.as_str());
-        let _ = writeln!(
-            out,
-            "    WindowDesc {{ partition: {owner}, offset: {}, duration: {} }}, // {comment}",
-            window.offset, window.duration
+            partition.core,
         );
     }
     out.push_str("];\n\n");
     let kernel = &system.kernel;
     let board = &system.board;
     let console = &board.devices[kernel.console];
-    let mut routes = vec!["InterruptRoute::NONE".to_owned(); board.gic.interrupts as usize];
-    for (owner, partition) in system.partitions.iter().enumerate() {
-        for (slot, &intid) in owned_interrupts(partition).iter().enumerate() {
-            if intid == bulkhead_kernel_core::vgic::VIRTUAL_TIMER as u32 {
-                continue;
-            }
-            if let Some(route) = routes.get_mut(intid as usize) {
-                *route = format!("InterruptRoute {{ owner: {owner}, slot: {slot} }}");
-            }
+    let mut cores = Vec::new();
+    for core in 0..board.cores {
+        let Some(schedule) = system.schedule(core) else {
+            cores.push(format!("    CoreDesc::PARKED, // core {core}: no [[schedule]]"));
+            continue;
+        };
+        let _ = writeln!(out, "// Core {core}.");
+        let _ = writeln!(out, "static WINDOWS_{core}: [WindowDesc; {}] = [", schedule.windows.len());
+        for window in &schedule.windows {
+            let owner = match window.partition {
+                Some(index) => format!("Some({index})"),
+                None => "None".to_owned(),
+            };
+            let comment = window.partition.map_or("idle", |index| system.partitions[index].name.as_str());
+            let _ = writeln!(
+                out,
+                "    WindowDesc {{ partition: {owner}, offset: {}, duration: {} }}, // {comment}",
+                window.offset, window.duration
+            );
         }
+        out.push_str("];\n");
+        let routes: Vec<String> = interrupt_routes(system, core)
+            .iter()
+            .map(|route| match route {
+                Some((owner, slot)) => format!("InterruptRoute {{ owner: {owner}, slot: {slot} }}"),
+                None => "InterruptRoute::NONE".to_owned(),
+            })
+            .collect();
+        let _ = writeln!(out, "static INTERRUPT_ROUTES_{core}: [InterruptRoute; {}] = [", routes.len());
+        for chunk in routes.chunks(4) {
+            let _ = writeln!(out, "    {},", chunk.join(", "));
+        }
+        out.push_str("];\n\n");
+        let ids = system.core_partitions(core);
+        cores.push(format!(
+            "    CoreDesc {{\n        schedule: Some(ScheduleDesc {{ major_frame: {}, windows: &WINDOWS_{core} }}),\n        \
+             first_partition: {},\n        partition_count: {},\n        interrupt_routes: &INTERRUPT_ROUTES_{core},\n    }},",
+            schedule.major_frame,
+            ids.start,
+            ids.len()
+        ));
     }
-    let _ = writeln!(out, "static INTERRUPT_ROUTES: [InterruptRoute; {}] = [", routes.len());
-    for chunk in routes.chunks(4) {
-        let _ = writeln!(out, "    {},", chunk.join(", "));
+    out.push_str("/// Every core of the board, by core number.\nstatic CORES: [CoreDesc; CORE_COUNT] = [\n");
+    for core in cores {
+        let _ = writeln!(out, "{core}");
     }
     out.push_str("];\n\n");
     let _ = writeln!(
@@ -418,11 +452,32 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
     }
     let _ = writeln!(
         out,
-        "    ],\n    partitions: &PARTITIONS,\n    schedule: ScheduleDesc {{ major_frame: {}, windows: &WINDOWS }},\n    \
-         interrupt_routes: &INTERRUPT_ROUTES,\n    trace: TraceFlags {{ windows: {}, interrupts: {} }},\n}};",
-        schedule.major_frame, system.trace_windows, system.trace_interrupts
+        "    ],\n    partitions: &PARTITIONS,\n    cores: &CORES,\n    \
+         trace: TraceFlags {{ windows: {}, interrupts: {} }},\n}};",
+        system.trace_windows, system.trace_interrupts
     );
     out
+}
+
+/// The route table of `core`, one entry per GIC interrupt id: the owner
+/// (partition id) and slot of each interrupt a partition of `core` owns,
+/// `None` for the kernel's, nobody's, other cores' partitions' and the
+/// virtual timer (every partition has its own). A partition's SGIs and PPIs
+/// are its core's own, and an SPI is routed to its owner's core only, so
+/// each table holds exactly its core's partitions' interrupts.
+pub fn interrupt_routes(system: &System, core: u32) -> Vec<Option<(usize, usize)>> {
+    let mut routes = vec![None; system.board.gic.interrupts as usize];
+    for owner in system.core_partitions(core) {
+        for (slot, &intid) in owned_interrupts(&system.partitions[owner]).iter().enumerate() {
+            if intid == bulkhead_kernel_core::vgic::VIRTUAL_TIMER as u32 {
+                continue;
+            }
+            if let Some(route) = routes.get_mut(intid as usize) {
+                *route = Some((owner, slot));
+            }
+        }
+    }
+    routes
 }
 
 /// The fixed part of every partition's linker script (`linker/partition.x`).
@@ -493,12 +548,15 @@ pub fn memory_map(system: &System) -> String {
     rows.push((gic.region_base, gic.region_size, "kernel".into(), "gic".into(), "EL2 device".into()));
     for partition in &system.partitions {
         for region in &partition.regions {
-            let what = match region.kind {
+            let mut what = match region.kind {
                 RegionKind::Device(_) => "device".to_owned(),
                 RegionKind::Virtio(_) => "virtio rw non-cacheable".to_owned(),
                 RegionKind::Shared(_) => format!("shared {}", region.access.name()),
                 _ => region.access.name().to_owned(),
             };
+            if region.shareability != Shareability::NonShareable {
+                what.push_str(" shareable (mapped from several cores)");
+            }
             rows.push((region.span.base, region.span.size, partition.name.clone(), region.name.clone(), what));
         }
     }
@@ -569,4 +627,266 @@ fn owned_interrupts(partition: &Partition) -> Vec<u32> {
     interrupts.push(bulkhead_kernel_core::vgic::VIRTUAL_TIMER as u32);
     interrupts.sort_unstable();
     interrupts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::Image;
+    use bulkhead_mpu::Shareability;
+
+    /// `a` and `c` on core 0, `b` on core 1 (described in between); `mail`
+    /// mapped from both cores, `local` from core 0 only; PPI 20 on both cores,
+    /// uart2's SPIs on core 0, uart3's on core 1.
+    const TWO_CORES: &str = r#"
+[system]
+name = "two"
+board = "mps3-an536"
+
+[[partition]]
+name = "a"
+image = "demo-clock"
+fault_policy = "restart"
+code = { size = "64K" }
+data = { size = "32K" }
+devices = ["uart2"]
+interrupts = [20]
+
+[[partition]]
+name = "b"
+image = "demo-counter"
+fault_policy = "restart"
+code = { size = "64K" }
+data = { size = "32K" }
+devices = ["uart3"]
+interrupts = [20]
+
+[[partition]]
+name = "c"
+image = "demo-spinner"
+fault_policy = "halt"
+code = { size = "64K" }
+data = { size = "32K" }
+core = 0
+
+[[shared]]
+name = "mail"
+size = "4K"
+access = { a = "rw", b = "r" }
+
+[[shared]]
+name = "local"
+size = "4K"
+access = { a = "rw", c = "r" }
+
+[[schedule]]
+major_frame = "10ms"
+windows = [{ partition = "a", duration = "2ms" }, { partition = "c", duration = "2ms" }]
+
+[[schedule]]
+core = 1
+major_frame = "20ms"
+windows = [{ partition = "b", duration = "5ms" }]
+"#;
+
+    fn two_cores() -> System {
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        crate::validate::parse(Path::new("two.toml"), TWO_CORES, &workspace.join("boards")).unwrap_or_else(|problems| {
+            panic!("rejected: {:?}", problems.0.iter().map(|p| p.line()).collect::<Vec<_>>())
+        })
+    }
+
+    fn images(system: &System) -> Vec<Image> {
+        system
+            .partitions
+            .iter()
+            .map(|p| Image {
+                entry: p.code().span.base,
+                data_start: p.data().span.base,
+                data_end: p.data().span.base,
+                data_load: p.code().span.base,
+                bss_start: p.data().span.base,
+                bss_end: p.data().span.base,
+                flash_base: p.code().span.base,
+                flash: vec![0; 4],
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ids_are_numbered_core_by_core() {
+        let system = two_cores();
+        let names: Vec<&str> = system.partitions.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["a", "c", "b"]);
+        assert_eq!((system.core_partitions(0), system.core_partitions(1)), (0..2, 2..3));
+        let owners = |core| -> Vec<Option<usize>> {
+            system.schedule(core).expect("scheduled").windows.iter().map(|w| w.partition).collect()
+        };
+        assert_eq!(owners(0), [Some(0), Some(1), None]);
+        assert_eq!(owners(1), [Some(2), None]);
+    }
+
+    #[test]
+    fn each_core_routes_its_own_partitions_interrupts() {
+        let system = two_cores();
+        let (core0, core1) = (interrupt_routes(&system, 0), interrupt_routes(&system, 1));
+        assert_eq!((core0.len(), core1.len()), (128, 128));
+        // a (id 0) owns 20, 27 (timer), 37, 38, 45: slots 0, 1, 2, 3, 4.
+        assert_eq!(core0[20], Some((0, 0)));
+        assert_eq!(core0[37], Some((0, 2)));
+        assert_eq!(core1[37], None, "an SPI is in its owner's core's table only");
+        // b (id 2): its own core's PPI 20, and uart3's SPIs.
+        assert_eq!(core1[20], Some((2, 0)));
+        assert_eq!(core1[39], Some((2, 2)));
+        assert_eq!(core0[39], None);
+        assert_eq!(core0[27], None, "the virtual timer is every partition's own");
+        assert!(core0.iter().flatten().all(|(owner, _)| system.core_partitions(0).contains(owner)));
+        assert!(core1.iter().flatten().all(|(owner, _)| system.core_partitions(1).contains(owner)));
+    }
+
+    #[test]
+    fn memory_mapped_from_two_cores_is_shareable() {
+        let system = two_cores();
+        let region = |partition: &str, name: &str| {
+            let p = system.partitions.iter().find(|p| p.name == partition).expect("partition");
+            let r = p.regions.iter().find(|r| r.name == name).expect("region");
+            let mpu = p.mpu_regions.iter().find(|m| m.base <= r.span.base && r.span.limit() <= m.limit).expect("mpu");
+            assert_eq!(mpu.shareability, r.shareability, "{partition}.{name}");
+            r.shareability
+        };
+        assert_eq!(region("a", "mail"), Shareability::OuterShareable);
+        assert_eq!(region("b", "mail"), Shareability::OuterShareable);
+        assert_eq!(region("a", "local"), Shareability::NonShareable);
+        assert_eq!(region("c", "local"), Shareability::NonShareable);
+        assert_eq!(region("a", "data"), Shareability::NonShareable);
+        let tables = kernel_tables_rs(&system, &images(&system), Path::new("/images"));
+        assert!(tables.contains("shareability: Shareability::OuterShareable"), "{tables}");
+    }
+
+    #[test]
+    fn tables_have_one_core_desc_per_core() {
+        let system = two_cores();
+        let tables = kernel_tables_rs(&system, &images(&system), Path::new("/images"));
+        for expected in [
+            "pub const CORE_COUNT: usize = 2;",
+            "pub const MAX_CORE_PARTITIONS: usize = 2;",
+            "static WINDOWS_0: [WindowDesc; 3]",
+            "static WINDOWS_1: [WindowDesc; 2]",
+            "static INTERRUPT_ROUTES_1: [InterruptRoute; 128]",
+            "windows: &WINDOWS_1 }),\n        first_partition: 2,\n        partition_count: 1,",
+            "cores: &CORES,",
+        ] {
+            assert!(tables.contains(expected), "no `{expected}` in:\n{tables}");
+        }
+        assert_eq!(tables.matches("        core: 1,\n").count(), 1);
+        assert!(!tables.contains("CoreDesc::PARKED"));
+        let memory = kernel_memory_x(&system, &images(&system));
+        assert!(memory.contains("PROVIDE(_num_cores = 2);"), "{memory}");
+        let layout = partition_layout_rs(&system, 2);
+        assert!(layout.contains("pub const CORE: u32 = 1;"), "{layout}");
+        assert!(layout.contains("pub const GIC_REDISTRIBUTOR: usize = 0xf0120000;"), "{layout}");
+        let header = foreign::partition_h(&system, 2).expect("partition.h");
+        assert!(header.contains("#define BULKHEAD_CORE 1U"), "{header}");
+        assert!(header.contains("#define BULKHEAD_GICR_BASE 0xf0120000U"), "{header}");
+    }
+
+    /// The tables `kernel_tables_rs` writes, built from the same model
+    /// functions, so the kernel's own invariants can be checked on the host.
+    fn system_desc(system: &System) -> bulkhead_kernel_core::tables::SystemDesc {
+        use bulkhead_kernel_core::tables::*;
+        fn leak<T>(items: Vec<T>) -> &'static [T] {
+            Vec::leak(items)
+        }
+        let partitions = system
+            .partitions
+            .iter()
+            .map(|p| {
+                let interrupts: Vec<u16> = owned_interrupts(p).iter().map(|i| *i as u16).collect();
+                let timer_slot =
+                    interrupts.iter().position(|i| *i == bulkhead_kernel_core::vgic::VIRTUAL_TIMER).expect("the timer")
+                        as u8;
+                PartitionDesc {
+                    name: "p",
+                    entry: p.code().span.base,
+                    initial_sp: p.data().span.base + p.data().span.size,
+                    regions: leak(p.mpu_regions.iter().map(Region::encode_or_panic).collect()),
+                    grants: &[],
+                    spis: leak(SpiWord::of(&interrupts).collect()),
+                    interrupts: leak(interrupts),
+                    timer_slot,
+                    init: ImageInit { data_start: 0, data_end: 0, data_load: 0, bss_start: 0, bss_end: 0 },
+                    fault_policy: FaultPolicy::Halt,
+                    core: p.core as u8,
+                }
+            })
+            .collect();
+        let cores = (0..system.board.cores)
+            .map(|core| match system.schedule(core) {
+                None => CoreDesc::PARKED,
+                Some(schedule) => CoreDesc {
+                    schedule: Some(ScheduleDesc {
+                        major_frame: schedule.major_frame,
+                        windows: leak(
+                            schedule
+                                .windows
+                                .iter()
+                                .map(|w| WindowDesc {
+                                    partition: w.partition.map(|p| p as u8),
+                                    offset: w.offset,
+                                    duration: w.duration,
+                                })
+                                .collect(),
+                        ),
+                    }),
+                    first_partition: system.core_partitions(core).start as u8,
+                    partition_count: system.core_partitions(core).len() as u8,
+                    interrupt_routes: leak(
+                        interrupt_routes(system, core)
+                            .iter()
+                            .map(|route| match route {
+                                Some((owner, slot)) => InterruptRoute { owner: *owner as u8, slot: *slot as u8 },
+                                None => InterruptRoute::NONE,
+                            })
+                            .collect(),
+                    ),
+                },
+            })
+            .collect();
+        let board = &system.board;
+        SystemDesc {
+            name: "t",
+            board: BoardDesc {
+                name: "b",
+                console_base: board.devices[system.kernel.console].base as usize,
+                gicd_base: board.gic.distributor as usize,
+                gicr_base: board.gic.redistributor as usize,
+                cores: board.cores as usize,
+            },
+            timer_hz: board.timer_hz,
+            kernel_regions: system.kernel.mpu_regions.map(|r| r.encode_or_panic()),
+            partitions: leak(partitions),
+            cores: leak(cores),
+            trace: TraceFlags::default(),
+        }
+    }
+
+    #[test]
+    fn the_tables_pass_the_kernels_checks() {
+        assert_eq!(system_desc(&two_cores()).check(), Ok(()));
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let demo = crate::validate::load(&workspace.join("partitions/systems/demo.toml"), &workspace.join("boards"))
+            .expect("the demo");
+        let desc = system_desc(&demo);
+        assert_eq!(desc.check(), Ok(()));
+        assert!(desc.cores[1].schedule.is_none(), "core 1 is parked");
+    }
+
+    #[test]
+    fn each_scheduled_core_has_its_console_port() {
+        let system = two_cores();
+        assert_eq!((system.console_serial(0), system.console_serial(1)), (Some(0), Some(1)));
+        let mut one_core = system.clone();
+        one_core.schedules.retain(|s| s.core == 0);
+        assert_eq!(one_core.console_serial(1), None, "a parked core logs nothing");
+    }
 }

@@ -375,6 +375,7 @@ mod tests {
             kind,
             span: Span { base, size },
             access: Access { read: true, write, execute: !write },
+            shareability: bulkhead_mpu::Shareability::NonShareable,
         };
         Partition {
             name: "guest".into(),

@@ -65,10 +65,34 @@ pub struct Device {
     /// What it does to the whole chip, for a device no partition may have
     /// (the board's `chip_wide`).
     pub chip_wide: Option<String>,
+    /// Each core sees its own instance at the same address (the board's
+    /// `per_core`): given to a partition, it means the instance of the
+    /// partition's core.
+    pub per_core: bool,
     /// For a UART, its serial port number (the board's `serial`): what
     /// `cargo xtask run` and the system tests connect it as. For a per-core
-    /// UART, core 0's.
+    /// UART, core 0's instance's ([`Device::serial_on`] has every core's).
     pub serial: Option<u8>,
+    /// For a per-core UART whose board entry lists a port per core
+    /// (`serial = [0, 1]`), those ports, indexed by core; empty otherwise.
+    pub core_serials: Vec<u8>,
+}
+
+impl Device {
+    /// The serial port of the instance `core` sees: a shared device's one
+    /// port whatever the core; for a per-core device, that core's entry of
+    /// its list, or with a single port (`serial = 0`) core 0's only.
+    pub fn serial_on(&self, core: u32) -> Option<u8> {
+        if !self.per_core {
+            self.serial
+        } else if !self.core_serials.is_empty() {
+            self.core_serials.get(core as usize).copied()
+        } else if core == 0 {
+            self.serial
+        } else {
+            None
+        }
+    }
 }
 
 /// GIC frames.
@@ -76,14 +100,23 @@ pub struct Device {
 pub struct Gic {
     /// Distributor base.
     pub distributor: u32,
-    /// First redistributor.
+    /// First redistributor (core 0's).
     pub redistributor: u32,
+    /// Distance between the redistributors of consecutive cores.
+    pub redistributor_stride: u32,
     /// Interrupt ids.
     pub interrupts: u32,
     /// First byte of the region covering all frames.
     pub region_base: u32,
     /// Size of that region.
     pub region_size: u32,
+}
+
+impl Gic {
+    /// The redistributor of `core`.
+    pub fn redistributor_of(&self, core: u32) -> u32 {
+        self.redistributor + core * self.redistributor_stride
+    }
 }
 
 /// The kernel's place.
@@ -193,6 +226,12 @@ pub struct PartitionRegion {
     pub access: Access,
     /// Memory type.
     pub memory_type: MemoryType,
+    /// `OuterShareable` for memory partitions on different cores map (a
+    /// `[[shared]]` region or VIRTIO window), `NonShareable` otherwise. The
+    /// Cortex-R52's L1 data caches are not coherent between cores, and it
+    /// does not cache Normal memory marked shareable: so marked, two cores
+    /// see each other's writes without cache maintenance.
+    pub shareability: Shareability,
 }
 
 impl PartitionRegion {
@@ -205,7 +244,7 @@ impl PartitionRegion {
             el2: if self.access.write { El2Access::ReadWrite } else { El2Access::ReadOnly },
             executable: self.access.execute,
             memory: self.memory_type,
-            shareability: Shareability::NonShareable,
+            shareability: self.shareability,
         }
     }
 }
@@ -226,9 +265,10 @@ pub struct Partition {
     /// Regions, code first, data second.
     pub regions: Vec<PartitionRegion>,
     /// Interrupt ids (devices' and explicit; the virtual timer, which every
-    /// partition owns, is not listed).
+    /// partition owns, is not listed). SGIs and PPIs are those of its core.
     pub interrupts: Vec<u32>,
-    /// Core.
+    /// The core it runs on: its `core`, else that of the schedule its
+    /// windows are in.
     pub core: u32,
     /// EL2 MPU regions after merging adjacent compatible ones.
     pub mpu_regions: Vec<Region>,
@@ -419,13 +459,15 @@ pub struct System {
     pub board: Board,
     /// Kernel.
     pub kernel: Kernel,
-    /// Partitions; index = id.
+    /// Partitions; index = id. Numbered core by core: core 0's in
+    /// description order, then core 1's, ...
     pub partitions: Vec<Partition>,
     /// Shared regions.
     pub shared: Vec<SharedRegion>,
     /// VIRTIO links.
     pub virtio: Vec<VirtioLink>,
-    /// Schedules, one per core used.
+    /// Schedules, one per core used, in description order. A core without
+    /// one stays parked.
     pub schedules: Vec<Schedule>,
     /// Window tracing on.
     pub trace_windows: bool,
@@ -440,6 +482,35 @@ impl System {
     pub fn directory(&self) -> &Path {
         description_directory(&self.file)
     }
+
+    /// The schedule of `core`; `None` for a parked core.
+    pub fn schedule(&self, core: u32) -> Option<&Schedule> {
+        self.schedules.iter().find(|schedule| schedule.core == core)
+    }
+
+    /// The serial port of the kernel console of `core`: every core that
+    /// runs a schedule logs on its own instance of a per-core console
+    /// device (on the AN536 core 0's uart0 is port 0, core 1's port 1).
+    /// `None` for a parked core, or a console without a serial port.
+    pub fn console_serial(&self, core: u32) -> Option<u8> {
+        self.schedule(core)?;
+        self.board.devices[self.kernel.console].serial_on(core)
+    }
+
+    /// The serial port of device `device` (an index into [`Board::devices`])
+    /// as partition `partition` sees it: its core's instance's for a
+    /// per-core device.
+    pub fn partition_serial(&self, partition: usize, device: usize) -> Option<u8> {
+        self.board.devices[device].serial_on(self.partitions[partition].core)
+    }
+
+    /// The partitions of `core`'s ids: a range, since ids are numbered core
+    /// by core.
+    pub fn core_partitions(&self, core: u32) -> std::ops::Range<usize> {
+        let first = self.partitions.iter().take_while(|p| p.core < core).count();
+        let count = self.partitions[first..].iter().take_while(|p| p.core == core).count();
+        first..first + count
+    }
 }
 
 /// The directory of the description at `file` (`.` for a file named
@@ -448,5 +519,37 @@ pub fn description_directory(file: &Path) -> &Path {
     match file.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uart(per_core: bool, serial: Option<u8>, core_serials: Vec<u8>) -> Device {
+        Device {
+            name: "uart".into(),
+            base: 0xE7C0_0000,
+            size: 0x1000,
+            interrupts: vec![],
+            description: String::new(),
+            chip_wide: None,
+            per_core,
+            serial,
+            core_serials,
+        }
+    }
+
+    #[test]
+    fn a_per_core_uart_has_each_cores_serial_port() {
+        let listed = uart(true, Some(0), vec![0, 1]);
+        assert_eq!((listed.serial_on(0), listed.serial_on(1), listed.serial_on(2)), (Some(0), Some(1), None));
+        // A single port is core 0's only.
+        let single = uart(true, Some(3), vec![]);
+        assert_eq!((single.serial_on(0), single.serial_on(1)), (Some(3), None));
+        // A shared UART is the same port from every core.
+        let shared = uart(false, Some(4), vec![]);
+        assert_eq!((shared.serial_on(0), shared.serial_on(1)), (Some(4), Some(4)));
+        assert_eq!(uart(false, None, vec![]).serial_on(0), None);
     }
 }

@@ -110,7 +110,8 @@ pub struct Partition {
     /// Interrupt ids (INTIDs) given to the partition, beyond its devices'.
     #[serde(default)]
     pub interrupts: Vec<Spanned<u32>>,
-    /// Core the partition runs on.
+    /// Core the partition runs on (default: the core of the schedule its
+    /// windows are in).
     pub core: Option<Spanned<u32>>,
 }
 
@@ -280,7 +281,8 @@ pub struct Mailbox {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
-    /// Core this schedule runs on (default 0).
+    /// Core this schedule runs on (default 0). A core without a schedule
+    /// stays parked.
     pub core: Option<Spanned<u32>>,
     /// Length of the major frame.
     pub major_frame: Spanned<Duration>,
@@ -385,7 +387,8 @@ pub struct Gic {
     pub distributor_size: Spanned<Size>,
     /// First redistributor base.
     pub redistributor: Spanned<u64>,
-    /// Distance between redistributors.
+    /// Distance between redistributors (core n's is at `redistributor + n *
+    /// redistributor_stride`).
     pub redistributor_stride: Spanned<Size>,
     /// Number of interrupt ids (SGI + PPI + SPI).
     pub interrupts: Spanned<u32>,
@@ -415,5 +418,26 @@ pub struct Device {
     pub chip_wide: Option<String>,
     /// Set for a UART: its serial port number, the board's UART numbering
     /// (QEMU's `-serial` arguments connect ports 0, 1, 2, ... in order).
-    pub serial: Option<Spanned<u8>>,
+    /// A per-core UART may list one per core (`serial = [0, 1]`).
+    pub serial: Option<Spanned<Serial>>,
+}
+
+/// A device's `serial`: one port, or (for a per-core device) one per core.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Serial {
+    /// `serial = 2`: the port (a per-core device's: core 0's).
+    One(u8),
+    /// `serial = [0, 1]`: the port of each core's instance, by core.
+    PerCore(Vec<u8>),
+}
+
+impl Serial {
+    /// Every port it names.
+    pub fn ports(&self) -> Vec<u8> {
+        match self {
+            Serial::One(port) => vec![*port],
+            Serial::PerCore(ports) => ports.clone(),
+        }
+    }
 }

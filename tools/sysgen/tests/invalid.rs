@@ -240,6 +240,84 @@ fn overlapping_device_frames_given_to_one_partition_are_rejected() {
     assert!(problem.reason.contains("device `alias` overlaps its own device `uart2`"), "{}", problem.line());
 }
 
+/// A per-core UART besides the console (mps3-an536's only per-core device,
+/// uart0, is the kernel's console, which no partition may have).
+const PER_CORE_UART: &str = "[[device]]\nname = \"lcl\"\nbase = 0xE7C1_0000\nsize = \"4K\"\ninterrupts = [19]\n\
+                             per_core = true\nserial = [6, 7]\ndescription = \"a per-core UART\"\n";
+
+/// Partitions `a` and `b` given `lcl`, `b` on `b_core` (with its own
+/// schedule when that is core 1).
+fn per_core_system(b_core: u32) -> String {
+    let b = "\n[[partition]]\nname = \"b\"\nimage = \"demo-counter\"\nfault_policy = \"restart\"\n\
+             code = { size = \"64K\" }\ndata = { size = \"32K\" }\ndevices = [\"lcl\"]\n";
+    let schedules = if b_core == 0 {
+        "\n[[schedule]]\nmajor_frame = \"10ms\"\nwindows = [{ partition = \"a\", duration = \"5ms\" }, \
+         { partition = \"b\", duration = \"5ms\" }]\n"
+            .to_owned()
+    } else {
+        format!(
+            "{ONE_WINDOW}\n[[schedule]]\ncore = {b_core}\nmajor_frame = \"10ms\"\n\
+             windows = [{{ partition = \"b\", duration = \"5ms\" }}]\n"
+        )
+    };
+    format!("{ONE_PARTITION}devices = [\"lcl\"]\n{b}{schedules}")
+}
+
+#[test]
+fn a_per_core_device_has_one_owner_on_each_core() {
+    let boards = TempBoards::new(PER_CORE_UART);
+    // Once per core: each partition has its own core's instance, with that
+    // instance's serial port, and its own core's PPI.
+    let (path, result) = boards.load(&per_core_system(1));
+    let system = result.unwrap_or_else(|problems| panic!("{}: rejected:{}", path.display(), lines(&problems)));
+    let lcl = system.board.devices.iter().position(|d| d.name == "lcl").expect("lcl");
+    let serials: Vec<(String, u32, Option<u8>)> = (0..2)
+        .map(|p| (system.partitions[p].name.clone(), system.partitions[p].core, system.partition_serial(p, lcl)))
+        .collect();
+    assert_eq!(serials, [("a".to_owned(), 0, Some(6)), ("b".to_owned(), 1, Some(7))]);
+    assert!(system.partitions.iter().all(|p| p.interrupts == [19]));
+
+    // Twice on one core.
+    let (path, result) = boards.load(&per_core_system(0));
+    let problem = one_problem(&path, result);
+    assert_eq!(problem.key, "partition.b.devices", "{}", problem.line());
+    assert!(
+        problem.reason.contains(
+            "`lcl` of core 0 is already given to partition `a`; a per-core device has one owner on each core"
+        ),
+        "{}",
+        problem.line()
+    );
+}
+
+#[test]
+fn a_per_core_serial_port_list_is_one_port_per_core_of_a_per_core_device() {
+    let cases = [
+        (PER_CORE_UART.replace("serial = [6, 7]", "serial = [6]"), "lists 1 serial ports but the board has 2 cores"),
+        (
+            PER_CORE_UART.replace("serial = [6, 7]", "serial = [6, 6]"),
+            "each core's instance needs a serial port of its own",
+        ),
+        (
+            PER_CORE_UART.replace("per_core = true\n", ""),
+            "a list of serial ports is for a `per_core` device, one port per core",
+        ),
+        (PER_CORE_UART.replace("serial = [6, 7]", "serial = [6, 1]"), "serial port used by `uart0` too"),
+    ];
+    for (device, reason) in cases {
+        let boards = TempBoards::new(&device);
+        let (path, result) = boards.load(&format!("{ONE_PARTITION}{ONE_WINDOW}"));
+        let problem = one_problem(&path, result);
+        assert!(
+            problem.key == "device.lcl.serial"
+                && problem.reason.contains(reason)
+                && problem.file.ends_with("board.toml"),
+            "expected `device.lcl.serial`: {reason}, got {}",
+            problem.line()
+        );
+    }
+}
+
 /// Board rules: each edit of mps3-an536 makes exactly one problem, reported
 /// against the board file (or, for the last, against the system that needs
 /// what the board lacks).

@@ -2,7 +2,8 @@
 //!
 //! Owns the checks of `boards/<board>/board.toml` and their messages:
 //! memories (64-byte aligned, below 4 GiB), device frames (aligned, unique
-//! names), the GIC frames, the kernel's default regions and console, and the
+//! names, serial ports: unique, a list only for a per-core device and then
+//! one per core), the GIC frames, the kernel's default regions and console, and the
 //! EL2 MPU regions the kernel keeps. Problems are reported against the board
 //! file, with a checker of its own.
 //!
@@ -53,6 +54,7 @@ pub(super) fn load(path: &Path, text: &str) -> Result<(Board, BoardKernelDefault
         }
         memories.push(Memory { name, base, size, flash: memory.get_ref().kind == MemoryKind::Flash });
     }
+    let cores = *file.board.cores.get_ref();
     let mut devices: Vec<Device> = Vec::new();
     for device in &file.device {
         let raw = device.get_ref();
@@ -67,10 +69,33 @@ pub(super) fn load(path: &Path, text: &str) -> Result<(Board, BoardKernelDefault
         if devices.iter().any(|d| d.name == name) {
             checker.at(format!("device.{name}.name"), &raw.name, "device name used twice");
         }
-        if let Some(serial) = &raw.serial
-            && let Some(other) = devices.iter().find(|d| d.serial == Some(*serial.get_ref()))
-        {
-            checker.at(format!("device.{name}.serial"), serial, format!("serial port used by `{}` too", other.name));
+        let ports = raw.serial.as_ref().map_or_else(Vec::new, |serial| serial.get_ref().ports());
+        if let Some(serial) = &raw.serial {
+            let key = format!("device.{name}.serial");
+            let mut used: Vec<(u8, &str)> = Vec::new();
+            for device in &devices {
+                let other = if device.core_serials.is_empty() {
+                    device.serial.into_iter().collect()
+                } else {
+                    device.core_serials.clone()
+                };
+                used.extend(other.into_iter().map(|port| (port, device.name.as_str())));
+            }
+            if let Some((_, other)) = used.iter().find(|(port, _)| ports.contains(port)) {
+                checker.at(&key, serial, format!("serial port used by `{other}` too"));
+            } else if let raw::Serial::PerCore(list) = serial.get_ref() {
+                if !raw.per_core {
+                    checker.at(&key, serial, "a list of serial ports is for a `per_core` device, one port per core");
+                } else if list.len() != cores as usize {
+                    checker.at(
+                        &key,
+                        serial,
+                        format!("lists {} serial ports but the board has {cores} cores: one port per core", list.len()),
+                    );
+                } else if (1..list.len()).any(|i| list[..i].contains(&list[i])) {
+                    checker.at(&key, serial, "each core's instance needs a serial port of its own");
+                }
+            }
         }
         devices.push(Device {
             name,
@@ -79,11 +104,15 @@ pub(super) fn load(path: &Path, text: &str) -> Result<(Board, BoardKernelDefault
             interrupts: raw.interrupts.clone(),
             description: raw.description.clone(),
             chip_wide: raw.chip_wide.clone(),
-            serial: raw.serial.as_ref().map(|s| *s.get_ref()),
+            per_core: raw.per_core,
+            serial: ports.first().copied(),
+            core_serials: match raw.serial.as_ref().map(|serial| serial.get_ref()) {
+                Some(raw::Serial::PerCore(list)) if raw.per_core => list.clone(),
+                _ => Vec::new(),
+            },
         });
     }
     let gic = &file.gic;
-    let cores = *file.board.cores.get_ref();
     let distributor = *gic.distributor.get_ref();
     let redistributor_end = *gic.redistributor.get_ref() + gic.redistributor_stride.get_ref().0 * cores as u64;
     let region_base = distributor.min(*gic.redistributor.get_ref());
@@ -91,6 +120,7 @@ pub(super) fn load(path: &Path, text: &str) -> Result<(Board, BoardKernelDefault
     let gic_model = Gic {
         distributor: distributor as u32,
         redistributor: *gic.redistributor.get_ref() as u32,
+        redistributor_stride: gic.redistributor_stride.get_ref().0 as u32,
         interrupts: *gic.interrupts.get_ref(),
         region_base: region_base as u32,
         region_size: (region_end - region_base) as u32,

@@ -2,8 +2,10 @@
 //!
 //! Owns the checks of a partition's `devices` and `interrupts` and their
 //! messages: a device exists on the board, is not the kernel's console, is
-//! not `chip_wide`, and has one owner; an interrupt exists, is not an SGI,
-//! the virtual timer or one the kernel keeps, and has one owner; a partition
+//! not `chip_wide`, and has one owner (a `per_core` device: one on each
+//! core, each owning its core's instance); an interrupt exists, is not an
+//! SGI, the virtual timer or one the kernel keeps, and has one owner (an
+//! SGI or PPI: one on each core, each owning its core's); a partition
 //! owns at most [`MAX_OWNED_INTERRUPTS`]. It also reports device frames that
 //! overlap each other within a partition, and memory regions placed on a
 //! device frame.
@@ -16,7 +18,7 @@ use super::placement::Request;
 use super::{Checker, PartitionNames, suggest};
 use crate::model::*;
 use crate::raw;
-use bulkhead_mpu::MemoryType;
+use bulkhead_mpu::{MemoryType, Shareability};
 use std::collections::{BTreeMap, HashMap};
 
 /// Interrupt ids below this are SGIs.
@@ -26,13 +28,17 @@ const VIRTUAL_TIMER_INTID: u32 = bulkhead_kernel_core::vgic::VIRTUAL_TIMER as u3
 /// Interrupts one partition may own, the virtual timer included.
 const MAX_OWNED_INTERRUPTS: usize = bulkhead_kernel_core::vgic::MAX_OWNED;
 
+/// Interrupt ids below this are SGIs and PPIs: each core has its own.
+const FIRST_SPI: u32 = bulkhead_kernel_core::vgic::FIRST_SPI as u32;
+
 /// Who has been given each device and interrupt so far.
 #[derive(Default)]
 pub(super) struct Owners {
-    /// Device index to partition index.
-    devices: HashMap<usize, usize>,
-    /// Interrupt id to partition index.
-    interrupts: BTreeMap<u32, usize>,
+    /// (device index, core for a per-core device's instance) to (partition
+    /// index, its core).
+    devices: HashMap<(usize, Option<u32>), (usize, u32)>,
+    /// (interrupt id, core for an SGI or PPI) to (partition index, its core).
+    interrupts: BTreeMap<(u32, Option<u32>), (usize, u32)>,
 }
 
 /// What a partition is given.
@@ -43,13 +49,16 @@ pub(super) struct Given {
     pub interrupts: Vec<u32>,
 }
 
-/// Gives partition `index` (`raw`) its devices and interrupts.
+/// Gives partition `index` (`raw`), which runs on `core`, its devices and
+/// interrupts.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn give(
     checker: &mut Checker,
     board: &Board,
     kernel: &Kernel,
     names: &PartitionNames,
     index: usize,
+    core: u32,
     raw: &raw::Partition,
     owners: &mut Owners,
 ) -> Given {
@@ -69,8 +78,20 @@ pub(super) fn give(
             checker.at(key, device, reason);
             continue;
         };
+        let per_core = board.devices[device_index].per_core;
         if device_index == kernel.console {
-            checker.at(key, device, format!("`{dname}` is the kernel's console and cannot be given to a partition"));
+            // Every core that runs a schedule (as the partition's does) logs
+            // on its own instance of a per-core console.
+            let whose = if per_core {
+                format!(" (core {core}'s own `{dname}` is core {core}'s kernel console)")
+            } else {
+                String::new()
+            };
+            checker.at(
+                key,
+                device,
+                format!("`{dname}` is the kernel's console and cannot be given to a partition{whose}"),
+            );
             continue;
         }
         if let Some(effect) = &board.devices[device_index].chip_wide {
@@ -87,16 +108,23 @@ pub(super) fn give(
             );
             continue;
         }
-        if let Some(&owner) = owners.devices.get(&device_index) {
+        let instance = (device_index, per_core.then_some(core));
+        if let Some(&(owner, _)) = owners.devices.get(&instance) {
             let reason = if owner == index {
                 format!("`{dname}` is listed twice")
+            } else if per_core {
+                format!(
+                    "`{dname}` of core {core} is already given to partition `{}`; a per-core device has one owner \
+                     on each core",
+                    names.declared[owner]
+                )
             } else {
                 format!("`{dname}` is already given to partition `{}`; a device has one owner", names.declared[owner])
             };
             checker.at(key, device, reason);
             continue;
         }
-        owners.devices.insert(device_index, index);
+        owners.devices.insert(instance, (index, core));
         let board_device = &board.devices[device_index];
         interrupts.extend(board_device.interrupts.iter().copied());
         regions.push(PartitionRegion {
@@ -105,6 +133,7 @@ pub(super) fn give(
             span: Span { base: board_device.base, size: board_device.size },
             access: Access { read: true, write: true, execute: false },
             memory_type: MemoryType::Device,
+            shareability: Shareability::NonShareable,
         });
     }
     for interrupt in &raw.interrupts {
@@ -140,19 +169,26 @@ pub(super) fn give(
         );
     }
     for &intid in &interrupts {
-        if let Some(&owner) = owners.interrupts.get(&intid) {
+        // Each core has its own SGIs and PPIs; an SPI is the chip's.
+        let instance = (intid, (intid < FIRST_SPI).then_some(core));
+        if let Some(&(owner, owner_core)) = owners.interrupts.get(&instance) {
             if owner != index {
-                checker.at(
-                    format!("partition.{pname}.interrupts"),
-                    &raw.name,
+                let reason = if owner_core != core {
+                    format!(
+                        "interrupt {intid} is already given to partition `{}` on core {owner_core}; an SPI has one \
+                         owner, on one core",
+                        names.declared[owner]
+                    )
+                } else {
                     format!(
                         "interrupt {intid} is already given to partition `{}`; an interrupt has one owner",
                         names.declared[owner]
-                    ),
-                );
+                    )
+                };
+                checker.at(format!("partition.{pname}.interrupts"), &raw.name, reason);
             }
         } else {
-            owners.interrupts.insert(intid, index);
+            owners.interrupts.insert(instance, (index, core));
         }
     }
     Given { regions, interrupts }

@@ -3,7 +3,8 @@
 //! Owns the checks of the `[kernel]` section of a system description and
 //! their messages: trace kinds, the overrides of the board's kernel code and
 //! data regions (aligned, inside one board memory, code in flash, data in
-//! RAM), the stack size. It builds the [`Kernel`], with the EL2 MPU regions
+//! RAM), the stack size (one per board core, which the data region must
+//! hold). It builds the [`Kernel`], with the EL2 MPU regions
 //! the kernel keeps in every partition's windows (code, data, console,
 //! GIC).
 //!
@@ -62,6 +63,19 @@ pub(super) fn build(
         }
     }
     let kernel_stack = file.kernel.stack_size.as_ref().map_or(board_kernel.stack_size as u64, |s| s.get_ref().0);
+    // aarch32-rt reserves one Hyp stack per core (`_num_cores`, which the
+    // kernel's memory.x sets to the board's cores) in the data region.
+    let stacks = kernel_stack * board.cores as u64;
+    if stacks > kernel_data.size as u64 {
+        let reason = format!(
+            "the kernel's data region ({} bytes) cannot hold a {kernel_stack}-byte stack for each of board `{}`'s {} cores",
+            kernel_data.size, board.name, board.cores
+        );
+        match &file.kernel.stack_size {
+            Some(value) => checker.at("kernel.stack_size", value, reason),
+            None => checker.problem("kernel.data", reason, file.kernel.data.as_ref().map(|data| data.span())),
+        }
+    }
     for (key, span) in [("kernel.code", kernel_code), ("kernel.data", kernel_data)] {
         if span.base % GRANULE != 0 || span.size % GRANULE != 0 || span.size == 0 {
             checker.problem(key, "the kernel's regions must be non-empty and 64-byte aligned", None);

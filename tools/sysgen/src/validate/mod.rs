@@ -27,16 +27,19 @@
 //! - `placement`: where every region goes and what it may not overlap;
 //! - `devices`: devices and interrupts given to partitions;
 //! - `virtio`: `[[virtio]]` links;
-//! - `schedule`: `[[schedule]]` windows.
+//! - `schedule`: `[[schedule]]` windows, and the core of each partition;
+//! - `ids`: partition ids numbered core by core, once all is checked.
 //!
 //! `build` calls them in the order of their dependencies (partition names
-//! before the sections that refer to them, placement before the checks that
-//! need addresses). All report into one `Checker`; problems are sorted by
+//! before the sections that refer to them, partitions' cores before their
+//! devices and shareability, placement before the checks that need
+//! addresses, numbering last). All report into one `Checker`; problems are sorted by
 //! position once all are in. This module must never hold a section's rule
 //! itself: a new section gets its own module.
 
 mod board;
 mod devices;
+mod ids;
 mod kernel;
 mod partitions;
 mod placement;
@@ -300,14 +303,15 @@ fn build(
     let window_requests = virtio::request_windows(checker, &file, &board, &names, &mut requests);
     let placed = placement::place(checker, &board, &kernel, &requests.list);
 
-    let partitions = partitions::build(checker, &file, &board, &kernel, &names, &requests, &placed);
+    let cores = schedule::partition_cores(checker, &file, &board, &names);
+    let partitions = partitions::build(checker, &file, &board, &kernel, &names, &requests, &placed, &cores);
     devices::check_memory_clear_of_devices(checker, &board, &requests.list, &placed);
     let shared = shared::placed(&shared_requests, &placed);
     let virtio = virtio::build_links(checker, &file, &board, &window_requests, &placed, &partitions);
-    let schedules = schedule::build(checker, &file, &board, &names, &partitions);
+    let schedules = schedule::build(checker, &file, &board, &names);
 
     let warnings = Vec::new();
-    Some(System {
+    let mut system = System {
         file: checker.file.clone(),
         name,
         board,
@@ -319,7 +323,9 @@ fn build(
         trace_windows,
         trace_interrupts,
         warnings,
-    })
+    };
+    ids::number_core_by_core(&mut system);
+    Some(system)
 }
 
 /// `[system]` (the board was resolved before) and sections not supported yet.

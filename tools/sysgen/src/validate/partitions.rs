@@ -3,11 +3,11 @@
 //! Owns the checks of each partition's own keys and their messages: its
 //! name (well-formed, unique), its code, data and further regions as
 //! requests for placement (region names, `access`, `memory_type`, memory),
-//! its stacks (multiples of 8 that fit the data region), its core, its
-//! image (a crate name, or a prebuilt ELF's path and `build` command), and
+//! its stacks (multiples of 8 that fit the data region), its image (a crate name, or a prebuilt ELF's path and `build` command), and
 //! the EL2 MPU budget of its merged regions. It builds every
-//! [`Partition`] of the model, calling on `devices` for the devices and
-//! interrupts it is given.
+//! [`Partition`] of the model on the core `schedule` decided, calling on
+//! `devices` for the devices and interrupts it is given, and maps memory
+//! claimed from more than one core shareable ([`cross_core_requests`]).
 //!
 //! It must never place a region or check overlaps (that is `placement`),
 //! nor decide who owns a device or an interrupt (that is `devices`), nor run
@@ -19,8 +19,8 @@ use super::{Checker, PartitionNames, devices, valid_name};
 use crate::model::*;
 use crate::raw::{self, FaultPolicy};
 use bulkhead_kernel_core::tables::KERNEL_REGION_SLOTS;
-use bulkhead_mpu::{MemoryType, Region};
-use std::collections::HashMap;
+use bulkhead_mpu::{MemoryType, Region, Shareability};
+use std::collections::{HashMap, HashSet};
 use toml::Spanned;
 
 /// Default main stack.
@@ -171,7 +171,8 @@ pub(super) fn request_regions(checker: &mut Checker, file: &raw::SystemFile, boa
 }
 
 /// Builds every partition from its placed regions, its devices and
-/// interrupts and its own keys.
+/// interrupts and its own keys, partition `p` on core `cores[p]`.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn build(
     checker: &mut Checker,
     file: &raw::SystemFile,
@@ -180,12 +181,15 @@ pub(super) fn build(
     names: &PartitionNames,
     requests: &Requests,
     placed: &[Option<Span>],
+    cores: &[u32],
 ) -> Vec<Partition> {
     let mut partitions = Vec::new();
     let mut owners = devices::Owners::default();
+    let cross_core = cross_core_requests(&requests.claims, cores);
     for (index, partition) in file.partitions.iter().enumerate() {
         let raw = partition.get_ref();
         let pname = raw.name.get_ref().clone();
+        let core = cores[index];
         let mut regions = Vec::new();
         for claim in &requests.claims[index] {
             if let Some(span) = placed[claim.request] {
@@ -195,10 +199,15 @@ pub(super) fn build(
                     span,
                     access: claim.access,
                     memory_type: claim.memory_type,
+                    shareability: if cross_core.contains(&claim.request) {
+                        Shareability::OuterShareable
+                    } else {
+                        Shareability::NonShareable
+                    },
                 });
             }
         }
-        let given = devices::give(checker, board, kernel, names, index, raw, &mut owners);
+        let given = devices::give(checker, board, kernel, names, index, core, raw, &mut owners);
         regions.extend(given.regions);
         let interrupts = given.interrupts;
         let stack = raw.stack_size.as_ref().map_or(DEFAULT_STACK, |s| s.get_ref().0);
@@ -223,18 +232,6 @@ pub(super) fn build(
                 format!("stacks need {stacks} bytes but the data region holds {data_size}"),
             );
         }
-        let core = raw.core.as_ref().map_or(0, |c| *c.get_ref());
-        if let Some(core_value) = &raw.core {
-            if core >= board.cores {
-                checker.at(
-                    format!("partition.{pname}.core"),
-                    core_value,
-                    format!("board `{}` has {} cores", board.name, board.cores),
-                );
-            } else if core != 0 {
-                checker.at(format!("partition.{pname}.core"), core_value, "only core 0 runs partitions so far");
-            }
-        }
         let image = image_source(checker, &pname, &raw.image);
         let mpu_regions = merge_mpu_regions(&regions);
         let budget = board.el2_mpu_regions as usize - KERNEL_REGION_SLOTS.min(board.el2_mpu_regions as usize);
@@ -243,8 +240,8 @@ pub(super) fn build(
                 format!("partition.{pname}"),
                 &raw.name,
                 format!(
-                    "needs {} EL2 MPU regions but board `{}` leaves {budget} per partition ({} in all, {} kept by the kernel); \
-                     place regions next to each other so they merge, or use fewer",
+                    "needs {} EL2 MPU regions but board `{}` leaves {budget} per partition on core {core} ({} in all, {} kept by \
+                     the kernel); place regions next to each other so they merge, or use fewer",
                     mpu_regions.len(),
                     board.name,
                     board.el2_mpu_regions,
@@ -266,6 +263,26 @@ pub(super) fn build(
         });
     }
     partitions
+}
+
+/// The requests (indexes into [`Requests::list`]) that partitions on more
+/// than one core claim: `claims[p]` are partition `p`'s, `cores[p]` its
+/// core. Their regions are mapped shareable in every partition: the
+/// Cortex-R52's L1 data caches are not coherent between cores, and the R52
+/// does not cache Normal memory marked shareable, so two cores see each
+/// other's writes without cache maintenance. Memory of one core only keeps
+/// the caches.
+pub(super) fn cross_core_requests(claims: &[Vec<Claim>], cores: &[u32]) -> HashSet<usize> {
+    let mut first_core: HashMap<usize, u32> = HashMap::new();
+    let mut cross = HashSet::new();
+    for (claims, &core) in claims.iter().zip(cores) {
+        for claim in claims {
+            if *first_core.entry(claim.request).or_insert(core) != core {
+                cross.insert(claim.request);
+            }
+        }
+    }
+    cross
 }
 
 /// Merges regions that touch and have identical attributes into one MPU region.
@@ -298,6 +315,7 @@ mod tests {
             span: Span { base, size },
             access: Access { read: true, write, execute: false },
             memory_type: MemoryType::Normal,
+            shareability: Shareability::NonShareable,
         }
     }
 

@@ -1,11 +1,17 @@
-//! `[[schedule]]`: each core's major frame and windows.
+//! `[[schedule]]`: each core's major frame and windows, and the core each
+//! partition runs on.
 //!
 //! Owns the checks of every schedule and their messages: its core (one the
-//! board has, one schedule each, only core 0 so far), a major frame and
-//! window durations that are whole, non-zero numbers of timer ticks, windows
-//! that fit the frame, each window's partition (known, on the schedule's
-//! core), and every partition having a window. It converts durations to
-//! ticks and fills the rest of each frame with an idle window.
+//! board has, one schedule each), a major frame and window durations that
+//! are whole, non-zero numbers of timer ticks, windows that fit the frame,
+//! each window's partition (known), and every partition having a window. It
+//! converts durations to ticks and fills the rest of each frame with an idle
+//! window. A core without a schedule stays parked.
+//!
+//! It also decides each partition's core ([`partition_cores`]): its `core`
+//! key if given, else the core of the schedule its windows are in; and
+//! checks that a partition's windows are all in one core's schedule and
+//! agree with its `core`.
 //!
 //! It must never reorder, merge or stretch the windows as written: the
 //! schedule runs exactly as described.
@@ -21,7 +27,6 @@ pub(super) fn build(
     file: &raw::SystemFile,
     board: &Board,
     names: &PartitionNames,
-    partitions: &[Partition],
 ) -> Vec<Schedule> {
     let hz = board.timer_hz;
     let mut schedules = Vec::new();
@@ -34,16 +39,10 @@ pub(super) fn build(
         let raw = schedule.get_ref();
         let key = format!("schedule[{number}]");
         let core = raw.core.as_ref().map_or(0, |c| *c.get_ref());
-        if let Some(core_value) = &raw.core {
-            if core >= board.cores {
-                checker.at(
-                    format!("{key}.core"),
-                    core_value,
-                    format!("board `{}` has {} cores", board.name, board.cores),
-                );
-            } else if core != 0 {
-                checker.at(format!("{key}.core"), core_value, "only core 0 runs a schedule so far");
-            }
+        if let Some(core_value) = &raw.core
+            && core >= board.cores
+        {
+            checker.at(format!("{key}.core"), core_value, format!("board `{}` has {} cores", board.name, board.cores));
         }
         if schedules.iter().any(|s: &Schedule| s.core == core) {
             checker.at(format!("{key}.core"), schedule, format!("core {core} already has a schedule"));
@@ -70,20 +69,9 @@ pub(super) fn build(
         let mut offset = 0u64;
         for (w, window) in raw.windows.iter().enumerate() {
             let wkey = format!("{key}.windows[{w}]");
-            let owner = window.get_ref().partition.get_ref();
             let partition = names.resolve(checker, format!("{wkey}.partition"), &window.get_ref().partition);
             if let Some(index) = partition {
                 has_window[index] = true;
-                // Only between cores that are both accepted: a rejected core was reported already.
-                if core_in_use(core, board)
-                    && partitions.get(index).is_some_and(|p| core_in_use(p.core, board) && p.core != core)
-                {
-                    checker.at(
-                        format!("{wkey}.partition"),
-                        &window.get_ref().partition,
-                        format!("partition `{owner}` runs on another core"),
-                    );
-                }
             }
             let nanos = window.get_ref().duration.get_ref().0;
             let Some(duration) = ticks_from_nanos(nanos, hz).filter(|ticks| *ticks > 0) else {
@@ -128,10 +116,72 @@ pub(super) fn build(
     schedules
 }
 
-/// Whether partitions and schedules may use `core` so far: one the board has,
-/// and only core 0 yet (the checks above say which).
-fn core_in_use(core: u32, board: &Board) -> bool {
-    core < board.cores && core == 0
+/// The core of each partition of `file`, by description index: its `core`
+/// if given, else the core of the schedule its windows are in, else 0 (a
+/// partition without a window is reported by [`build`]). Reports windows of
+/// one partition in the schedules of two cores, a `core` the board does not
+/// have, and a `core` that disagrees with the schedule of its windows.
+pub(super) fn partition_cores(
+    checker: &mut Checker,
+    file: &raw::SystemFile,
+    board: &Board,
+    names: &PartitionNames,
+) -> Vec<u32> {
+    // The core of each partition's first window, with it.
+    let mut windows_core: Vec<Option<u32>> = vec![None; file.partitions.len()];
+    for (number, schedule) in file.schedule.iter().enumerate() {
+        let core = schedule.get_ref().core.as_ref().map_or(0, |c| *c.get_ref());
+        // A core the board lacks was reported by `build`.
+        if core >= board.cores {
+            continue;
+        }
+        for (w, window) in schedule.get_ref().windows.iter().enumerate() {
+            let name = window.get_ref().partition.get_ref();
+            // Unknown names are reported by `build`.
+            let Some(&index) = names.accepted.get(name) else { continue };
+            match windows_core[index] {
+                None => windows_core[index] = Some(core),
+                Some(first) if first != core => checker.at(
+                    format!("schedule[{number}].windows[{w}].partition"),
+                    &window.get_ref().partition,
+                    format!(
+                        "partition `{name}` has windows on cores {} and {}; a partition runs on one core",
+                        first.min(core),
+                        first.max(core)
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+    let mut cores = Vec::new();
+    for (index, partition) in file.partitions.iter().enumerate() {
+        let raw = partition.get_ref();
+        let pname = raw.name.get_ref();
+        let stated = raw.core.as_ref().map(|c| *c.get_ref());
+        if let (Some(core), Some(value)) = (stated, &raw.core) {
+            if core >= board.cores {
+                checker.at(
+                    format!("partition.{pname}.core"),
+                    value,
+                    format!("board `{}` has {} cores", board.name, board.cores),
+                );
+            } else if let Some(windows) = windows_core[index]
+                && windows != core
+            {
+                checker.at(
+                    format!("partition.{pname}.core"),
+                    value,
+                    format!(
+                        "partition `{pname}` is stated to run on core {core} but its windows are in the schedule of core {windows}"
+                    ),
+                );
+            }
+        }
+        let core = stated.filter(|core| *core < board.cores).or(windows_core[index]).unwrap_or(0);
+        cores.push(core);
+    }
+    cores
 }
 
 fn format_nanos(nanos: u64) -> String {

@@ -116,14 +116,20 @@ pub fn partition_h(system: &System, index: usize) -> Result<String, NameClash> {
     h.define(
         "PARTITION_ID",
         Value::Number(index as u32),
-        &format!("the partition's index among the [[partition]]s of {file}: r0 at entry, r1 of PartitionId"),
+        &format!(
+            "the partition's index among the [[partition]]s of {file}, numbered core by core: r0 at entry, r1 of PartitionId"
+        ),
     )?;
     h.define(
         "PARTITION_COUNT",
         Value::Number(system.partitions.len() as u32),
         &format!("the [[partition]]s of {file}: r2 of PartitionId"),
     )?;
-    h.define("CORE", Value::Number(partition.core), &format!("partition.{pname}.core"))?;
+    h.define(
+        "CORE",
+        Value::Number(partition.core),
+        &format!("partition.{pname}.core, or the core of the [[schedule]] its windows are in"),
+    )?;
 
     h.section("Time, in counter ticks");
     h.define(
@@ -136,7 +142,7 @@ pub fn partition_h(system: &System, index: usize) -> Result<String, NameClash> {
         Value::Number(bulkhead_kernel_core::vgic::VIRTUAL_TIMER as u32),
         "the virtual timer PPI, which every partition owns: its CNTVCT is partition time",
     )?;
-    let schedule = system.schedules.iter().find(|s| s.core == partition.core);
+    let schedule = system.schedule(partition.core);
     h.define(
         "MAJOR_FRAME_TICKS",
         Value::Wide(schedule.map_or(0, |s| s.major_frame)),
@@ -190,8 +196,15 @@ pub fn partition_h(system: &System, index: usize) -> Result<String, NameClash> {
     )?;
     h.define(
         "GICR_BASE",
-        Value::Address(board.gic.redistributor as u64),
-        &format!("board `{}` [gic] redistributor", board.name),
+        Value::Address(board.gic.redistributor_of(partition.core) as u64),
+        &if partition.core == 0 {
+            format!("board `{}` [gic] redistributor", board.name)
+        } else {
+            format!(
+                "board `{}` [gic] redistributor + {} * redistributor_stride: core {}'s",
+                board.name, partition.core, partition.core
+            )
+        },
     )?;
 
     h.section("Devices (interrupts as GIC INTIDs, as the partition sees them: the board's)");
