@@ -172,26 +172,40 @@ enum Held {
 /// The run-time state of one core's partitions: ids `first..first +
 /// states.len()`. Looked up by partition id; another core's id finds
 /// nothing.
+///
+/// (`Option`s rather than empty slices and placeholder references, here and
+/// in [`Kernel`]: `None` is all zeros, so the cores' kernels start in
+/// `.bss` rather than in `.data` copied from flash at every boot.)
 struct CorePartitions {
     first: PartitionId,
-    states: &'static mut [Partition],
+    states: Option<&'static mut [Partition]>,
 }
 
 impl CorePartitions {
     #[inline(always)]
     fn get(&self, id: usize) -> Option<&Partition> {
-        self.states.get(id.wrapping_sub(self.first as usize))
+        self.states.as_deref()?.get(id.wrapping_sub(self.first as usize))
     }
 
     #[inline(always)]
     fn get_mut(&mut self, id: usize) -> Option<&mut Partition> {
-        self.states.get_mut(id.wrapping_sub(self.first as usize))
+        self.states.as_deref_mut()?.get_mut(id.wrapping_sub(self.first as usize))
+    }
+
+    /// How many there are.
+    fn len(&self) -> usize {
+        self.states.as_deref().map_or(0, <[Partition]>::len)
     }
 
     /// Each partition with its id.
     fn iter_mut(&mut self) -> impl Iterator<Item = (PartitionId, &mut Partition)> {
         let first = self.first;
-        self.states.iter_mut().enumerate().map(move |(index, state)| (first.wrapping_add(index as PartitionId), state))
+        self.states
+            .as_deref_mut()
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .map(move |(index, state)| (first.wrapping_add(index as PartitionId), state))
     }
 }
 
@@ -200,10 +214,10 @@ impl CorePartitions {
 pub struct Kernel {
     /// Its core number.
     core: usize,
-    /// Its schedule (an empty one until the core starts).
-    schedule: &'static ScheduleDesc,
-    /// Where its interrupts go.
-    routes: &'static [InterruptRoute],
+    /// Its schedule (`None` until the core starts; see [`Kernel::schedule`]).
+    schedule: Option<&'static ScheduleDesc>,
+    /// Where its interrupts go (`None`: nowhere, before the core starts).
+    routes: Option<&'static [InterruptRoute]>,
     /// The physical GIC as this core sees it (its own redistributor).
     gic: Gic,
     partitions: CorePartitions,
@@ -263,25 +277,25 @@ impl PartitionStates {
     }
 }
 
-/// A schedule for the time before a core starts its own: never read.
+/// What a core's schedule reads as before it starts its own.
 static NO_SCHEDULE: ScheduleDesc = ScheduleDesc { major_frame: 1, windows: &[] };
 
 impl KernelCell {
     const fn new() -> KernelCell {
         KernelCell(UnsafeCell::new(Kernel {
-    core: 0,
-    schedule: &NO_SCHEDULE,
-    routes: &[],
-    gic: Gic::new(0, 0),
-    partitions: CorePartitions { first: 0, states: &mut [] },
-    cursor: Cursor::unstarted(),
-    occupant: 0,
-    held: Held::Nothing,
-    reset_sctlr: 0,
-    options: Options { stop_after_frames: None, semihosting_exit: false },
-    gic_facts: GicFacts { gicd_typer: 0, gicd_iidr: 0, pidr2: 0, gicr_iidr: 0, affinity: 0 },
-    console: Console::new(),
-    unlogged_pending: false,
+            core: 0,
+            schedule: None,
+            routes: None,
+            gic: Gic::new(0, 0),
+            partitions: CorePartitions { first: 0, states: None },
+            cursor: Cursor::unstarted(),
+            occupant: 0,
+            held: Held::Nothing,
+            reset_sctlr: 0,
+            options: Options { stop_after_frames: None, semihosting_exit: false },
+            gic_facts: GicFacts { gicd_typer: 0, gicd_iidr: 0, pidr2: 0, gicr_iidr: 0, affinity: 0 },
+            console: Console::new(),
+            unlogged_pending: false,
         }))
     }
 }
@@ -452,11 +466,11 @@ fn run_core(core: usize, options: Options) -> ! {
     kernel.reset_sctlr = Sctlr::read_raw();
     kernel.gic_facts = gic.facts();
     kernel.gic = gic;
-    kernel.routes = desc.interrupt_routes;
+    kernel.routes = Some(desc.interrupt_routes);
     kernel.console = ConsoleQueues::starting_at(desc.first_partition);
     // SAFETY: this core's range, taken once; the ranges are disjoint.
     let states = unsafe { PARTITION_STATES.take(desc.first_partition, desc.partition_count) };
-    kernel.partitions = CorePartitions { first: desc.first_partition, states };
+    kernel.partitions = CorePartitions { first: desc.first_partition, states: Some(states) };
     let Some(schedule) = &desc.schedule else {
         // Core 0 of a system that runs only on other cores: it publishes the
         // epoch, then sleeps for good.
@@ -465,7 +479,7 @@ fn run_core(core: usize, options: Options) -> ! {
             cpu::wait_for_interrupt();
         }
     };
-    kernel.schedule = schedule;
+    kernel.schedule = Some(schedule);
     kernel.set_up_partitions();
     let epoch = smp::ready_and_wait_for_epoch(core, timer::now);
     let frame = kernel.start(epoch);
@@ -493,16 +507,22 @@ extern "C" fn bulkhead_irq_from_el1(_frame: *mut TrapFrame) -> *mut TrapFrame {
 }
 
 impl Kernel {
+    /// This core's schedule.
+    #[inline(always)]
+    fn schedule(&self) -> &'static ScheduleDesc {
+        self.schedule.unwrap_or(&NO_SCHEDULE)
+    }
+
     /// Prints the system as this core runs it and initialises its
     /// partitions.
     fn set_up_partitions(&mut self) {
-        let schedule = self.schedule;
+        let schedule = self.schedule();
         direct()
             .record(kind::BOOT)
             .text("system", SYSTEM.name)
             .text("board", SYSTEM.board.name)
             .dec("core", self.core as u64)
-            .dec("partitions", self.partitions.states.len() as u64)
+            .dec("partitions", self.partitions.len() as u64)
             .dec("timer-hz", SYSTEM.timer_hz as u64)
             .dec("frame-ticks", schedule.major_frame)
             .dec("windows", schedule.windows.len() as u64)
@@ -532,7 +552,7 @@ impl Kernel {
     /// Starts window 0 of the first major frame at `epoch`, the tick every
     /// core starts its schedule at.
     fn start(&mut self, epoch: u64) -> *mut TrapFrame {
-        self.cursor = Cursor::start(epoch, self.schedule);
+        self.cursor = Cursor::start(epoch, self.schedule());
         timer::set_deadline(epoch);
         while timer::now() < epoch {
             cpu::wait_for_interrupt();
@@ -617,7 +637,7 @@ impl Kernel {
                     // PPI is every partition's in turn and stays enabled).
                     _ => gic::end(intid),
                 },
-                _ => match self.routes.get(intid as usize).and_then(|route| route.target()) {
+                _ => match self.routes.and_then(|routes| routes.get(intid as usize)).and_then(|route| route.target()) {
                     Some((owner, slot)) => {
                         gic::drop_priority(intid);
                         if owner == self.occupant && self.loaded() {
@@ -707,7 +727,7 @@ impl Kernel {
     /// The hyp timer fired: the current window is over.
     fn window_boundary(&mut self) {
         let now = timer::now_at_boundary();
-        let schedule = self.schedule;
+        let schedule = self.schedule();
         // The scheduled end of this window is the next one's start.
         let boundary = self.cursor.window_end();
         self.switch_out(boundary, now);
@@ -811,7 +831,7 @@ impl Kernel {
     /// tell window boundaries from other interrupts.
     #[inline(never)]
     fn start_window(&mut self, scheduled: u64, now: u64) {
-        let owner = self.cursor.owner(&self.schedule);
+        let owner = self.cursor.owner(&self.schedule());
         let (Some(id), Some(desc)) = (owner, owner.and_then(|id| SYSTEM.partition(id))) else {
             mpu::load_partition(&[]);
             return;
@@ -969,7 +989,7 @@ impl Kernel {
         if !SYSTEM.trace.windows {
             return;
         }
-        let schedule = self.schedule;
+        let schedule = self.schedule();
         self.console.record(Event::Window {
             frame: self.cursor.frame(),
             index: self.cursor.window_index() as u16,

@@ -1220,7 +1220,10 @@ mod tests {
         let mut device = Device::default();
         // A partition paying with its own time prints only its own lines.
         console.drain(Allowed::Only(2), usize::MAX, name, &mut device, || usize::MAX);
-        assert_eq!(String::from_utf8(device.bytes.clone()).unwrap(), "[a-rather-long-name-24chr] two\n@restart a-rather-long-name-24chr count=1\n");
+        assert_eq!(
+            String::from_utf8(device.bytes.clone()).unwrap(),
+            "[a-rather-long-name-24chr] two\n@restart a-rather-long-name-24chr count=1\n"
+        );
         assert_eq!(drain_all(&mut console), "[b] one\n");
         assert!(console.is_empty());
     }

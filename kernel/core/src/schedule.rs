@@ -8,6 +8,9 @@
 
 use crate::tables::{PartitionId, ScheduleDesc, WindowDesc};
 
+/// What an empty schedule reads as.
+static IDLE: WindowDesc = WindowDesc { partition: None, offset: 0, duration: 1 };
+
 /// The schedule's position: which window is current, in which frame.
 ///
 /// The current window's start and end ticks are kept (computed once per
@@ -53,8 +56,10 @@ impl Cursor {
     /// The current window's description.
     pub fn window<'a>(&self, schedule: &'a ScheduleDesc) -> &'a WindowDesc {
         // The cursor only ever holds indexes below `windows.len()` (see
-        // `advance`), and the tables check guarantees at least one window.
-        &schedule.windows[self.window % schedule.windows.len()]
+        // `advance`), and the tables check gives every scheduled core at
+        // least one window; an empty schedule (a core before it starts)
+        // reads as one idle window, with no division on the way.
+        schedule.windows.get(self.window).unwrap_or(&IDLE)
     }
 
     /// Who owns the current window (`None` for idle).

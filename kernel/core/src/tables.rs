@@ -735,7 +735,10 @@ pub(crate) mod tests {
         static UNSCHEDULED: [CoreDesc; 2] = [on(0, &A_ON_0), CoreDesc { schedule: None, ..on(1, &B_ON_1) }];
         assert_eq!(SystemDesc { cores: &UNSCHEDULED, ..good }.check(), Err(TableError::BadCores));
         static NONE_SCHEDULED: [CoreDesc; 1] = [CoreDesc::PARKED];
-        assert_eq!(SystemDesc { cores: &NONE_SCHEDULED, partitions: &[], ..good }.check(), Err(TableError::NoPartitions));
+        assert_eq!(
+            SystemDesc { cores: &NONE_SCHEDULED, partitions: &[], ..good }.check(),
+            Err(TableError::NoPartitions)
+        );
         // A core parked while another runs everything is fine.
         static PARKED_SECOND: [CoreDesc; 2] = [core(&B_ON_0, 100, &[]), CoreDesc::PARKED];
         assert_eq!(SystemDesc { cores: &PARKED_SECOND, ..system(&PARKED_SECOND) }.check(), Ok(()));

@@ -46,6 +46,22 @@ pub const WINDOW_START_BOUND_TICKS: u64 = WINDOW_START_BOUND_INSNS.div_ceil(INSN
 /// observed`).
 pub const KERNEL_PATH_BOUND_TICKS: u64 = KERNEL_PATH_BOUND_INSNS.div_ceil(INSNS_PER_TICK);
 
+/// The longest turn QEMU gives one core of `-smp 2` while the test pacer
+/// runs (`tests/partitions/test-pacer`: a timer deadline every 1 us, and a
+/// turn lasts at most half the time to the next deadline), in instructions.
+pub const PACED_TURN_INSNS: u64 = 500;
+
+/// [`WINDOW_START_BOUND_INSNS`] as two busy cores in QEMU can show it, in
+/// ticks. QEMU runs the cores in turns on one virtual clock (one nanosecond
+/// per instruction of whichever core runs), so while a core executes its
+/// bounded `N` instructions the other core's turns interleave with at most
+/// as many instructions of its own, plus one turn already under way and one
+/// turn of rounding at the end: `2 N + 2 turns`. On silicon the cores run at
+/// once and the single-core bound applies to each.
+pub const fn two_core_ticks(insns: u64) -> u64 {
+    (2 * insns + 2 * PACED_TURN_INSNS).div_ceil(INSNS_PER_TICK)
+}
+
 /// Where `cargo xtask build` puts built systems: `target/bulkhead/<system>/`.
 pub fn artifacts_dir() -> PathBuf {
     match std::env::var_os("BULKHEAD_ARTIFACTS") {

@@ -226,7 +226,11 @@ fn promised_defines(system: &System, index: usize) -> BTreeMap<String, Fact> {
         fact(format!("{}_STACK_SIZE", mode.to_uppercase()), Fact::Number(size));
     }
     fact("GICD_BASE".into(), Fact::Number(board.gic.distributor as u64));
-    fact("GICR_BASE".into(), Fact::Number(board.gic.redistributor as u64));
+    // Its own core's redistributor: one frame pair (RD + SGI, 64 KiB each)
+    // per core, computed here from the board's base and stride.
+    let own_redistributor =
+        board.gic.redistributor as u64 + partition.core as u64 * board.gic.redistributor_stride as u64;
+    fact("GICR_BASE".into(), Fact::Number(own_redistributor));
     let mut owned: Vec<u64> = partition.interrupts.iter().map(|i| *i as u64).collect();
     owned.push(VIRTUAL_TIMER);
     owned.sort_unstable();

@@ -309,6 +309,23 @@ fn build(
     let shared = shared::placed(&shared_requests, &placed);
     let virtio = virtio::build_links(checker, &file, &board, &window_requests, &placed, &partitions);
     let schedules = schedule::build(checker, &file, &board, &names);
+    // Each scheduled core's kernel writes its console alone: with more than
+    // one core scheduled, the console must be a per-core device (a shared
+    // UART would need line-granular arbitration between the cores, which
+    // the kernel does not have).
+    let console = &board.devices[kernel.console];
+    if schedules.len() > 1 && !console.per_core {
+        checker.problem(
+            "kernel.console",
+            format!(
+                "`{}` is one device for all cores, but {} cores run a schedule and each logs on its own console: \
+                 give the kernel a per-core console device",
+                console.name,
+                schedules.len()
+            ),
+            None,
+        );
+    }
 
     let warnings = Vec::new();
     let mut system = System {
