@@ -52,6 +52,9 @@ pub struct Run {
     instance: u32,
     /// Cores QEMU runs (`-smp`).
     cores: u8,
+    /// Serial ports written to a file and read after the run: the later
+    /// cores' kernel consoles.
+    file_uarts: Vec<u8>,
 }
 
 /// Counts runs, for unique socket names.
@@ -98,6 +101,7 @@ impl Run {
             ddr_offset: 0,
             instance: RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             cores: 1,
+            file_uarts: Vec::new(),
         }
     }
 
@@ -155,14 +159,24 @@ impl Run {
     }
 
     /// Runs `cores` cores (`-smp`). Core n's kernel console is its own
-    /// per-core UART, serial port n on the AN536: it is captured, and its
-    /// lines are [`Output::console`]`(n)`.
+    /// per-core UART, serial port n on the AN536: it goes to a file, read
+    /// when the run ends, and its lines are [`Output::console`]`(n)`.
+    ///
+    /// A file rather than a socket: QEMU writes a file at once, while a
+    /// socket's writes wait for this process to read, which makes the UART
+    /// report itself full at host-dependent moments and the kernel, rightly,
+    /// drop lines. (Core 0's console, QEMU's standard output, is a pipe
+    /// this process reads at once.)
     pub fn cores(mut self, cores: u8) -> Run {
         self.cores = cores;
-        for core in 1..cores {
-            self = self.capture_uart(core);
-        }
+        self.file_uarts = (1..cores).collect();
         self
+    }
+
+    /// Where serial port `n` is written when it is a file.
+    fn uart_file(&self, n: u8) -> PathBuf {
+        let directory = self.kernel.parent().map_or_else(std::env::temp_dir, Path::to_owned);
+        directory.join(format!("serial{n}-{}-{}.log", std::process::id(), self.instance))
     }
 
     /// Stops the kernel (and QEMU, with status 0) after `frames` major frames.
@@ -218,9 +232,14 @@ impl Run {
         if let Some(n) = self.socket_uarts.iter().find(|n| self.captured_uarts.contains(n)) {
             bail!("uart{n} cannot be both served on a socket for the caller and captured by the run");
         }
-        let last = self.socket_uarts.iter().chain(&self.captured_uarts).copied().max().unwrap_or(0);
+        let last =
+            self.socket_uarts.iter().chain(&self.captured_uarts).chain(&self.file_uarts).copied().max().unwrap_or(0);
         for n in 1..=last {
             command.arg("-serial");
+            if self.file_uarts.contains(&n) {
+                command.arg(format!("file:{}", self.uart_file(n).display()));
+                continue;
+            }
             let wait = if self.captured_uarts.contains(&n) {
                 "on"
             } else if self.socket_uarts.contains(&n) {
@@ -367,6 +386,13 @@ impl Run {
         drop(streams);
         for n in &self.captured_uarts {
             let _ = std::fs::remove_file(self.uart_socket(*n));
+        }
+        for n in &self.file_uarts {
+            let path = self.uart_file(*n);
+            let text = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            let _ = std::fs::remove_file(&path);
+            let text = String::from_utf8_lossy(&text);
+            uarts.insert(*n, text.lines().map(|line| line.trim_end_matches('\r').to_owned()).collect());
         }
         Ok(Output { lines, uarts, status, elapsed: started.elapsed() })
     }
