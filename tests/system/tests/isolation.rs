@@ -97,8 +97,36 @@ fn every_access_outside_a_partition_traps_and_leaves_victims_unchanged() {
     let system = common::description("isolation");
     let output = common::boot("isolation", 80);
     let lines = &output.lines;
-
     for attacker in ["attacker-a", "attacker-b"] {
+        check_attacker(&system, lines, attacker);
+    }
+    check_victim(lines, "victim");
+}
+
+/// The same matrix with one attacker and one victim on each core
+/// (`isolation-smp.toml`): each attacker tries the other core's partitions
+/// too, and everything it does is handled, and logged, by its own core.
+#[test]
+fn across_cores_every_access_outside_a_partition_traps_on_its_own_core() {
+    let system = common::description("isolation-smp");
+    let output = common::boot_cores("isolation-smp", 80, 2);
+    for (core, attacker, victim) in [(0, "attacker-a", "victim"), (1, "attacker-b", "victim-c1")] {
+        let lines = output.console(core);
+        check_attacker(&system, lines, attacker);
+        check_victim(lines, victim);
+        let other = output.console(1 - core);
+        assert!(
+            !other.iter().any(|l| partition_line(l).is_some_and(|(w, _)| w == attacker)
+                || Record::parse(l).is_some_and(|r| r.subject == Some(attacker))),
+            "{attacker}'s attempts or faults appear on the other core's console"
+        );
+    }
+}
+
+/// Checks attacker `attacker`'s run on `lines` (its core's console): every
+/// target the description implies was tried, once, and faulted as it must.
+fn check_attacker(system: &bulkhead_sysgen::System, lines: &[String], attacker: &str) {
+    {
         let expected = expected_targets(&system, attacker);
         let mut attempted = BTreeSet::new();
         let mut instructions = BTreeSet::new();
@@ -156,10 +184,13 @@ fn every_access_outside_a_partition_traps_and_leaves_victims_unchanged() {
         let total = expected.len() + INSTRUCTIONS.len();
         assert!(own.contains(&format!("done attempts={total}").as_str()), "{attacker}: expected {total} attempts");
     }
+}
 
-    // The victim checked its canaries in every window and never saw a change.
+/// The victim `name` checked its canaries in every window and never saw a
+/// change.
+fn check_victim(lines: &[String], name: &str) {
     let victim: Vec<&str> =
-        lines.iter().filter_map(|l| partition_line(l)).filter(|(w, _)| *w == "victim").map(|(_, t)| t).collect();
-    assert!(victim.iter().all(|t| t.starts_with("canaries ok")), "victim: {victim:?}");
-    assert!(victim.len() >= 59, "the victim ran in every frame: {} checks", victim.len());
+        lines.iter().filter_map(|l| partition_line(l)).filter(|(w, _)| *w == name).map(|(_, t)| t).collect();
+    assert!(victim.iter().all(|t| t.starts_with("canaries ok")), "{name}: {victim:?}");
+    assert!(victim.len() >= 59, "{name} ran in every frame: {} checks", victim.len());
 }

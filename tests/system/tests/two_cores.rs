@@ -168,3 +168,20 @@ fn the_attacks_happen_on_both_cores_and_stay_on_their_core() {
         assert!(!lines.iter().any(|l| l.contains("ESCAPED")), "core {core}: an attack escaped");
     }
 }
+
+/// A partition on core 1 writes core 0's redistributor every window
+/// (disables its PPIs, the window timer among them, pends its SGIs, puts it
+/// to sleep): every access is ignored and logged, and core 0's schedule goes
+/// on (checked to the tick by the test above, on the same run).
+#[test]
+fn a_partition_cannot_reach_the_other_cores_redistributor() {
+    let lines = run().console(1);
+    let ignored = records(lines, kind::VGIC_IGNORED)
+        .filter(|r| r.subject == Some("atk-other-gicr") && r.field("frame") == Some("other-gicr"))
+        .count();
+    assert!(ignored >= 4, "core 1's writes to core 0's redistributor were not trapped and ignored ({ignored} logged)");
+    let rounds =
+        partition_output(lines, "atk-other-gicr").filter_map(|t| field(t, "rounds")?.parse::<u64>().ok()).max();
+    assert!(rounds.is_some_and(|n| n >= 128), "the attack did not run in every window: {rounds:?}");
+    assert!(!run().console(0).iter().any(|l| l.contains("atk-other-gicr")), "core 0's console names core 1's attacker");
+}

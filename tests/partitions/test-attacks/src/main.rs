@@ -477,6 +477,37 @@ fn attack_name() -> &'static str {
     layout::NAME.strip_suffix("-c1").unwrap_or(layout::NAME)
 }
 
+/// Bytes between two cores' redistributors on the AN536 (RD and SGI frames
+/// of 64 KiB each).
+const REDISTRIBUTOR_STRIDE: usize = 0x2_0000;
+
+/// Reaches for the other core's redistributor: disables every SGI and PPI
+/// there (its window timer, PPI 26, among them), makes every SGI pending,
+/// and puts it to sleep through `GICR_WAKER`, every window. Each access is
+/// a trapped GIC access the kernel ignores (`@vgic-ignored ... other-gicr`);
+/// the other core's schedule must go on exactly as if nothing happened.
+fn other_redistributor() -> ! {
+    let own = layout::GIC_REDISTRIBUTOR;
+    let other = if layout::CORE == 0 { own + REDISTRIBUTOR_STRIDE } else { own - REDISTRIBUTOR_STRIDE };
+    println!("other-gicr attack own={own:#010x} other={other:#010x}");
+    let mut rounds = 0u32;
+    loop {
+        // SAFETY: trapped accesses the kernel ignores; if one reached the
+        // hardware, the test sees the other core's windows stop.
+        unsafe {
+            write_volatile((other + 0x1_0180) as *mut u32, u32::MAX); // GICR_ICENABLER0
+            write_volatile((other + 0x1_0200) as *mut u32, 0xFFFF); // GICR_ISPENDR0: SGIs
+            write_volatile((other + 0x1_0380) as *mut u32, u32::MAX); // GICR_ICACTIVER0
+            write_volatile((other + 0x14) as *mut u32, 0b10); // GICR_WAKER.ProcessorSleep
+        }
+        rounds += 1;
+        if rounds.is_multiple_of(64) {
+            println!("other-gicr rounds={rounds}");
+        }
+        hypercall::yield_window();
+    }
+}
+
 #[entry]
 fn main() -> ! {
     match attack_name() {
@@ -490,6 +521,7 @@ fn main() -> ! {
         "atk-exclusive" => exclusives(),
         "atk-cache" => cache_maintenance(),
         "vgic-reset" => vgic_reset(),
+        "atk-other-gicr" => other_redistributor(),
         other => {
             println!("no attack named {other}");
             hypercall::stop(1)

@@ -23,6 +23,27 @@ pub fn boot(name: &str, frames: u32) -> Output {
     output
 }
 
+/// [`boot`] for a system on `cores` cores (`-smp`): every core's console
+/// is checked the same way.
+pub fn boot_cores(name: &str, frames: u32, cores: u8) -> Output {
+    let output = Run::new(kernel_image(name)).cores(cores).frames(frames).run().expect("QEMU runs");
+    for core in 0..cores {
+        let lines = output.console(core);
+        let panics: Vec<&String> = lines.iter().filter(|l| l.starts_with("@kernel-panic")).collect();
+        assert!(panics.is_empty(), "core {core}'s kernel panicked: {panics:?}");
+        let done = lines.iter().filter_map(|l| Record::parse(l)).find(|r| r.kind == kind::FRAMES_DONE);
+        assert_eq!(
+            done.and_then(|r| r.number("count")),
+            Some(frames as u64),
+            "core {core} did not complete {frames} frames; last lines:\n{}",
+            lines[lines.len().saturating_sub(20)..].join("\n")
+        );
+        assert_eq!(done.and_then(|r| r.number("core")), Some(core as u64), "core {core}'s console is its own");
+    }
+    assert_eq!(output.status, Some(0), "QEMU exit status");
+    output
+}
+
 /// The validated description of the demo system `name`
 /// (`partitions/systems/NAME.toml`).
 pub fn demo_description(name: &str) -> bulkhead_sysgen::System {
