@@ -52,9 +52,9 @@ pub struct Run {
     instance: u32,
     /// Cores QEMU runs (`-smp`).
     cores: u8,
-    /// Serial ports written to a file and read after the run: the later
-    /// cores' kernel consoles.
-    file_uarts: Vec<u8>,
+    /// The core whose kernel console is QEMU's standard output, read live
+    /// ([`Session::wait_for`]); the other cores' go to files.
+    console_core: u8,
 }
 
 /// Counts runs, for unique socket names.
@@ -72,15 +72,18 @@ pub struct Output {
     pub status: Option<i32>,
     /// Wall-clock time.
     pub elapsed: Duration,
+    /// The core whose kernel console [`Output::lines`] holds.
+    pub console_core: u8,
 }
 
 impl Output {
-    /// The kernel console lines of core `core` (0: [`Output::lines`]; a
-    /// later core's is the UART [`Run::cores`] captured for it).
+    /// The kernel console lines of core `core` ([`Output::lines`] for the
+    /// one read live, [`Run::console_on`]; another core's is the file
+    /// [`Run::cores`] wrote it to).
     pub fn console(&self, core: u8) -> &[String] {
-        match core {
-            0 => &self.lines,
-            n => self.uarts.get(&n).map_or(&[], Vec::as_slice),
+        match core == self.console_core {
+            true => &self.lines,
+            false => self.uarts.get(&core).map_or(&[], Vec::as_slice),
         }
     }
 }
@@ -101,7 +104,7 @@ impl Run {
             ddr_offset: 0,
             instance: RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             cores: 1,
-            file_uarts: Vec::new(),
+            console_core: 0,
         }
     }
 
@@ -169,8 +172,26 @@ impl Run {
     /// this process reads at once.)
     pub fn cores(mut self, cores: u8) -> Run {
         self.cores = cores;
-        self.file_uarts = (1..cores).collect();
         self
+    }
+
+    /// Makes core `core`'s kernel console the one read live (QEMU's
+    /// standard output, [`Output::lines`], [`Session::wait_for`]); core 0's
+    /// then goes to a file like every other core's.
+    pub fn console_on(mut self, core: u8) -> Run {
+        self.console_core = core;
+        self
+    }
+
+    /// The serial ports written to files: every core's console but the one
+    /// read live.
+    fn file_uarts(&self) -> Vec<u8> {
+        (0..self.cores.max(1)).filter(|core| *core != self.console_core).collect()
+    }
+
+    /// The files of [`Run::file_uarts`].
+    fn file_uart_paths(&self) -> Vec<(u8, PathBuf)> {
+        self.file_uarts().into_iter().map(|n| (n, self.uart_file(n))).collect()
     }
 
     /// Where serial port `n` is written when it is a file.
@@ -213,7 +234,12 @@ impl Run {
                 command.args(["-M", "mps3-an536"]);
             }
         }
-        command.args(["-display", "none", "-monitor", "none", "-serial", "stdio"]);
+        command.args(["-display", "none", "-monitor", "none", "-serial"]);
+        let stdio_or_file = |n: u8| match n == self.console_core {
+            true => "stdio".to_owned(),
+            false => format!("file:{}", self.uart_file(n).display()),
+        };
+        command.arg(stdio_or_file(0));
         if self.cores > 1 {
             command.args(["-smp", &self.cores.to_string()]);
         }
@@ -232,12 +258,20 @@ impl Run {
         if let Some(n) = self.socket_uarts.iter().find(|n| self.captured_uarts.contains(n)) {
             bail!("uart{n} cannot be both served on a socket for the caller and captured by the run");
         }
-        let last =
-            self.socket_uarts.iter().chain(&self.captured_uarts).chain(&self.file_uarts).copied().max().unwrap_or(0);
+        let files = self.file_uarts();
+        let last = self
+            .socket_uarts
+            .iter()
+            .chain(&self.captured_uarts)
+            .chain(&files)
+            .copied()
+            .chain([self.console_core])
+            .max()
+            .unwrap_or(0);
         for n in 1..=last {
             command.arg("-serial");
-            if self.file_uarts.contains(&n) {
-                command.arg(format!("file:{}", self.uart_file(n).display()));
+            if n == self.console_core || files.contains(&n) {
+                command.arg(stdio_or_file(n));
                 continue;
             }
             let wait = if self.captured_uarts.contains(&n) {
@@ -337,6 +371,8 @@ impl Run {
                 .map(|n| self.uart_socket(*n))
                 .chain(self.shared_ddr.as_ref().map(|(p, _)| p.clone()))
                 .collect(),
+            console_files: self.file_uart_paths(),
+            console_core: self.console_core,
         })
     }
 
@@ -387,20 +423,23 @@ impl Run {
         for n in &self.captured_uarts {
             let _ = std::fs::remove_file(self.uart_socket(*n));
         }
-        for n in &self.file_uarts {
-            let path = self.uart_file(*n);
-            let text = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            let _ = std::fs::remove_file(&path);
-            let text = String::from_utf8_lossy(&text);
-            uarts.insert(*n, text.lines().map(|line| line.trim_end_matches('\r').to_owned()).collect());
+        for (n, path) in self.file_uart_paths() {
+            uarts.insert(n, read_uart_file(&path)?);
         }
-        Ok(Output { lines, uarts, status, elapsed: started.elapsed() })
+        Ok(Output { lines, uarts, status, elapsed: started.elapsed(), console_core: self.console_core })
     }
 
     /// Runs to completion, collecting the console.
     pub fn run(&self) -> Result<Output> {
         self.run_with(None)
     }
+}
+
+/// The lines QEMU wrote to a serial port's file (removed after).
+fn read_uart_file(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let _ = std::fs::remove_file(path);
+    Ok(String::from_utf8_lossy(&text).lines().map(|line| line.trim_end_matches('\r').to_owned()).collect())
 }
 
 /// A started QEMU: its lines arrive on `receiver`.
@@ -439,6 +478,9 @@ pub struct Session {
     /// UARTs served on sockets ([`Run::serve_uart`]).
     uarts: Vec<(u8, PathBuf)>,
     files: Vec<PathBuf>,
+    /// Consoles written to files, read when the run ends.
+    console_files: Vec<(u8, PathBuf)>,
+    console_core: u8,
 }
 
 impl Session {
@@ -570,11 +612,16 @@ impl Session {
         if !errors.is_empty() {
             eprintln!("{errors}");
         }
+        let mut uarts = std::mem::take(&mut self.uart_lines);
+        for (n, path) in std::mem::take(&mut self.console_files) {
+            uarts.insert(n, read_uart_file(&path).unwrap_or_default());
+        }
         Output {
             lines: std::mem::take(&mut self.lines),
-            uarts: std::mem::take(&mut self.uart_lines),
+            uarts,
             status: None,
             elapsed: self.started.elapsed(),
+            console_core: self.console_core,
         }
     }
 }
@@ -582,7 +629,7 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         kill(&mut self.child);
-        for file in &self.files {
+        for file in self.files.iter().chain(self.console_files.iter().map(|(_, path)| path)) {
             let _ = std::fs::remove_file(file);
         }
     }

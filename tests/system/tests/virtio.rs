@@ -240,3 +240,36 @@ fn a_racing_driver_gets_echoes_or_refusals_never_an_empty_echo() {
     drop(flipper);
     finish(amp);
 }
+
+/// The island on core 1 while core 0 runs its neighbour
+/// (`virtio-smp.toml`): the doorbell's interrupts reach core 1 only, and
+/// every size is echoed intact, as on one core.
+#[test]
+fn the_island_on_core_1_echoes_every_size_while_core_0_runs_the_others() {
+    let system = common::description("virtio-smp");
+    let config = LinkConfig::from_system(&system, None).expect("link");
+    let run = Run::new(bulkhead_system_tests::kernel_image("virtio-smp"))
+        .cores(2)
+        .console_on(1)
+        .frames(u32::MAX)
+        .timeout(Duration::from_secs(600));
+    let mut amp = Amp::boot_as(run, config, "island-on-core-1", PATIENCE, Personality::Bulkhead)
+        .expect("the island boots on core 1 and announces its services");
+    let echo = amp.host.service(ECHO).unwrap();
+    let payloads: Vec<Vec<u8>> = (0..992).map(payload).collect();
+    let replies = amp.host.exchange(echo, &payloads).unwrap();
+    assert_eq!(replies, payloads, "every message echoed intact");
+    let output = amp.session.stop();
+    let core0 = output.console(0);
+    assert!(
+        core0.iter().any(|l| l.starts_with("@boot") && l.contains("core=0") && l.contains("partitions=1")),
+        "core 0 booted its one partition: {core0:?}"
+    );
+    assert!(core0.iter().any(|l| l.starts_with("[neighbour]")), "core 0's neighbour ran");
+    assert!(!core0.iter().any(|l| l.contains("island")), "nothing of the island on core 0's console");
+    let core1 = output.console(1);
+    assert!(core1.iter().any(|l| l.starts_with("@boot") && l.contains("core=1")), "core 1 logged on its own console");
+    let faults: Vec<&String> =
+        core0.iter().chain(core1).filter(|l| l.starts_with("@fault") || l.starts_with("@kernel-panic")).collect();
+    assert!(faults.is_empty(), "unexpected faults: {faults:?}");
+}
