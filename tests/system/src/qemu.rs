@@ -185,8 +185,12 @@ impl Run {
 
     /// The serial ports written to files: every core's console but the one
     /// read live.
+    /// (A console captured live with [`Run::capture_uart`], as `cargo xtask
+    /// run` does, is not a file.)
     fn file_uarts(&self) -> Vec<u8> {
-        (0..self.cores.max(1)).filter(|core| *core != self.console_core).collect()
+        (0..self.cores.max(1))
+            .filter(|core| *core != self.console_core && !self.captured_uarts.contains(core))
+            .collect()
     }
 
     /// The files of [`Run::file_uarts`].

@@ -36,6 +36,11 @@ pub struct Uarts {
     pub doorbells: Vec<(String, String)>,
     /// The index in `shown` of the one typing goes to.
     pub input: Option<usize>,
+    /// The kernel consoles of scheduled cores after core 0: (core, serial
+    /// port). Shown live, each line after `[core N]`.
+    pub consoles: Vec<(u32, u8)>,
+    /// Cores QEMU must run: one past the highest scheduled core.
+    pub cores: u8,
 }
 
 /// What `--input` takes for "no UART".
@@ -102,7 +107,9 @@ impl Uarts {
                 }
             },
         };
-        Ok(Uarts { shown, doorbells, input })
+        let cores = system.schedules.iter().map(|s| s.core + 1).max().unwrap_or(1) as u8;
+        let consoles = consoles.into_iter().filter(|(core, _)| *core != 0).collect();
+        Ok(Uarts { shown, doorbells, input, consoles, cores })
     }
 
     /// The one line `cargo xtask run` says at start: which UARTs are shown,
@@ -134,6 +141,10 @@ impl Uarts {
     /// `run` with every shown UART captured and typing sent to the chosen
     /// one.
     pub fn connect(&self, mut run: Run) -> Run {
+        run = run.cores(self.cores);
+        for (_, serial) in &self.consoles {
+            run = run.capture_uart(*serial);
+        }
         for uart in &self.shown {
             run = run.capture_uart(uart.serial);
         }
@@ -153,9 +164,10 @@ impl Uarts {
     pub fn line(&self, source: Source, text: &str) -> String {
         match source {
             Source::Console => text.to_owned(),
-            Source::Uart(serial) => match self.device(serial) {
-                Some(device) => format!("[{device}] {text}"),
-                None => format!("[serial port {serial}] {text}"),
+            Source::Uart(serial) => match (self.device(serial), self.consoles.iter().find(|(_, s)| *s == serial)) {
+                (Some(device), _) => format!("[{device}] {text}"),
+                (None, Some((core, _))) => format!("[core {core}] {text}"),
+                (None, None) => format!("[serial port {serial}] {text}"),
             },
         }
     }

@@ -94,3 +94,47 @@ fn echo_partition_answers_on_its_own_uart() {
     assert!(report.ends_with("echo: line \"hello bulkhead\" (14 bytes, 15 echoed so far)"), "{report}");
     assert_eq!(partition_output(&lines, "echo").filter(|t| t.starts_with("echo: line")).count(), 1);
 }
+
+/// The demo on both cores (`partitions/systems/demo-2core.toml`): each
+/// partition runs on its own core and logs on that core's console, core 0's
+/// partitions keep exactly the progress they have on one core, and the
+/// echo partition on core 1 answers on uart2 through its receive interrupt,
+/// routed to core 1.
+#[test]
+fn the_demo_on_two_cores_runs_each_partition_on_its_own_core() {
+    let output = common::boot_cores("demo-2core", 5, 2);
+    let core0 = output.console(0);
+    let core1 = output.console(1);
+    for (lines, own, others) in [
+        (core0, ["clock", "counter", "spinner"], ["embassy", "echo", "c"]),
+        (core1, ["embassy", "echo", "c"], ["clock", "counter", "spinner"]),
+    ] {
+        for name in own {
+            assert!(partition_output(lines, name).next().is_some(), "{name} printed nothing on its core's console");
+        }
+        for name in others {
+            assert!(partition_output(lines, name).next().is_none(), "{name} printed on the other core's console");
+        }
+        assert!(records(lines, kind::FAULT).next().is_none(), "no partition faulted");
+    }
+    // Core 0's clock and counter progress exactly as on one core: 2 ms of
+    // partition time per frame.
+    let clock: Vec<&str> = partition_output(core0, "clock").collect();
+    assert_eq!(clock.last().copied(), Some("clock: 9.500 ms of partition time"), "{clock:?}");
+    assert_eq!(partition_output(core0, "spinner").count(), 1);
+    assert!(partition_output(core1, "c").any(|t| t.starts_with("demo-c: C guest running")));
+    assert!(partition_output(core1, "embassy").any(|t| t.starts_with("task=fast wake=")), "embassy's tasks woke");
+
+    let sent = b"hello core 1\n";
+    let patience = Duration::from_secs(120);
+    let run = Run::new(bulkhead_system_tests::kernel_image("demo-2core")).cores(2).console_on(1).serve_uart(2);
+    let mut session = run.start().expect("QEMU starts");
+    session.wait_for("echo: type into uart2", patience).expect("the echo partition starts on core 1");
+    let mut uart2 = session.uart(2, patience).expect("uart2");
+    uart2.write_all(sent).expect("send");
+    let mut back = vec![0u8; sent.len()];
+    uart2.read_exact(&mut back).expect("every byte comes back");
+    let report = session.wait_for("echo: line", patience).expect("the partition reports the line");
+    assert_eq!(back, sent);
+    assert!(report.contains("echo: line \"hello core 1\""), "{report}");
+}
