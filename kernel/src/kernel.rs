@@ -620,6 +620,10 @@ impl Kernel {
                     self.window_boundary();
                     gic::end(intid);
                 }
+                gic::KERNEL_SGI => {
+                    self.rung();
+                    gic::end(intid);
+                }
                 gic::MAINTENANCE => {
                     if self.loaded() {
                         self.refill_list_registers(self.occupant);
@@ -650,6 +654,15 @@ impl Kernel {
                 },
             }
         }
+    }
+
+    /// Another core's kernel rang this one (SGI 0): records it. Today the
+    /// ring is the link check of the first frame (`frame_completed`);
+    /// `cargo xtask bench` watches this function's first instruction.
+    #[cold]
+    #[inline(never)]
+    fn rung(&mut self) {
+        self.console.record(Event::CoreRing { core: self.core as u8, frame: self.cursor.frame() });
     }
 
     /// Whether the occupant's whole state is in the CPU (it runs, or yielded
@@ -960,6 +973,16 @@ impl Kernel {
     #[inline(never)]
     fn frame_completed(&mut self) {
         let done = self.cursor.frame();
+        // The link check: after its first frame, core 0 rings every other
+        // scheduled core's kernel once (each logs `@core-ring`). A few
+        // instructions on this path, once.
+        if done == 1 && self.core == 0 {
+            for (core, desc) in SYSTEM.cores.iter().enumerate().skip(1) {
+                if desc.schedule.is_some() {
+                    gic::ring(core);
+                }
+            }
+        }
         if self.options.stop_after_frames.is_some_and(|frames| frames == done) {
             // SAFETY: as in `uart`; nothing else writes the UART any more.
             let mut flush = unsafe { Flush::new(SYSTEM.board.console_base) };

@@ -150,6 +150,14 @@ pub enum Event {
         /// Ignored accesses not logged since the last logged one.
         unlogged_before: u32,
     },
+    /// This core's kernel took the ring (SGI 0) another core's kernel sent
+    /// it: the cores' doorbell works both ways of a link check.
+    CoreRing {
+        /// This core.
+        core: u8,
+        /// The major frame it arrived in.
+        frame: u64,
+    },
     /// Ignored GIC accesses a partition made after the last logged one of
     /// their window, which no logged line reported: their count, so none
     /// goes unreported. Logged when the kernel is next idle.
@@ -170,6 +178,7 @@ impl Event {
     pub const fn subject(&self) -> Option<PartitionId> {
         match *self {
             Event::Window { owner, .. } => owner,
+            Event::CoreRing { .. } => None,
             Event::Fault { partition, .. }
             | Event::Halted { partition, .. }
             | Event::Restart { partition, .. }
@@ -569,6 +578,7 @@ impl Record {
                     Event::Irq { .. } => kind::IRQ,
                     Event::Virq { .. } => kind::VIRQ,
                     Event::VgicIgnored { .. } | Event::VgicIgnoredUnlogged { .. } => kind::VGIC_IGNORED,
+                    Event::CoreRing { .. } => kind::CORE_RING,
                 },
                 match event {
                     Event::Window { .. } => None,
@@ -628,6 +638,11 @@ impl Record {
             (Record::Event(Event::VgicIgnoredUnlogged { count, frame, .. }), n) => match n {
                 0 => Dec("unlogged", count as u64),
                 1 => Dec("major-frame", frame),
+                _ => return None,
+            },
+            (Record::Event(Event::CoreRing { core, frame }), n) => match n {
+                0 => Dec("core", core as u64),
+                1 => Dec("frame", frame),
                 _ => return None,
             },
             _ => return None,
@@ -1205,6 +1220,13 @@ mod tests {
             String::from_utf8(device.bytes).unwrap(),
             "[a-rather-long-name-24chr] 0123456789012345678901234567890123456789\n"
         );
+    }
+
+    #[test]
+    fn a_core_ring_is_a_record_about_no_partition() {
+        let mut console = Small::new();
+        console.record(Event::CoreRing { core: 1, frame: 2 });
+        assert_eq!(drain_all(&mut console), "@core-ring core=1 frame=2\n");
     }
 
     #[test]

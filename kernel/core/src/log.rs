@@ -45,6 +45,9 @@ pub mod kind {
     /// A partition touched the GIC for an interrupt it does not own; the
     /// access was ignored.
     pub const VGIC_IGNORED: &str = "vgic-ignored";
+    /// This core's kernel took another core's kernel's ring (the cores'
+    /// doorbell, SGI 0): `@core-ring core=N frame=F`.
+    pub const CORE_RING: &str = "core-ring";
     /// A partition's console lines were dropped because its queue was full.
     pub const CONSOLE_DROPPED: &str = "console-dropped";
     /// Kernel records were dropped because their queue was full.

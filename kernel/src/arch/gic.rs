@@ -39,6 +39,14 @@ fn affinity_of(core: usize) -> u64 {
     core as u64
 }
 
+/// The cores' kernels' doorbell: SGI 0, which no partition is ever given
+/// (the generator refuses SGIs), rung with [`ring`].
+pub const KERNEL_SGI: u16 = 0;
+
+/// Priority of the doorbell: below the window timer and the maintenance
+/// interrupt, above partitions' interrupts.
+const KERNEL_SGI_PRIORITY: u8 = 0x20;
+
 /// The hyp (EL2 physical) timer interrupt.
 pub const HYP_TIMER: u16 = 26;
 /// The GIC maintenance interrupt (list registers running low).
@@ -164,6 +172,7 @@ impl Gic {
             (HYP_TIMER, WINDOW_TIMER_PRIORITY),
             (MAINTENANCE, MAINTENANCE_PRIORITY),
             (VIRTUAL_TIMER, PARTITION_PRIORITY),
+            (KERNEL_SGI, KERNEL_SGI_PRIORITY),
         ] {
             ok &= gic.set_interrupt_priority(id(intid), Some(OWN), priority).is_ok();
             ok &= gic.enable_interrupt(id(intid), Some(OWN), true).is_ok();
@@ -293,6 +302,33 @@ fn id(raw: u16) -> IntId {
         16..32 => IntId::ppi(raw as u32 - 16),
         _ => IntId::spi(raw as u32 - 32),
     }
+}
+
+/// Rings core `core`'s kernel: SGI [`KERNEL_SGI`] to it alone, through
+/// `ICC_SGI1R` (TargetList bit `core`, affinity 0.0.0, see
+/// [`affinity_of`]). `cargo xtask bench` watches this function and the
+/// label `bulkhead_ring_sent` after the write.
+#[inline(never)]
+#[allow(
+    named_asm_labels,
+    reason = "one global label the bench needs; a second copy fails to assemble rather than mislead"
+)]
+pub fn ring(core: usize) {
+    let low = ((KERNEL_SGI as u32) << 24) | (1u32 << (core & 0xF));
+    // SAFETY: a write of ICC_SGI1R (`mcrr p15, 0, Rt, Rt2, c12`) raises SGI
+    // 0 on the named core, the kernels' own doorbell; nothing else changes.
+    unsafe {
+        core::arch::asm!(
+            "dsb sy",
+            "mcrr p15, 0, {low}, {high}, c12",
+            "isb",
+            ".global bulkhead_ring_sent",
+            "bulkhead_ring_sent:",
+            low = in(reg) low,
+            high = in(reg) 0u32,
+            options(nostack, preserves_flags),
+        )
+    };
 }
 
 /// Masks every interrupt at this core's CPU interface (`ICC_PMR` 0): a core

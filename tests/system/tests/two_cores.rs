@@ -96,6 +96,12 @@ fn both_cores_start_at_one_epoch_and_keep_every_window_on_schedule() {
         }
     }
     assert_eq!(epochs[0], epochs[1], "both cores' frames start at one epoch");
+    // The link check: core 0 rings core 1's kernel once, after its first
+    // frame; core 1 takes it in its frame 1 (or 2, if the ring lands on the
+    // boundary), and core 0 never rings itself.
+    let rings: Vec<u64> = records(output.console(1), kind::CORE_RING).filter_map(|r| r.number("frame")).collect();
+    assert!(rings.len() == 1 && (1..=2).contains(&rings[0]), "core 1's rings: {rings:?}");
+    assert_eq!(records(output.console(0), kind::CORE_RING).count(), 0, "core 0 is rung by nobody");
 }
 
 /// How many times partition `name` reported on `lines`.

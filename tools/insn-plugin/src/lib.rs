@@ -4,7 +4,7 @@
 //! This crate owns two things:
 //!
 //! * a QEMU TCG plugin (the `cdylib`, `libbulkhead_insn_plugin.so`) that counts
-//!   every guest instruction executed on vCPU 0 and writes an event whenever
+//!   every guest instruction executed on one vCPU (0 unless `vcpu=` says) and writes an event whenever
 //!   execution reaches a watched address or crosses into or out of a watched
 //!   address range;
 //! * the Rust side of its interface (the `rlib`): [`Config`] builds and parses
@@ -37,6 +37,7 @@
 //! | `out=PATH` | required, once: the file to write events to (created or truncated) |
 //! | `pc=0xHEX` | any number: an instruction address to watch |
 //! | `range=0xLO-0xHI` | up to [`MAX_RANGES`]: an address range `LO..HI` (inclusive-exclusive) to watch; ranges are numbered from 0 in argument order and may overlap |
+//! | `vcpu=N` | at most once: the vCPU to count and watch (default 0) |
 //! | `profile=0xLO-0xHI` | at most one, at most [`MAX_PROFILE_BYTES`] long: count executions of every instruction in `LO..HI` and write `ADDR COUNT` lines to `<out>.profile` at exit (for finding where a path spends its instructions) |
 //!
 //! Addresses are hexadecimal with a `0x` prefix. A Thumb instruction's address
@@ -53,7 +54,7 @@
 //! pc <count> <addr>
 //! ```
 //!
-//! `count` is the number of instructions vCPU 0 executed before the one at
+//! `count` is the number of instructions the tracked vCPU executed before the one at
 //! `addr` (so the first instruction has count 0, and the difference between
 //! two events' counts is the number of instructions executed from the first
 //! event's instruction up to, not including, the second's).
@@ -86,8 +87,10 @@
 //! through semihosting, `quit`, SIGINT or SIGTERM). If QEMU is killed
 //! (SIGKILL) the file may end mid-line; [`parse_events`] rejects that.
 //!
-//! Only vCPU 0 is tracked. Other vCPUs' instructions are not counted in events;
-//! their total is logged at exit through QEMU's log (`-d plugin`).
+//! One vCPU is tracked: vCPU 0, or the one `vcpu=N` names (a core of `-smp`,
+//! for per-core figures: run once per core; under `-icount` the runs are
+//! identical). Other vCPUs' instructions are not counted in events; their
+//! total is logged at exit through QEMU's log (`-d plugin`).
 
 use std::fmt;
 use std::ops::Range;
@@ -233,6 +236,9 @@ pub struct Config {
     pub ranges: Vec<Range<u32>>,
     /// Addresses to count every execution of (`profile=`).
     pub profile: Option<Range<u32>>,
+    /// The vCPU (core) whose instructions are counted and watched (`vcpu=`,
+    /// default 0).
+    pub vcpu: u32,
 }
 
 impl Config {
@@ -242,6 +248,7 @@ impl Config {
         let mut pcs = Vec::new();
         let mut ranges = Vec::new();
         let mut profile = None;
+        let mut vcpu = 0;
         for arg in args {
             let (key, value) = arg.split_once('=').ok_or_else(|| format!("argument `{arg}` is not key=value"))?;
             match key {
@@ -277,8 +284,9 @@ impl Config {
                         return Err("profile= given more than once".into());
                     }
                 }
+                "vcpu" => vcpu = value.parse().map_err(|_| format!("vcpu={value}: expected a vCPU number"))?,
                 _ => {
-                    return Err(format!("unknown argument `{key}` (expected out, pc, range or profile)"));
+                    return Err(format!("unknown argument `{key}` (expected out, pc, range, profile or vcpu)"));
                 }
             }
         }
@@ -286,7 +294,7 @@ impl Config {
             return Err(format!("{} ranges given, at most {MAX_RANGES} are supported", ranges.len()));
         }
         let out = out.ok_or("missing out=PATH")?;
-        Ok(Config { out, pcs, ranges, profile })
+        Ok(Config { out, pcs, ranges, profile, vcpu })
     }
 
     /// The argument for QEMU's `-plugin` option that loads `library` (the
@@ -304,6 +312,9 @@ impl Config {
         }
         if let Some(r) = &self.profile {
             arg.push_str(&format!(",profile={:#010x}-{:#010x}", r.start, r.end));
+        }
+        if self.vcpu != 0 {
+            arg.push_str(&format!(",vcpu={}", self.vcpu));
         }
         arg
     }
@@ -376,6 +387,18 @@ mod tests {
         let text: String = events.iter().map(|e| format!("{e}\n")).collect();
         assert_eq!(text, "pc 18446744073709551615 0xffffffff\nenter 7 0x00000010 30\nleave 8 0x00000000 0\n");
         assert_eq!(parse_events(&text).unwrap(), events);
+    }
+
+    #[test]
+    fn the_tracked_vcpu_round_trips_through_the_argument() {
+        let config = Config::parse(["out=/tmp/e", "pc=0x10", "vcpu=1"]).unwrap();
+        assert_eq!(config.vcpu, 1);
+        let arg = config.plugin_arg(Path::new("/p.so"));
+        assert!(arg.ends_with(",vcpu=1"), "{arg}");
+        let back = Config::parse(arg.split(',').skip(1)).unwrap();
+        assert_eq!(back, config);
+        assert_eq!(Config::parse(["out=/tmp/e"]).unwrap().vcpu, 0);
+        assert!(Config::parse(["out=/tmp/e", "vcpu=x"]).is_err());
     }
 
     #[test]
@@ -461,6 +484,7 @@ mod tests {
             pcs: vec![0x0800_2138],
             ranges: vec![0x0800_0000..0x0802_0000, 0x0800_0184..0x0800_01a8],
             profile: Some(0x0802_0000..0x0803_0000),
+            vcpu: 0,
         };
         let arg = c.plugin_arg(Path::new("/x/libbulkhead_insn_plugin.so"));
         assert_eq!(

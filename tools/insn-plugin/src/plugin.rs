@@ -108,7 +108,7 @@ struct Output {
 }
 
 static PLUGIN: OnceLock<Plugin> = OnceLock::new();
-/// Instructions executed on vCPU 0 so far.
+/// Instructions executed on the tracked vCPU so far.
 static COUNT: AtomicU64 = AtomicU64::new(0);
 /// Range bitmask of the last instruction executed on vCPU 0.
 static INSIDE: AtomicU32 = AtomicU32::new(0);
@@ -117,6 +117,8 @@ static OTHERS: AtomicU64 = AtomicU64::new(0);
 /// The `profile=` range (empty when none).
 static PROFILE_START: AtomicU32 = AtomicU32::new(0);
 static PROFILE_END: AtomicU32 = AtomicU32::new(0);
+/// The tracked vCPU (`vcpu=`).
+static TRACKED: AtomicU32 = AtomicU32::new(0);
 
 // The user data packs the address into bits 32..64, so it needs 64-bit
 // pointers; `MAX_RANGES` range bits plus the watched bit fill bits 0..32.
@@ -182,6 +184,7 @@ fn install(id: qemu::PluginId, info: *const qemu::Info, argc: c_int, argv: *cons
         PROFILE_START.store(range.start, Relaxed);
         PROFILE_END.store(range.end, Relaxed);
     }
+    TRACKED.store(plugin.config.vcpu, Relaxed);
     PLUGIN.set(plugin).map_err(|_| "loaded twice in one QEMU; load it once")?;
     // SAFETY: `id` is the id QEMU gave this plugin; the callbacks have the
     // C signatures QEMU expects and live as long as the library.
@@ -217,7 +220,7 @@ extern "C" fn on_translate(_id: qemu::PluginId, tb: *mut qemu::Tb) {
 
 /// Execution of one instruction, before it runs.
 extern "C" fn on_insn(vcpu_index: c_uint, userdata: *mut c_void) {
-    if vcpu_index != 0 {
+    if vcpu_index != TRACKED.load(Relaxed) {
         OTHERS.fetch_add(1, Relaxed);
         return;
     }
@@ -283,8 +286,9 @@ extern "C" fn on_exit(_id: qemu::PluginId, _userdata: *mut c_void) {
         }
     }
     let summary = format!(
-        "bulkhead-insn-plugin: {} instructions on vCPU 0, {} on other vCPUs; {} events in {path}\n",
+        "bulkhead-insn-plugin: {} instructions on vCPU {}, {} on other vCPUs; {} events in {path}\n",
         COUNT.load(Relaxed),
+        TRACKED.load(Relaxed),
         OTHERS.load(Relaxed),
         out.events,
     );

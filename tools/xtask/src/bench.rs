@@ -460,6 +460,7 @@ fn plugin_config(events_path: &Path, built: &system::Built, pcs: &[u64], profile
         pcs: pcs.iter().map(|pc| *pc as u32).collect(),
         ranges: vec![kernel_code.base..kernel_code.base + kernel_code.size],
         profile,
+        vcpu: 0,
     }
 }
 
