@@ -48,10 +48,13 @@ static EPOCH_SET: AtomicU32 = AtomicU32::new(0);
 /// Cores that have finished a bounded run.
 static DONE: AtomicU32 = AtomicU32::new(0);
 
-/// Counter ticks from the moment core 0 publishes the epoch to the epoch:
-/// time for every core to see it and arm its timer (a few hundred
-/// instructions; 100 us leaves a wide margin on any supported board).
-const EPOCH_MARGIN_MICROS: u64 = 100;
+/// Time from the moment core 0 publishes the epoch to the epoch. Every
+/// other scheduled core is already waiting for it then (it set its `READY`
+/// bit): it needs a few hundred instructions to read the epoch and arm its
+/// timer, so 20 us leaves a wide margin on any supported board. (A core that
+/// still missed it would start its first window late, on the epoch's
+/// schedule all the same: the cursor reckons from the epoch.)
+const EPOCH_MARGIN_MICROS: u64 = 20;
 /// How long core 0 waits for the other cores at boot before it reports a
 /// core that did not start: one second of counter ticks.
 const START_PATIENCE_SECONDS: u64 = 1;

@@ -10,6 +10,7 @@
 //! two threads at once), so the counters use relaxed loads and stores, not
 //! read-modify-write atomics; the atomics only make the statics shareable.
 
+use crate::ALL_VCPUS;
 use std::collections::HashSet;
 use std::ffi::{CStr, CString, c_char, c_int, c_uint, c_void};
 use std::fs::File;
@@ -220,7 +221,8 @@ extern "C" fn on_translate(_id: qemu::PluginId, tb: *mut qemu::Tb) {
 
 /// Execution of one instruction, before it runs.
 extern "C" fn on_insn(vcpu_index: c_uint, userdata: *mut c_void) {
-    if vcpu_index != TRACKED.load(Relaxed) {
+    let tracked = TRACKED.load(Relaxed);
+    if vcpu_index != tracked && tracked != ALL_VCPUS {
         OTHERS.fetch_add(1, Relaxed);
         return;
     }
