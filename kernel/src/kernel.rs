@@ -170,42 +170,64 @@ enum Held {
 }
 
 /// The run-time state of one core's partitions: ids `first..first +
-/// states.len()`. Looked up by partition id; another core's id finds
-/// nothing.
+/// count`. Looked up by partition id; another core's id finds nothing.
 ///
-/// (`Option`s rather than empty slices and placeholder references, here and
-/// in [`Kernel`]: `None` is all zeros, so the cores' kernels start in
-/// `.bss` rather than in `.data` copied from flash at every boot.)
+/// Held as a raw pointer and a count rather than a slice: a null pointer and
+/// a zero count are all zeros, so the cores' kernels start in `.bss` (not in
+/// `.data`, copied from flash at every boot), and a lookup is one
+/// subtraction and one bound check (this is on every kernel entry).
 struct CorePartitions {
-    first: PartitionId,
-    states: Option<&'static mut [Partition]>,
+    first: usize,
+    count: usize,
+    states: *mut Partition,
 }
 
 impl CorePartitions {
+    /// No partitions (a core before it starts).
+    const NONE: CorePartitions = CorePartitions { first: 0, count: 0, states: core::ptr::null_mut() };
+
+    /// The partitions of `states`, the first with id `first`.
+    fn new(first: PartitionId, states: &'static mut [Partition]) -> CorePartitions {
+        CorePartitions { first: first as usize, count: states.len(), states: states.as_mut_ptr() }
+    }
+
     #[inline(always)]
     fn get(&self, id: usize) -> Option<&Partition> {
-        self.states.as_deref()?.get(id.wrapping_sub(self.first as usize))
+        let index = id.wrapping_sub(self.first);
+        // SAFETY: `states` and `count` come from one `&'static mut` slice
+        // (`new`) this struct owns, and the index is below the count (so the
+        // count is not zero and the pointer is not null); the borrow of
+        // `self` keeps the reference unique.
+        (index < self.count).then(|| unsafe {
+            core::hint::assert_unchecked(!self.states.is_null());
+            &*self.states.add(index)
+        })
     }
 
     #[inline(always)]
     fn get_mut(&mut self, id: usize) -> Option<&mut Partition> {
-        self.states.as_deref_mut()?.get_mut(id.wrapping_sub(self.first as usize))
+        let index = id.wrapping_sub(self.first);
+        // SAFETY: as in `get`, and `&mut self` makes the reference unique.
+        (index < self.count).then(|| unsafe {
+            core::hint::assert_unchecked(!self.states.is_null());
+            &mut *self.states.add(index)
+        })
     }
 
     /// How many there are.
     fn len(&self) -> usize {
-        self.states.as_deref().map_or(0, <[Partition]>::len)
+        self.count
     }
 
     /// Each partition with its id.
     fn iter_mut(&mut self) -> impl Iterator<Item = (PartitionId, &mut Partition)> {
         let first = self.first;
-        self.states
-            .as_deref_mut()
-            .into_iter()
-            .flatten()
-            .enumerate()
-            .map(move |(index, state)| (first.wrapping_add(index as PartitionId), state))
+        let states: &mut [Partition] = match self.count {
+            0 => &mut [],
+            // SAFETY: as in `get_mut`, for the whole slice.
+            count => unsafe { core::slice::from_raw_parts_mut(self.states, count) },
+        };
+        states.iter_mut().enumerate().map(move |(index, state)| ((first + index) as PartitionId, state))
     }
 }
 
@@ -221,6 +243,9 @@ pub struct Kernel {
     /// The physical GIC as this core sees it (its own redistributor).
     gic: Gic,
     partitions: CorePartitions,
+    /// The trap frame of the occupant while `held` is `Running` (set with
+    /// it, in `load`): what every entry returns to, without a lookup.
+    running_frame: *mut TrapFrame,
     cursor: Cursor,
     /// The partition `held` is about (meaningless when nothing is held).
     occupant: PartitionId,
@@ -287,7 +312,8 @@ impl KernelCell {
             schedule: None,
             routes: None,
             gic: Gic::new(0, 0),
-            partitions: CorePartitions { first: 0, states: None },
+            partitions: CorePartitions::NONE,
+            running_frame: core::ptr::null_mut(),
             cursor: Cursor::unstarted(),
             occupant: 0,
             held: Held::Nothing,
@@ -310,12 +336,14 @@ static KERNELS: [KernelCell; CORE_COUNT] = [const { KernelCell::new() }; CORE_CO
 /// As [`KernelCell::get`].
 #[inline(always)]
 unsafe fn this_core() -> &'static mut Kernel {
-    match KERNELS.get(cpu::core_number()) {
-        // SAFETY: forwarded to the caller; the cell is this core's.
-        Some(cell) => unsafe { cell.get() },
-        // A core the tables do not know never leaves the park routine.
-        None => crate::panic::stop_with("unknown-core", 0, 0, 0),
-    }
+    let core = cpu::core_number();
+    // SAFETY: only a core with a schedule ever enters the kernel through an
+    // exception (`boot_secondary` and `run_core` put any other to sleep for
+    // good with interrupts masked, before it could take one), and
+    // a scheduled core's number is below `CORE_COUNT` (the tables' `const`
+    // check: `SYSTEM.cores` has `CORE_COUNT` entries); `run_core` checks it
+    // once more before the core's first entry. The rest is the caller's.
+    unsafe { KERNELS.get_unchecked(core).get() }
 }
 
 /// The GIC frame and offset of `address`, if it is in the distributor or a
@@ -470,7 +498,7 @@ fn run_core(core: usize, options: Options) -> ! {
     kernel.console = ConsoleQueues::starting_at(desc.first_partition);
     // SAFETY: this core's range, taken once; the ranges are disjoint.
     let states = unsafe { PARTITION_STATES.take(desc.first_partition, desc.partition_count) };
-    kernel.partitions = CorePartitions { first: desc.first_partition, states: Some(states) };
+    kernel.partitions = CorePartitions::new(desc.first_partition, states);
     let Some(schedule) = &desc.schedule else {
         // Core 0 of a system that runs only on other cores: it publishes the
         // epoch, then sleeps for good.
@@ -569,10 +597,8 @@ impl Kernel {
     /// run, whichever becomes runnable after [`Kernel::wait_for_runnable`].
     #[inline(always)]
     fn next_frame(&mut self) -> *mut TrapFrame {
-        if self.held == Held::Running
-            && let Some(partition) = self.partitions.get_mut(self.occupant as usize)
-        {
-            return &mut partition.context.frame;
+        if self.held == Held::Running {
+            return self.running_frame;
         }
         self.wait_for_runnable()
     }
@@ -583,10 +609,8 @@ impl Kernel {
     #[inline(never)]
     fn wait_for_runnable(&mut self) -> *mut TrapFrame {
         loop {
-            if self.held == Held::Running
-                && let Some(partition) = self.partitions.get_mut(self.occupant as usize)
-            {
-                return &mut partition.context.frame;
+            if self.held == Held::Running {
+                return self.running_frame;
             }
             let busy = match self.held {
                 Held::Restoring => self.restore_step(self.occupant),
@@ -892,6 +916,7 @@ impl Kernel {
             }
         }
         self.occupant = id;
+        self.running_frame = &mut partition.context.frame;
         self.held = Held::Running;
         if partition.vgic.has_queued() {
             if SYSTEM.trace.interrupts {

@@ -140,10 +140,14 @@ fn check_attacker(system: &bulkhead_sysgen::System, lines: &[String], attacker: 
                 continue;
             }
             // The next kernel record about this attacker must be its fault.
+            // (The `@restart` of the previous attempt's fault may come after
+            // this line: a record waiting behind one about no partition, like
+            // a core's `@core-ring`, is printed in idle time, which a
+            // partition's own line may overtake; see `kernel_core::console`.)
             let fault = lines[position + 1..]
                 .iter()
                 .filter_map(|l| Record::parse(l))
-                .find(|r| r.subject == Some(attacker))
+                .find(|r| r.subject == Some(attacker) && r.kind != kind::RESTART)
                 .unwrap_or_else(|| panic!("{attacker}: no kernel record after `{text}`"));
             assert_eq!(fault.kind, kind::FAULT, "{attacker}: `{text}` was followed by {fault:?}");
             let op = field(text, "op").expect("op");
