@@ -232,8 +232,12 @@ impl CorePartitions {
 }
 
 /// All mutable kernel state of one core. Each core has its own (`KERNELS`)
-/// and touches no other's.
+/// and touches no other's. `repr(C)` with the stack top first: the entry
+/// assembly loads it from the address `HTPIDR` holds (`arch::entry`).
+#[repr(C)]
 pub struct Kernel {
+    /// The top of this core's kernel stack (read by the entry assembly).
+    stack_top: usize,
     /// Its core number.
     core: usize,
     /// Its schedule (`None` until the core starts; see [`Kernel::schedule`]).
@@ -264,8 +268,9 @@ pub struct Kernel {
 /// One core's kernel state.
 struct KernelCell(UnsafeCell<Kernel>);
 
-// SAFETY: each cell is used by one core only (`this_core` picks the cell by
-// the core's own number), and on that core the kernel is only entered
+// SAFETY: each cell is used by one core only (`set_up_core` picks the cell
+// by the core's own number and puts its address in that core's `HTPIDR`,
+// where every exception entry takes it from), and on that core the kernel is only entered
 // through `boot`/`boot_secondary` (once, before any exception can be taken)
 // and the two exception entry points, which never nest because the kernel
 // runs with IRQ and FIQ masked.
@@ -308,6 +313,7 @@ static NO_SCHEDULE: ScheduleDesc = ScheduleDesc { major_frame: 1, windows: &[] }
 impl KernelCell {
     const fn new() -> KernelCell {
         KernelCell(UnsafeCell::new(Kernel {
+            stack_top: 0,
             core: 0,
             schedule: None,
             routes: None,
@@ -329,21 +335,18 @@ impl KernelCell {
 /// The cores' kernels, by core number.
 static KERNELS: [KernelCell; CORE_COUNT] = [const { KernelCell::new() }; CORE_COUNT];
 
-/// This core's kernel.
+/// Core `core`'s kernel, at boot (exception entries get theirs from
+/// `HTPIDR`, see `arch::entry`).
 ///
 /// # Safety
 ///
-/// As [`KernelCell::get`].
-#[inline(always)]
-unsafe fn this_core() -> &'static mut Kernel {
-    let core = cpu::core_number();
-    // SAFETY: only a core with a schedule ever enters the kernel through an
-    // exception (`boot_secondary` and `run_core` put any other to sleep for
-    // good with interrupts masked, before it could take one), and
-    // a scheduled core's number is below `CORE_COUNT` (the tables' `const`
-    // check: `SYSTEM.cores` has `CORE_COUNT` entries); `run_core` checks it
-    // once more before the core's first entry. The rest is the caller's.
-    unsafe { KERNELS.get_unchecked(core).get() }
+/// As [`KernelCell::get`], and only on core `core`.
+unsafe fn core_kernel(core: usize) -> &'static mut Kernel {
+    match KERNELS.get(core) {
+        // SAFETY: forwarded to the caller.
+        Some(cell) => unsafe { cell.get() },
+        None => crate::panic::stop_with("unknown-core", core as u32, 0, 0),
+    }
 }
 
 /// The GIC frame and offset of `address`, if it is in the distributor or a
@@ -473,7 +476,11 @@ fn set_up_core(core: usize) {
     }
     // aarch32-rt gives core n the stack `n` stack sizes below the top.
     let size = &raw const _hyp_stack_size as usize;
-    cpu::set_kernel_stack_top(&raw const _hyp_stack_high_end as usize - core * size);
+    // SAFETY: once per core, on that core, before any exception can enter
+    // its kernel.
+    let kernel = unsafe { core_kernel(core) };
+    kernel.stack_top = &raw const _hyp_stack_high_end as usize - core * size;
+    cpu::set_kernel_state(&raw mut *kernel as usize);
     uart().init();
     mpu::init(&SYSTEM.kernel_regions);
     traps::init();
@@ -488,7 +495,7 @@ fn run_core(core: usize, options: Options) -> ! {
         crate::panic::stop_with("gic-init-failed", core as u32, 0, 0);
     }
     // SAFETY: once per core, before any exception can enter its kernel.
-    let kernel = unsafe { this_core() };
+    let kernel = unsafe { core_kernel(core) };
     kernel.core = core;
     kernel.options = options;
     kernel.reset_sctlr = Sctlr::read_raw();
@@ -512,24 +519,25 @@ fn run_core(core: usize, options: Options) -> ! {
     let epoch = smp::ready_and_wait_for_epoch(core, timer::now);
     let frame = kernel.start(epoch);
     // SAFETY: `start` loaded the first partition (or idled until one could
-    // run) and HTPIDR holds the stack top.
+    // run) and HTPIDR holds this core's kernel state (`set_up_core`).
     unsafe { entry::enter_first(frame) }
 }
 
 /// Entry from the Hyp trap vector.
 #[unsafe(no_mangle)]
-extern "C" fn bulkhead_trap_from_el1(_frame: *mut TrapFrame) -> *mut TrapFrame {
-    // SAFETY: an exception entry point; see `KernelCell`.
-    let kernel = unsafe { this_core() };
+extern "C" fn bulkhead_trap_from_el1(_frame: *mut TrapFrame, kernel: *mut Kernel) -> *mut TrapFrame {
+    // SAFETY: an exception entry point (see `KernelCell`); `kernel` is what
+    // `HTPIDR` holds, this core's cell's state (`set_up_core`).
+    let kernel = unsafe { &mut *kernel };
     kernel.on_trap();
     kernel.next_frame()
 }
 
 /// Entry from the IRQ vector.
 #[unsafe(no_mangle)]
-extern "C" fn bulkhead_irq_from_el1(_frame: *mut TrapFrame) -> *mut TrapFrame {
-    // SAFETY: an exception entry point; see `KernelCell`.
-    let kernel = unsafe { this_core() };
+extern "C" fn bulkhead_irq_from_el1(_frame: *mut TrapFrame, kernel: *mut Kernel) -> *mut TrapFrame {
+    // SAFETY: as in `bulkhead_trap_from_el1`.
+    let kernel = unsafe { &mut *kernel };
     kernel.service_interrupts();
     kernel.next_frame()
 }

@@ -1,7 +1,7 @@
 //! Small CPU operations the rest of the kernel needs: syndromes, waiting,
 //! the per-core stack pointer.
 
-use aarch32_cpu::register::{Hdfar, Hifar, Hsr, Htpidr, Mpidr, SysRegRead, SysRegWrite};
+use aarch32_cpu::register::{Hdfar, Hifar, Hsr, Htpidr, SysRegRead, SysRegWrite};
 
 /// `HSR` of the exception being handled.
 #[inline]
@@ -21,20 +21,11 @@ pub fn instruction_fault_address() -> u32 {
     Hifar::read_raw()
 }
 
-/// This core's number: `MPIDR.Aff0`, the core's index in its cluster, which
-/// is also its index in the generated tables (`SYSTEM.cores`) and its
-/// redistributor's. (Boards with several clusters number cores across them;
-/// `docs/porting-a-board.md` says how a port maps them.)
-#[inline(always)]
-pub fn core_number() -> usize {
-    (Mpidr::read_raw() & 0xFF) as usize
-}
-
-/// Records the top of this core's kernel stack in `HTPIDR`, where the entry
-/// assembly finds it.
-pub fn set_kernel_stack_top(top: usize) {
+/// Records the address of this core's kernel state in `HTPIDR`, where the
+/// entry assembly finds it (and, in its first word, the kernel stack top).
+pub fn set_kernel_state(address: usize) {
     // SAFETY: HTPIDR is a scratch register only the kernel reads.
-    unsafe { Htpidr::write_raw(top as u32) };
+    unsafe { Htpidr::write_raw(address as u32) };
 }
 
 /// Waits for an interrupt to become pending. IRQs stay masked at EL2; `WFI`

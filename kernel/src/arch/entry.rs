@@ -21,7 +21,10 @@
 //!
 //! Invariants the assembly relies on, established by [`crate::kernel`]:
 //! - the kernel runs with IRQ and FIQ masked, so entries never nest;
-//! - `HTPIDR` holds the top of this core's kernel stack;
+//! - `HTPIDR` holds the address of this core's kernel state, whose first
+//!   word is the top of this core's kernel stack ([`crate::kernel`]'s
+//!   `Kernel::stack_top`); the handlers get that address as their second
+//!   argument, so no entry looks its core up;
 //! - the frame Rust returns lies in kernel memory and holds an `SPSR` for EL1.
 
 use super::context::TrapFrame;
@@ -34,15 +37,16 @@ core::arch::global_asm!(
 
     // Saves the interrupted partition's registers into its own trap frame
     // (SP_hyp points just past it), switches to the kernel stack and calls
-    // `handler` with the frame; resumes the frame the handler returns.
+    // `handler` with the frame and this core's kernel state; resumes the
+    // frame the handler returns.
     .macro from_el1 handler
     stmdb   sp!, {{r0-r12, lr}}
     mrs     r0, elr_hyp
     mrs     r1, spsr_hyp
     stmdb   sp!, {{r0, r1}}
     mov     r0, sp
-    mrc     p15, 4, r1, c13, c0, 2      // HTPIDR: this core's kernel stack top
-    mov     sp, r1
+    mrc     p15, 4, r1, c13, c0, 2      // HTPIDR: this core's kernel state
+    ldr     sp, [r1]                    // its first word: the kernel stack top
     bl      \handler
     b       bulkhead_resume
     .endm
@@ -100,8 +104,9 @@ bulkhead_hyp_exception:
     mrs     r1, elr_hyp
     mrc     p15, 4, r2, c5, c2, 0       // HSR
     mrc     p15, 4, r3, c6, c0, 0       // HDFAR
-    mrc     p15, 4, r12, c13, c0, 2
-    mov     sp, r12
+    mrc     p15, 4, r12, c13, c0, 2     // this core's kernel state (or 0 before boot set it)
+    cmp     r12, #0
+    ldrne   sp, [r12]                   // its kernel stack top
     bl      bulkhead_hyp_exception_rust
     b       .
     "#,
@@ -118,7 +123,8 @@ unsafe extern "C" {
 /// # Safety
 ///
 /// `frame` must be the frame of a partition whose EL1 state and EL2 MPU
-/// regions are loaded, and `HTPIDR` must hold the kernel stack top. The call
+/// regions are loaded, and `HTPIDR` must hold this core's kernel state
+/// (`cpu::set_kernel_state`). The call
 /// abandons the current stack.
 pub unsafe fn enter_first(frame: *mut TrapFrame) -> ! {
     // SAFETY: the caller guarantees the frame and CPU state are ready.

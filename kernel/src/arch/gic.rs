@@ -34,7 +34,8 @@ use core::ptr::{NonNull, read_volatile, write_volatile};
 pub const REDISTRIBUTOR_STRIDE: usize = 0x2_0000;
 
 /// The `MPIDR` affinity of core `core` as `GICD_IROUTER` takes it: `Aff0`
-/// is the core's number (see `cpu::core_number`).
+/// is the core's number (aarch32-rt's start-up takes `MPIDR & 0xFF`, see
+/// `kmain_secondary`).
 fn affinity_of(core: usize) -> u64 {
     core as u64
 }
