@@ -112,8 +112,8 @@ fn stopwatch_reports(lines: &[String], name: &str) -> usize {
 /// Both cores' stopwatches run and report every 10 frames. Their start
 /// delays are not asserted here: measured from inside a partition, a start
 /// includes the other core's QEMU turn, and on core 0 those turns reach half
-/// a window even with the pacer running (docs/architecture.md, QEMU and two
-/// cores); the kernel-observed boundaries above are the two-core check, and
+/// a window even with the pacer running, for a reason not found yet
+/// (docs/architecture.md, QEMU and two cores); the kernel-observed boundaries above are the two-core check, and
 /// the partition-visible bound is checked per core by `interference.rs`.
 #[test]
 fn both_cores_stopwatches_run_and_keep_their_canaries() {
