@@ -352,18 +352,17 @@ unsafe fn core_kernel(core: usize) -> &'static mut Kernel {
 /// The GIC frame and offset of `address`, if it is in the distributor or a
 /// redistributor.
 fn gic_frame(address: usize, core: usize) -> Option<(Frame, usize)> {
-    const REDISTRIBUTOR_STRIDE: usize = 0x2_0000;
     let board = &SYSTEM.board;
     let frame_size = vgic::FRAME_SIZE as usize;
     if (board.gicd_base..board.gicd_base + frame_size).contains(&address) {
         return Some((Frame::Distributor, address - board.gicd_base));
     }
-    if !(board.gicr_base..board.gicr_base + board.cores * REDISTRIBUTOR_STRIDE).contains(&address) {
+    if !(board.gicr_base..board.gicr_base + board.cores * gic::REDISTRIBUTOR_STRIDE).contains(&address) {
         return None;
     }
     let relative = address - board.gicr_base;
-    let within = relative % REDISTRIBUTOR_STRIDE;
-    Some(match (relative / REDISTRIBUTOR_STRIDE == core, within >= frame_size) {
+    let within = relative % gic::REDISTRIBUTOR_STRIDE;
+    Some(match (relative / gic::REDISTRIBUTOR_STRIDE == core, within >= frame_size) {
         (true, false) => (Frame::Redistributor, within),
         (true, true) => (Frame::RedistributorSgi, within - frame_size),
         (false, _) => (Frame::OtherRedistributor, within),
@@ -491,7 +490,7 @@ fn set_up_core(core: usize) {
 fn run_core(core: usize, options: Options) -> ! {
     let Some(desc) = SYSTEM.cores.get(core) else { crate::panic::stop_with("unknown-core", 0, 0, 0) };
     let gic = Gic::new(SYSTEM.board.gicd_base, SYSTEM.board.gicr_base + core * gic::REDISTRIBUTOR_STRIDE);
-    if !gic.init_core(core, desc.interrupt_routes) {
+    if !gic.init_core(desc.interrupt_routes) {
         crate::panic::stop_with("gic-init-failed", core as u32, 0, 0);
     }
     // SAFETY: once per core, before any exception can enter its kernel.

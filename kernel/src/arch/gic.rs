@@ -143,7 +143,7 @@ impl Gic {
     /// private interrupts that partitions own the partitions' priority.
     ///
     /// Returns `false` if the redistributor cannot be found.
-    pub fn init_core(&self, core: usize, routes: &[InterruptRoute]) -> bool {
+    pub fn init_core(&self, routes: &[InterruptRoute]) -> bool {
         GicCpuInterface::enable_system_register_el2(true);
         GicCpuInterface::disable_legacy_interrupt_bypass_el2(true);
         let (Some(gicd), Some(gicr)) = (NonNull::new(self.gicd as *mut Gicd), NonNull::new(self.gicr as *mut GicrSgi))
@@ -188,7 +188,6 @@ impl Gic {
         GicCpuInterface::set_priority_mask(0xFF);
         // SAFETY: split priority drop and deactivation (see the module doc).
         unsafe { IccCtlr::write_raw(IccCtlr::read_raw() | ICC_CTLR_EOIMODE) };
-        let _ = core;
         ok
     }
 

@@ -140,8 +140,14 @@ impl Run {
 
     /// Where `uartN` is served.
     pub fn uart_socket(&self, n: u8) -> PathBuf {
+        self.run_file(&format!("uart{n}"), "sock")
+    }
+
+    /// A file of this run beside the kernel image: `STEM-PID-INSTANCE.EXT`,
+    /// unique to this run.
+    fn run_file(&self, stem: &str, extension: &str) -> PathBuf {
         let directory = self.kernel.parent().map_or_else(std::env::temp_dir, Path::to_owned);
-        directory.join(format!("uart{n}-{}-{}.sock", std::process::id(), self.instance))
+        directory.join(format!("{stem}-{}-{}.{extension}", std::process::id(), self.instance))
     }
 
     /// Backs the board's DDR with the file at `path` (`size` bytes), which
@@ -200,8 +206,7 @@ impl Run {
 
     /// Where serial port `n` is written when it is a file.
     fn uart_file(&self, n: u8) -> PathBuf {
-        let directory = self.kernel.parent().map_or_else(std::env::temp_dir, Path::to_owned);
-        directory.join(format!("serial{n}-{}-{}.log", std::process::id(), self.instance))
+        self.run_file(&format!("serial{n}"), "log")
     }
 
     /// Stops the kernel (and QEMU, with status 0) after `frames` major frames.

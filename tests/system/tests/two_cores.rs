@@ -19,8 +19,8 @@
 mod common;
 
 use bulkhead_system_tests::log::{Record, field, kind, partition_output, records, window_starts};
-use bulkhead_system_tests::qemu::{Output, Run};
-use bulkhead_system_tests::{KERNEL_PATH_BOUND_INSNS, kernel_image, two_core_ticks};
+use bulkhead_system_tests::qemu::Output;
+use bulkhead_system_tests::{KERNEL_PATH_BOUND_INSNS, two_core_ticks};
 use std::sync::OnceLock;
 
 /// Frames to run: twice the single-core suite's 80, since two busy cores
@@ -33,24 +33,7 @@ const SYSTEM: &str = "interference-smp";
 /// One run, shared by the tests of this file.
 fn run() -> &'static Output {
     static OUTPUT: OnceLock<Output> = OnceLock::new();
-    OUTPUT.get_or_init(|| {
-        let output = Run::new(kernel_image(SYSTEM)).cores(2).frames(FRAMES).run().expect("QEMU runs");
-        for core in 0..2 {
-            let lines = output.console(core);
-            let panics: Vec<&String> = lines.iter().filter(|l| l.starts_with("@kernel-panic")).collect();
-            assert!(panics.is_empty(), "core {core}'s kernel panicked: {panics:?}");
-            let done = lines.iter().filter_map(|l| Record::parse(l)).find(|r| r.kind == kind::FRAMES_DONE);
-            assert_eq!(
-                done.and_then(|r| r.number("count")),
-                Some(FRAMES as u64),
-                "core {core} did not complete {FRAMES} frames; last lines:\n{}",
-                lines[lines.len().saturating_sub(20)..].join("\n")
-            );
-            assert_eq!(done.and_then(|r| r.number("core")), Some(core as u64));
-        }
-        assert_eq!(output.status, Some(0), "QEMU exit status");
-        output
-    })
+    OUTPUT.get_or_init(|| common::boot_cores(SYSTEM, FRAMES, 2))
 }
 
 /// The partitions core `core` runs, by name.
