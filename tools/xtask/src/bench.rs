@@ -93,7 +93,7 @@
 use crate::{setup, system};
 use anyhow::{Context, Result, bail};
 use bulkhead_insn_plugin::{Config, Event, parse_events};
-use bulkhead_system_tests::qemu::{Run, symbol_address};
+use bulkhead_system_tests::qemu::{Output, Run, symbol_address};
 use object::{Object, ObjectSection, ObjectSymbol};
 use serde_json::json;
 use std::ops::Range;
@@ -490,12 +490,40 @@ fn traced_run(
     frames: u32,
     pcs: &[u64],
 ) -> Result<Vec<Event>> {
-    let argument = plugin_config(events_path, built, pcs, None).plugin_arg(plugin);
-    let output = Run::new(&built.kernel).frames(frames).plugin(argument).run()?;
-    if output.status != Some(0) {
-        bail!("the bench run of {} failed:\n{}", built.system.name, output.lines.join("\n"));
+    Ok(traced_run_on(plugin, events_path, built, frames, pcs, 1)?.1)
+}
+
+/// [`traced_run`] on `cores` cores, returning the run's output too. With
+/// more than one core the plugin counts every core's instructions in one
+/// count (`vcpu=all`: per-core counts are not trusted under `-smp`, see the
+/// plugin).
+fn traced_run_on(
+    plugin: &Path,
+    events_path: &Path,
+    built: &system::Built,
+    frames: u32,
+    pcs: &[u64],
+    cores: u8,
+) -> Result<(Output, Vec<Event>)> {
+    let mut config = plugin_config(events_path, built, pcs, None);
+    if cores > 1 {
+        config.vcpu = bulkhead_insn_plugin::ALL_VCPUS;
     }
-    parse_events(&std::fs::read_to_string(events_path)?).map_err(anyhow::Error::msg)
+    let output = Run::new(&built.kernel).cores(cores).frames(frames).plugin(config.plugin_arg(plugin)).run()?;
+    if output.status != Some(0) {
+        let consoles: Vec<String> = (0..cores).map(|core| output.console(core).join("\n")).collect();
+        bail!("the bench run of {} failed:\n{}", built.system.name, consoles.join("\n"));
+    }
+    let events = parse_events(&std::fs::read_to_string(events_path)?).map_err(anyhow::Error::msg)?;
+    Ok((output, events))
+}
+
+/// The count at the first execution of `addr` among `events`.
+fn first_pc(events: &[Event], addr: u64) -> Option<u64> {
+    events.iter().find_map(|event| match *event {
+        Event::Pc { count, addr: at } if at as u64 == addr => Some(count),
+        _ => None,
+    })
 }
 
 /// The plugin's configuration: events to `events_path`, the given `pcs`
@@ -658,26 +686,13 @@ struct TwoCores {
 /// instructions in between, QEMU's turns included).
 fn two_cores(root: &Path, toolchain: &setup::Toolchain, plugin: &Path, out_dir: &Path) -> Result<TwoCores> {
     let built = system::build(root, toolchain, &root.join("tests/systems/bench-smp.toml"))?;
-    let kernel = &built.kernel;
-    let ring = kernel_function(kernel, "3gic4ring")?;
-    let rung = kernel_function(kernel, "6Kernel4rung")?;
-    let events_path = out_dir.join("events-two-cores.txt");
-    let mut config = plugin_config(&events_path, &built, &[ring, rung], None);
-    config.vcpu = bulkhead_insn_plugin::ALL_VCPUS;
-    let output = Run::new(kernel).cores(2).frames(FRAMES).plugin(config.plugin_arg(plugin)).run()?;
-    if output.status != Some(0) {
-        bail!("the two-core bench run failed:\n{}", output.lines.join("\n"));
-    }
-    let events = parse_events(&std::fs::read_to_string(&events_path)?).map_err(anyhow::Error::msg)?;
-    let rang = events.iter().find_map(|e| match *e {
-        Event::Pc { count, addr } if addr as u64 == ring => Some(count),
-        _ => None,
-    });
-    let taken = events.iter().find_map(|e| match *e {
-        Event::Pc { count, addr } if addr as u64 == rung => Some(count),
-        _ => None,
-    });
-    let (Some(rang), Some(taken)) = (rang, taken) else { bail!("the cores' link check was not seen") };
+    let ring = kernel_function(&built.kernel, "3gic4ring")?;
+    let rung = kernel_function(&built.kernel, "6Kernel4rung")?;
+    let (output, events) =
+        traced_run_on(plugin, &out_dir.join("events-two-cores.txt"), &built, FRAMES, &[ring, rung], 2)?;
+    let (Some(rang), Some(taken)) = (first_pc(&events, ring), first_pc(&events, rung)) else {
+        bail!("the cores' link check was not seen")
+    };
     let mut first_window_ns = [0; 2];
     for core in 0..2u8 {
         let start = bulkhead_system_tests::log::window_starts(output.console(core))
@@ -705,14 +720,7 @@ fn core1_switches(
 ) -> Result<(u64, u64, usize)> {
     let built = system::build(root, toolchain, &root.join("tests/systems/bench-core1.toml"))?;
     let irq_vector = symbol_address(&built.kernel, "_vector_table")? + IRQ_VECTOR_OFFSET;
-    let events_path = out_dir.join("events-core1.txt");
-    let mut config = plugin_config(&events_path, &built, &[irq_vector], None);
-    config.vcpu = bulkhead_insn_plugin::ALL_VCPUS;
-    let output = Run::new(&built.kernel).cores(2).frames(FRAMES).plugin(config.plugin_arg(plugin)).run()?;
-    if output.status != Some(0) {
-        bail!("the core-1 bench run failed:\n{}", output.console(1).join("\n"));
-    }
-    let events = parse_events(&std::fs::read_to_string(&events_path)?).map_err(anyhow::Error::msg)?;
+    let (_, events) = traced_run_on(plugin, &out_dir.join("events-core1.txt"), &built, FRAMES, &[irq_vector], 2)?;
     let mut switches = Vec::new();
     let mut irq_at = None;
     for event in &events {
