@@ -55,6 +55,9 @@ pub struct Run {
     /// The core whose kernel console is QEMU's standard output, read live
     /// ([`Session::wait_for`]); the other cores' go to files.
     console_core: u8,
+    /// Idle time passes in host time (`-icount sleep=on`) instead of being
+    /// skipped.
+    idle_in_host_time: bool,
 }
 
 /// Counts runs, for unique socket names.
@@ -105,6 +108,7 @@ impl Run {
             instance: RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             cores: 1,
             console_core: 0,
+            idle_in_host_time: false,
         }
     }
 
@@ -221,6 +225,18 @@ impl Run {
         self
     }
 
+    /// Lets idle time pass in host time (`-icount shift=0,sleep=on`): when
+    /// every core waits for an interrupt, QEMU sleeps until the next timer
+    /// instead of jumping to it. Instruction counts stay exact, but the run is
+    /// no longer repeatable tick for tick. For runs a host program drives in
+    /// host time (the rpmsg bench): with the default, a partition idling in
+    /// its window gives that window no host time at all, so the host's
+    /// doorbells nearly always land in the busy neighbour's window.
+    pub fn idle_in_host_time(mut self) -> Run {
+        self.idle_in_host_time = true;
+        self
+    }
+
     /// Loads a TCG plugin (`path,arg=value,...`).
     pub fn plugin(mut self, plugin: impl Into<String>) -> Run {
         self.plugin = Some(plugin.into());
@@ -252,7 +268,7 @@ impl Run {
         if self.cores > 1 {
             command.args(["-smp", &self.cores.to_string()]);
         }
-        command.args(["-icount", "shift=0,sleep=off"]);
+        command.args(["-icount", if self.idle_in_host_time { "shift=0,sleep=on" } else { "shift=0,sleep=off" }]);
         command.args(["-semihosting-config", "enable=on,target=native"]);
         command.arg("-kernel").arg(&self.kernel);
         // Serial ports in order: port 0 is the console; any later one on a
