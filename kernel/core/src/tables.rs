@@ -148,6 +148,54 @@ pub struct PartitionDesc {
     pub core: u8,
 }
 
+/// The kind of an inter-partition channel (`[[channel]]` in the description;
+/// the protocols are `bulkhead-ports`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChannelKind {
+    /// The latest value, single writer, many readers.
+    Sampling,
+    /// A FIFO of messages: one ring of `depth` slots per reader.
+    Queuing {
+        /// Slots per reader's ring.
+        depth: u32,
+    },
+}
+
+/// One reader of a channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChannelReader {
+    /// Who reads.
+    pub partition: PartitionId,
+    /// The virtual interrupt (an SGI, 0..=15, in the reader's
+    /// `interrupts`) the writer's `PortNotify` raises in it, if the channel
+    /// notifies.
+    pub notify: Option<u16>,
+}
+
+/// One channel: a memory window the writer maps read/write and each reader
+/// read-only (both through ordinary regions in their [`PartitionDesc`]s).
+/// The kernel needs it for three things only: zeroing the window at boot,
+/// `QueueAck` (writing a reader's `consumed` count, which the reader cannot)
+/// and `PortNotify`.
+#[derive(Clone, Copy, Debug)]
+pub struct ChannelDesc {
+    /// Name from the description.
+    pub name: &'static str,
+    /// Sampling or queuing.
+    pub kind: ChannelKind,
+    /// Largest message in bytes.
+    pub message_size: u32,
+    /// First byte of the window.
+    pub base: u32,
+    /// Its size in bytes (what the protocol needs, at most the region's).
+    pub size: u32,
+    /// Who writes.
+    pub writer: PartitionId,
+    /// Who reads, in the description's order: a reader's position here is
+    /// its index in the protocol (its ring, for queuing).
+    pub readers: &'static [ChannelReader],
+}
+
 /// One window of the cyclic schedule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WindowDesc {
@@ -268,6 +316,8 @@ pub struct SystemDesc {
     pub partitions: &'static [PartitionDesc],
     /// Every core of the board, indexed by core number (`MPIDR.Aff0`).
     pub cores: &'static [CoreDesc],
+    /// Inter-partition channels, indexed by channel id (the ABI's handle).
+    pub channels: &'static [ChannelDesc],
     /// Trace output.
     pub trace: TraceFlags,
 }
@@ -302,6 +352,10 @@ pub enum TableError {
     BadCores,
     /// No core has a schedule, or more cores than the board has.
     NoCores,
+    /// A channel names an unknown partition, has no reader, a reader twice
+    /// or the writer as a reader, a window smaller than its protocol needs,
+    /// or a notify interrupt that is not an SGI its reader owns.
+    BadChannel,
 }
 
 impl TableError {
@@ -324,6 +378,9 @@ impl TableError {
                 "partition ids not numbered core by core, a partition's core disagreeing, or a core with partitions but no schedule"
             }
             TableError::NoCores => "no core has a schedule, or more cores than the board",
+            TableError::BadChannel => {
+                "channel with an unknown partition, no reader, a repeated reader, a window too small, or a bad notify interrupt"
+            }
         }
     }
 }
@@ -365,6 +422,10 @@ impl SystemDesc {
                 let sorted = i == 0 || interrupts[i - 1] < intid;
                 let routed = if intid == crate::vgic::VIRTUAL_TIMER {
                     desc.timer_slot as usize == i
+                } else if intid < crate::vgic::FIRST_PPI {
+                    // An SGI a partition owns is virtual only: the kernel
+                    // raises it (a channel's notify); nothing routes it.
+                    true
                 } else {
                     (intid as usize) < routes.len() && {
                         let route = routes[intid as usize];
@@ -434,6 +495,61 @@ impl SystemDesc {
         while c < self.cores.len() {
             if let Err(error) = self.check_schedule(c) {
                 return Err(error);
+            }
+            c += 1;
+        }
+        self.check_channels()
+    }
+
+    /// The channels: known partitions, at least one reader, no reader twice
+    /// nor the writer among them, a window as large as the protocol's
+    /// layout, and each notify an SGI its reader owns.
+    const fn check_channels(&self) -> Result<(), TableError> {
+        let mut c = 0;
+        while c < self.channels.len() {
+            let channel = &self.channels[c];
+            let readers = channel.readers;
+            let needed = match channel.kind {
+                ChannelKind::Sampling => match bulkhead_ports::layout::check_sampling(channel.message_size, readers.len() as u32) {
+                    Ok(()) => bulkhead_ports::layout::sampling_window_size(channel.message_size),
+                    Err(_) => return Err(TableError::BadChannel),
+                },
+                ChannelKind::Queuing { depth } => {
+                    match bulkhead_ports::layout::check_queuing(channel.message_size, depth, readers.len() as u32) {
+                        Ok(()) => bulkhead_ports::layout::queuing_window_size(channel.message_size, depth, readers.len() as u32),
+                        Err(_) => return Err(TableError::BadChannel),
+                    }
+                }
+            };
+            if channel.size < needed || channel.writer as usize >= self.partitions.len() {
+                return Err(TableError::BadChannel);
+            }
+            let mut r = 0;
+            while r < readers.len() {
+                let reader = readers[r];
+                if reader.partition as usize >= self.partitions.len() || reader.partition == channel.writer {
+                    return Err(TableError::BadChannel);
+                }
+                let mut q = 0;
+                while q < r {
+                    if readers[q].partition == reader.partition {
+                        return Err(TableError::BadChannel);
+                    }
+                    q += 1;
+                }
+                if let Some(intid) = reader.notify {
+                    let owned = self.partitions[reader.partition as usize].interrupts;
+                    let mut found = false;
+                    let mut k = 0;
+                    while k < owned.len() {
+                        found |= owned[k] == intid;
+                        k += 1;
+                    }
+                    if intid >= crate::vgic::FIRST_PPI || !found {
+                        return Err(TableError::BadChannel);
+                    }
+                }
+                r += 1;
             }
             c += 1;
         }
@@ -593,6 +709,7 @@ pub(crate) mod tests {
             kernel_regions: [EncodedRegion::DISABLED; KERNEL_REGION_SLOTS],
             partitions: &TWO,
             cores,
+            channels: &[],
             trace: TraceFlags { windows: false, interrupts: false },
         }
     }

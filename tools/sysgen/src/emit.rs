@@ -452,7 +452,7 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
     }
     let _ = writeln!(
         out,
-        "    ],\n    partitions: &PARTITIONS,\n    cores: &CORES,\n    \
+        "    ],\n    partitions: &PARTITIONS,\n    cores: &CORES,\n    channels: &[],\n    \
          trace: TraceFlags {{ windows: {}, interrupts: {} }},\n}};",
         system.trace_windows, system.trace_interrupts
     );
@@ -866,6 +866,7 @@ windows = [{ partition = "b", duration = "5ms" }]
             kernel_regions: system.kernel.mpu_regions.map(|r| r.encode_or_panic()),
             partitions: leak(partitions),
             cores: leak(cores),
+            channels: &[],
             trace: TraceFlags::default(),
         }
     }
