@@ -461,15 +461,19 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
 
 /// The route table of `core`, one entry per GIC interrupt id: the owner
 /// (partition id) and slot of each interrupt a partition of `core` owns,
-/// `None` for the kernel's, nobody's, other cores' partitions' and the
-/// virtual timer (every partition has its own). A partition's SGIs and PPIs
-/// are its core's own, and an SPI is routed to its owner's core only, so
-/// each table holds exactly its core's partitions' interrupts.
+/// `None` for the kernel's, nobody's, other cores' partitions', the
+/// virtual timer (every partition has its own) and SGIs (a partition's are
+/// virtual only: the kernel raises them for a channel's notify). A
+/// partition's PPIs are its core's own, and an SPI is routed to its owner's
+/// core only, so each table holds exactly its core's partitions'
+/// interrupts.
 pub fn interrupt_routes(system: &System, core: u32) -> Vec<Option<(usize, usize)>> {
     let mut routes = vec![None; system.board.gic.interrupts as usize];
     for owner in system.core_partitions(core) {
         for (slot, &intid) in owned_interrupts(&system.partitions[owner]).iter().enumerate() {
-            if intid == bulkhead_kernel_core::vgic::VIRTUAL_TIMER as u32 {
+            if intid == bulkhead_kernel_core::vgic::VIRTUAL_TIMER as u32
+                || intid < bulkhead_kernel_core::vgic::FIRST_PPI as u32
+            {
                 continue;
             }
             if let Some(route) = routes.get_mut(intid as usize) {

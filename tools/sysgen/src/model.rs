@@ -205,7 +205,8 @@ pub enum RegionKind {
     Data,
     /// A further private region.
     Private,
-    /// A `[[shared]]` region (index into [`System::shared`]).
+    /// A `[[shared]]` region or a channel's window (index into
+    /// [`System::shared`]).
     Shared(usize),
     /// A board device (index into [`Board::devices`]).
     Device(usize),
@@ -264,8 +265,11 @@ pub struct Partition {
     pub exception_stack_size: u32,
     /// Regions, code first, data second.
     pub regions: Vec<PartitionRegion>,
-    /// Interrupt ids (devices' and explicit; the virtual timer, which every
-    /// partition owns, is not listed). SGIs and PPIs are those of its core.
+    /// Interrupt ids (devices', explicit ones and, for a channel reader, the
+    /// SGIs of the channels that notify it; the virtual timer, which every
+    /// partition owns, is not listed). SGIs and PPIs are those of its core;
+    /// its SGIs are virtual only (the kernel raises them, nothing routes
+    /// them).
     pub interrupts: Vec<u32>,
     /// The core it runs on: its `core`, else that of the schedule its
     /// windows are in.
@@ -313,13 +317,78 @@ impl Partition {
     }
 }
 
-/// A `[[shared]]` region.
+/// A `[[shared]]` region, or the window of a `[[channel]]` (a channel is a
+/// shared region of its name that its writer maps `rw` and each reader `r`).
 #[derive(Clone, Debug)]
 pub struct SharedRegion {
     /// Name.
     pub name: String,
     /// Where.
     pub span: Span,
+    /// The channel (index into [`System::channels`]) whose window it is;
+    /// `None` for a `[[shared]]` region.
+    pub channel: Option<usize>,
+}
+
+/// How a channel carries messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChannelKind {
+    /// The latest message, overwritten by the next.
+    Sampling,
+    /// A queue of messages per reader.
+    Queuing {
+        /// Messages each reader's queue holds.
+        depth: u32,
+    },
+}
+
+impl ChannelKind {
+    /// As written.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ChannelKind::Sampling => "sampling",
+            ChannelKind::Queuing { .. } => "queuing",
+        }
+    }
+}
+
+/// One reader of a channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChannelReader {
+    /// The partition.
+    pub partition: usize,
+    /// The SGI (0..=15) the writer's `PortNotify` raises in it, when the
+    /// channel notifies; also in the reader's [`Partition::interrupts`].
+    pub notify: Option<u32>,
+}
+
+/// A `[[channel]]`. Its id (the ABI's handle) is its index in
+/// [`System::channels`]: description order.
+#[derive(Clone, Debug)]
+pub struct Channel {
+    /// Name.
+    pub name: String,
+    /// Sampling or queuing.
+    pub kind: ChannelKind,
+    /// Largest message in bytes.
+    pub message_size: u32,
+    /// Sampling only: a message older than this many counter ticks is
+    /// stale; `None` when not given (and for queuing).
+    pub refresh: Option<u64>,
+    /// Whether the readers get a notify SGI.
+    pub notify: bool,
+    /// The writer.
+    pub writer: usize,
+    /// The readers, in the description's order (a reader's position is its
+    /// index in the protocol).
+    pub readers: Vec<ChannelReader>,
+    /// The window's region (its size rounded up to the MPU's 64 bytes).
+    pub window: Span,
+    /// Bytes of the window the protocol uses (`bulkhead_ports::layout`), at
+    /// most `window.size`.
+    pub size: u32,
+    /// The window's entry in [`System::shared`].
+    pub shared: usize,
 }
 
 /// Where a vring goes.
@@ -462,8 +531,10 @@ pub struct System {
     /// Partitions; index = id. Numbered core by core: core 0's in
     /// description order, then core 1's, ...
     pub partitions: Vec<Partition>,
-    /// Shared regions.
+    /// Shared regions: the `[[shared]]` ones, then the channels' windows.
     pub shared: Vec<SharedRegion>,
+    /// Channels; index = channel id.
+    pub channels: Vec<Channel>,
     /// VIRTIO links.
     pub virtio: Vec<VirtioLink>,
     /// Schedules, one per core used, in description order. A core without

@@ -28,9 +28,9 @@ pub struct SystemFile {
     /// `[[schedule]]`: one per core.
     #[serde(default)]
     pub schedule: Vec<Spanned<Schedule>>,
-    /// `[[channel]]`: reserved for inter-partition ports (not supported yet).
-    #[serde(default)]
-    pub channel: Option<Spanned<toml::Value>>,
+    /// `[[channel]]`: inter-partition sampling and queuing ports.
+    #[serde(default, rename = "channel")]
+    pub channels: Vec<Spanned<Channel>>,
     /// `[[virtio]]`: VIRTIO rpmsg links to another processor.
     #[serde(default)]
     pub virtio: Vec<Spanned<Virtio>>,
@@ -192,6 +192,38 @@ pub struct Shared {
     pub memory: Option<Spanned<String>>,
     /// `partition = "r" | "rw"` for each partition that maps it.
     pub access: BTreeMap<Spanned<String>, Spanned<String>>,
+    /// `normal` (default) or `non-cacheable`.
+    pub memory_type: Option<Spanned<String>>,
+}
+
+/// `[[channel]]`: one writer partition's messages to reader partitions,
+/// through one memory window (a shared region the writer maps `rw` and each
+/// reader `r`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Channel {
+    /// Unique name among channels and `[[shared]]` regions.
+    pub name: Spanned<String>,
+    /// `"sampling"` or `"queuing"`.
+    pub kind: Spanned<String>,
+    /// The partition that writes.
+    pub writer: Spanned<String>,
+    /// The partitions that read, in order: a reader's position is its index
+    /// in the protocol.
+    pub readers: Spanned<Vec<Spanned<String>>>,
+    /// Largest message in bytes.
+    pub message_size: Spanned<Size>,
+    /// Queuing only: messages each reader's queue holds.
+    pub depth: Option<Spanned<u32>>,
+    /// Sampling only: age after which a message is stale.
+    pub refresh: Option<Spanned<Duration>>,
+    /// Readers get a virtual interrupt when the writer calls `PortNotify`
+    /// (default false).
+    pub notify: Option<Spanned<bool>>,
+    /// Fixed first byte of the window.
+    pub base: Option<Spanned<u64>>,
+    /// Board memory of the window.
+    pub memory: Option<Spanned<String>>,
     /// `normal` (default) or `non-cacheable`.
     pub memory_type: Option<Spanned<String>>,
 }

@@ -4,9 +4,12 @@
 //! messages: a device exists on the board, is not the kernel's console, is
 //! not `chip_wide`, and has one owner (a `per_core` device: one on each
 //! core, each owning its core's instance); an interrupt exists, is not an
-//! SGI, the virtual timer or one the kernel keeps, and has one owner (an
-//! SGI or PPI: one on each core, each owning its core's); a partition
-//! owns at most [`MAX_OWNED_INTERRUPTS`]. It also reports device frames that
+//! SGI, the virtual timer or one the kernel keeps, and has one owner (a
+//! PPI: one on each core, each owning its core's); a partition owns at
+//! most [`MAX_OWNED_INTERRUPTS`], counting the notify SGIs `channels` gave
+//! it. Those SGIs are virtual only (the kernel raises them in the one
+//! partition): they have no owner to check, and every partition's SGIs are
+//! numbered from 0. It also reports device frames that
 //! overlap each other within a partition, and memory regions placed on a
 //! device frame.
 //!
@@ -45,12 +48,13 @@ pub(super) struct Owners {
 pub(super) struct Given {
     /// A device region per device, in the order listed.
     pub regions: Vec<PartitionRegion>,
-    /// Its devices' interrupts and those it lists.
+    /// Its devices' interrupts, those it lists and its channels' notify
+    /// SGIs.
     pub interrupts: Vec<u32>,
 }
 
 /// Gives partition `index` (`raw`), which runs on `core`, its devices and
-/// interrupts.
+/// interrupts, and the notify SGIs of the channels it reads (`notify`).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn give(
     checker: &mut Checker,
@@ -60,6 +64,7 @@ pub(super) fn give(
     index: usize,
     core: u32,
     raw: &raw::Partition,
+    notify: &[u32],
     owners: &mut Owners,
 ) -> Given {
     let pname = raw.name.get_ref();
@@ -157,15 +162,19 @@ pub(super) fn give(
             None => interrupts.push(intid),
         }
     }
-    // Each partition also owns its virtual timer.
-    if interrupts.len() + 1 > MAX_OWNED_INTERRUPTS {
+    // Each partition also owns its virtual timer, and an SGI per channel
+    // that notifies it.
+    let owned = interrupts.len() + notify.len() + 1;
+    if owned > MAX_OWNED_INTERRUPTS {
+        let with = if notify.is_empty() {
+            "its devices' and its virtual timer"
+        } else {
+            "its devices', its channels' notify SGIs and its virtual timer"
+        };
         checker.at(
             format!("partition.{pname}.interrupts"),
             &raw.name,
-            format!(
-                "owns {} interrupts with its devices' and its virtual timer; a partition may own at most {MAX_OWNED_INTERRUPTS}",
-                interrupts.len() + 1
-            ),
+            format!("owns {owned} interrupts with {with}; a partition may own at most {MAX_OWNED_INTERRUPTS}"),
         );
     }
     for &intid in &interrupts {
@@ -191,6 +200,7 @@ pub(super) fn give(
             owners.interrupts.insert(instance, (index, core));
         }
     }
+    interrupts.extend(notify);
     Given { regions, interrupts }
 }
 

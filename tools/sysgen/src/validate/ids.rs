@@ -13,7 +13,8 @@
 use crate::model::*;
 
 /// Orders `system.partitions` by (core, description order) and rewrites
-/// every reference to a partition index: windows and VIRTIO links.
+/// every reference to a partition index: windows, VIRTIO links and
+/// channels.
 pub(super) fn number_core_by_core(system: &mut System) {
     let mut order: Vec<usize> = (0..system.partitions.len()).collect();
     order.sort_by_key(|&index| system.partitions[index].core);
@@ -34,6 +35,12 @@ pub(super) fn number_core_by_core(system: &mut System) {
     }
     for link in &mut system.virtio {
         link.partition = new_id[link.partition];
+    }
+    for channel in &mut system.channels {
+        channel.writer = new_id[channel.writer];
+        for reader in &mut channel.readers {
+            reader.partition = new_id[reader.partition];
+        }
     }
 }
 

@@ -5,7 +5,8 @@
 //! regions (64-byte granularity, inside board memory, no overlap with the
 //! kernel or with anything not declared `[[shared]]`); devices and
 //! interrupts (exist, not the kernel's, one owner each); the EL2 MPU budget
-//! per partition; the schedule (whole ticks, windows inside the major frame,
+//! per partition; channels (writer and readers, geometry, notify SGIs); the
+//! schedule (whole ticks, windows inside the major frame,
 //! every partition has a window). All problems are collected, not just the
 //! first.
 //!
@@ -24,6 +25,8 @@
 //! - `partitions`: `[[partition]]` names, regions, stacks, core, image and
 //!   EL2 MPU budget;
 //! - `shared`: `[[shared]]` regions and who maps them;
+//! - `channels`: `[[channel]]`s, desugared into shared regions, and their
+//!   readers' notify SGIs;
 //! - `placement`: where every region goes and what it may not overlap;
 //! - `devices`: devices and interrupts given to partitions;
 //! - `virtio`: `[[virtio]]` links;
@@ -38,6 +41,7 @@
 //! itself: a new section gets its own module.
 
 mod board;
+mod channels;
 mod devices;
 mod ids;
 mod kernel;
@@ -296,17 +300,30 @@ fn build(
     let names = partitions::names(checker, &file);
 
     // Region requests in description order: partitions' regions, then
-    // shared, then VIRTIO windows.
+    // shared, then channel windows (shared regions too), then VIRTIO
+    // windows.
     let mut requests = placement::Requests::default();
     partitions::request_regions(checker, &file, &board, &mut requests);
-    let shared_requests = shared::request(checker, &file, &board, &names, &mut requests);
+    let mut shared_requests = shared::request(checker, &file, &board, &names, &mut requests);
+    let channel_requests = channels::request(checker, &file, &board, &names, &mut requests, &mut shared_requests);
     let window_requests = virtio::request_windows(checker, &file, &board, &names, &mut requests);
     let placed = placement::place(checker, &board, &kernel, &requests.list);
 
     let cores = schedule::partition_cores(checker, &file, &board, &names);
-    let partitions = partitions::build(checker, &file, &board, &kernel, &names, &requests, &placed, &cores);
+    let partitions = partitions::build(
+        checker,
+        &file,
+        &board,
+        &kernel,
+        &names,
+        &requests,
+        &placed,
+        &cores,
+        &channel_requests.partitions,
+    );
     devices::check_memory_clear_of_devices(checker, &board, &requests.list, &placed);
     let shared = shared::placed(&shared_requests, &placed);
+    let channels = channels::build(channel_requests.channels, &placed);
     let virtio = virtio::build_links(checker, &file, &board, &window_requests, &placed, &partitions);
     let schedules = schedule::build(checker, &file, &board, &names);
     // Each scheduled core's kernel writes its console alone: with more than
@@ -335,6 +352,7 @@ fn build(
         kernel,
         partitions,
         shared,
+        channels,
         virtio,
         schedules,
         trace_windows,
@@ -345,7 +363,7 @@ fn build(
     Some(system)
 }
 
-/// `[system]` (the board was resolved before) and sections not supported yet.
+/// `[system]` (the board was resolved before).
 fn system_header(checker: &mut Checker, file: &raw::SystemFile) -> String {
     let name = file.system.name.get_ref().clone();
     if !valid_name(&name) {
@@ -354,9 +372,6 @@ fn system_header(checker: &mut Checker, file: &raw::SystemFile) -> String {
             &file.system.name,
             "a system name is lower-case letters, digits and '-', starting with a letter",
         );
-    }
-    if let Some(channel) = &file.channel {
-        checker.at("channel", channel, "channels are not supported yet (planned: sampling and queuing ports)");
     }
     name
 }

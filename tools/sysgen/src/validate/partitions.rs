@@ -4,7 +4,8 @@
 //! name (well-formed, unique), its code, data and further regions as
 //! requests for placement (region names, `access`, `memory_type`, memory),
 //! its stacks (multiples of 8 that fit the data region), its image (a crate name, or a prebuilt ELF's path and `build` command), and
-//! the EL2 MPU budget of its merged regions. It builds every
+//! the EL2 MPU budget of its merged regions (naming the channel whose
+//! window goes over it, when one does). It builds every
 //! [`Partition`] of the model on the core `schedule` decided, calling on
 //! `devices` for the devices and interrupts it is given, and maps memory
 //! claimed from more than one core shareable ([`cross_core_requests`]).
@@ -14,6 +15,7 @@
 //! a prebuilt image's `build` or read its file: validation reads only the
 //! description and its board ([`crate::prebuilt`] does that when building).
 
+use super::channels::PartitionChannels;
 use super::placement::{self, Claim, Request, Requests};
 use super::{Checker, PartitionNames, devices, valid_name};
 use crate::model::*;
@@ -127,6 +129,7 @@ pub(super) fn request_regions(checker: &mut Checker, file: &raw::SystemFile, boa
                 memory,
                 want_flash: kind == RegionKind::Code,
                 writable: access.write,
+                size_key: None,
             });
             claims.push(Claim { request, kind, name: role.to_owned(), access, memory_type: MemoryType::Normal });
         }
@@ -163,6 +166,7 @@ pub(super) fn request_regions(checker: &mut Checker, file: &raw::SystemFile, boa
                 memory,
                 want_flash: false,
                 writable: access.write,
+                size_key: None,
             });
             claims.push(Claim { request, kind: RegionKind::Private, name: rname.clone(), access, memory_type });
         }
@@ -171,7 +175,8 @@ pub(super) fn request_regions(checker: &mut Checker, file: &raw::SystemFile, boa
 }
 
 /// Builds every partition from its placed regions, its devices and
-/// interrupts and its own keys, partition `p` on core `cores[p]`.
+/// interrupts, its channels' notify SGIs and its own keys, partition `p` on
+/// core `cores[p]`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn build(
     checker: &mut Checker,
@@ -182,6 +187,7 @@ pub(super) fn build(
     requests: &Requests,
     placed: &[Option<Span>],
     cores: &[u32],
+    channels: &PartitionChannels,
 ) -> Vec<Partition> {
     let mut partitions = Vec::new();
     let mut owners = devices::Owners::default();
@@ -191,8 +197,15 @@ pub(super) fn build(
         let pname = raw.name.get_ref().clone();
         let core = cores[index];
         let mut regions = Vec::new();
+        // Positions in `regions` of its channel windows, with the channel.
+        let mut windows = Vec::new();
         for claim in &requests.claims[index] {
             if let Some(span) = placed[claim.request] {
+                if let Some((_, channel)) =
+                    channels.windows[index].iter().find(|(request, _)| *request == claim.request)
+                {
+                    windows.push((regions.len(), channel.clone()));
+                }
                 regions.push(PartitionRegion {
                     name: claim.name.clone(),
                     kind: claim.kind.clone(),
@@ -207,7 +220,8 @@ pub(super) fn build(
                 });
             }
         }
-        let given = devices::give(checker, board, kernel, names, index, core, raw, &mut owners);
+        let given =
+            devices::give(checker, board, kernel, names, index, core, raw, &channels.notify[index], &mut owners);
         regions.extend(given.regions);
         let interrupts = given.interrupts;
         let stack = raw.stack_size.as_ref().map_or(DEFAULT_STACK, |s| s.get_ref().0);
@@ -236,12 +250,16 @@ pub(super) fn build(
         let mpu_regions = merge_mpu_regions(&regions);
         let budget = board.el2_mpu_regions as usize - KERNEL_REGION_SLOTS.min(board.el2_mpu_regions as usize);
         if mpu_regions.len() > budget {
+            let culprit = match over_budget_channel(&regions, &windows, budget) {
+                Some(channel) => format!(" (the window of channel `{channel}` is the region that does not fit)"),
+                None => String::new(),
+            };
             checker.at(
                 format!("partition.{pname}"),
                 &raw.name,
                 format!(
                     "needs {} EL2 MPU regions but board `{}` leaves {budget} per partition on core {core} ({} in all, {} kept by \
-                     the kernel); place regions next to each other so they merge, or use fewer",
+                     the kernel); place regions next to each other so they merge, or use fewer{culprit}",
                     mpu_regions.len(),
                     board.name,
                     board.el2_mpu_regions,
@@ -263,6 +281,30 @@ pub(super) fn build(
         });
     }
     partitions
+}
+
+/// When a partition's regions fit the MPU budget without its channel
+/// windows but not with them: the channel whose window, added in
+/// description order, is the first that does not fit. `windows` are the
+/// positions in `regions` of its channel windows, with their channels'
+/// names.
+fn over_budget_channel(regions: &[PartitionRegion], windows: &[(usize, String)], budget: usize) -> Option<String> {
+    let mut kept: Vec<PartitionRegion> = regions
+        .iter()
+        .enumerate()
+        .filter(|(position, _)| !windows.iter().any(|(window, _)| window == position))
+        .map(|(_, region)| region.clone())
+        .collect();
+    if merge_mpu_regions(&kept).len() > budget {
+        return None;
+    }
+    for (position, channel) in windows {
+        kept.push(regions[*position].clone());
+        if merge_mpu_regions(&kept).len() > budget {
+            return Some(channel.clone());
+        }
+    }
+    None
 }
 
 /// The requests (indexes into [`Requests::list`]) that partitions on more

@@ -1,7 +1,7 @@
 //! Where every region goes, and what it may not overlap.
 //!
 //! Owns region requests (a partition's code, data and further regions,
-//! `[[shared]]` regions, VIRTIO windows, collected in description order by
+//! `[[shared]]` regions, channel windows, VIRTIO windows, collected in description order by
 //! the modules of those sections), the lookup of the board memory a region
 //! names, its `memory_type`, and placement: fixed regions stay at their
 //! `base` (64-byte granular, inside one board memory, code in flash, written
@@ -35,8 +35,19 @@ pub(super) struct Request {
     /// It is code: it must be in flash.
     pub want_flash: bool,
     /// Some partition writes it (data and stacks, a `rw` region, a shared
-    /// region mapped `rw` by anyone): it must be RAM.
+    /// region mapped `rw` by anyone, a channel's window): it must be RAM.
     pub writable: bool,
+    /// The key a size problem (no room) is reported at, when the size is
+    /// not written as `<key>.size` (a channel's window, sized from its
+    /// messages); `None` for `<key>.size`.
+    pub size_key: Option<String>,
+}
+
+impl Request {
+    /// The key of its size.
+    fn size_key(&self) -> String {
+        self.size_key.clone().unwrap_or_else(|| format!("{}.size", self.key))
+    }
 }
 
 /// A partition's claim on a requested region: the region it becomes in that
@@ -57,8 +68,8 @@ pub(super) struct Claim {
 /// Every region to place, and the partitions' claims on them.
 #[derive(Default)]
 pub(super) struct Requests {
-    /// In description order: partitions' regions, shared regions, VIRTIO
-    /// windows.
+    /// In description order: partitions' regions, shared regions, channel
+    /// windows, VIRTIO windows.
     pub list: Vec<Request>,
     /// Per partition (in file order), the requested regions it maps.
     pub claims: Vec<Vec<Claim>>,
@@ -123,7 +134,7 @@ pub(super) fn parse_memory_type(
 fn writable_in_flash(bank: &Memory) -> String {
     format!(
         "`{}` is flash, read-only at run time, and this memory is written (data and stacks, a `rw` region, \
-         or a shared region some partition maps `rw`): it must be RAM",
+         a shared region some partition maps `rw`, or a channel's window): it must be RAM",
         bank.name
     )
 }
@@ -137,7 +148,7 @@ pub(super) fn place(checker: &mut Checker, board: &Board, kernel: &Kernel, reque
     for (index, request) in requests.iter().enumerate() {
         if request.size == 0 || request.size % GRANULE as u64 != 0 {
             checker.problem(
-                format!("{}.size", request.key),
+                request.size_key(),
                 format!(
                     "size {} is not a non-zero multiple of 64 bytes (PMSAv8 regions have 64-byte granularity)",
                     request.size
@@ -288,7 +299,7 @@ pub(super) fn place(checker: &mut Checker, board: &Board, kernel: &Kernel, reque
         }
         if candidate + request.size > bank.base + bank.size {
             checker.problem(
-                format!("{}.size", request.key),
+                request.size_key(),
                 format!("no room for {} in memory `{}`", crate::units::human_size(request.size), bank.name),
                 Some(request.span.clone()),
             );

@@ -6,21 +6,61 @@
 //! `rw`). It requests the region for placement, writable when anyone maps
 //! it `rw`, and gives each partition in `access` its claim on it.
 //!
+//! A channel's window is a shared region too: `channels` requests it
+//! through [`push_region`], so it is placed, mapped and made shareable
+//! across cores exactly like a `[[shared]]` region, and shares their names.
+//!
 //! It must never place the region or check overlaps (`placement` does);
 //! a shared region is the only way two partitions may map the same memory,
-//! so it must never be claimed by a partition not named in its `access`.
+//! so it must never be claimed by a partition not named in its `access`
+//! (or, for a channel's window, as its writer or one of its readers).
 
 use super::placement::{self, Claim, Request, Requests};
 use super::{Checker, PartitionNames, valid_name};
 use crate::model::*;
 use crate::raw;
+use bulkhead_mpu::MemoryType;
 
 /// A shared region waiting to be placed.
 pub(super) struct SharedRequest {
     /// Index into [`Requests::list`].
-    request: usize,
+    pub request: usize,
     /// Its name.
     name: String,
+    /// The channel (index in description order) whose window it is.
+    channel: Option<usize>,
+}
+
+/// A shared region to request: where it goes and who maps it how.
+pub(super) struct Region {
+    /// Its request (placement facts, `writable` when anyone maps it `rw`).
+    pub request: Request,
+    /// Its name, in every partition that maps it.
+    pub name: String,
+    /// Its memory type.
+    pub memory_type: MemoryType,
+    /// Partitions (indexes in file order) that map it, and how.
+    pub users: Vec<(usize, Access)>,
+    /// The channel whose window it is.
+    pub channel: Option<usize>,
+}
+
+/// Requests `region` and gives each of its users a claim on it; returns its
+/// index among the shared regions (its [`RegionKind::Shared`]).
+pub(super) fn push_region(requests: &mut Requests, shared_requests: &mut Vec<SharedRequest>, region: Region) -> usize {
+    let request = requests.push(region.request);
+    let shared_index = shared_requests.len();
+    shared_requests.push(SharedRequest { request, name: region.name.clone(), channel: region.channel });
+    for (partition, access) in region.users {
+        requests.claims[partition].push(Claim {
+            request,
+            kind: RegionKind::Shared(shared_index),
+            name: region.name.clone(),
+            access,
+            memory_type: region.memory_type,
+        });
+    }
+    shared_index
 }
 
 /// Requests every shared region and gives the partitions that map it their
@@ -46,20 +86,10 @@ pub(super) fn request(
         shared_names.push(sname.clone());
         let Some(memory_type) = placement::parse_memory_type(checker, &key, &s.memory_type) else { continue };
         let Some(memory) = placement::memory_index(checker, board, &key, &s.memory) else { continue };
-        let request = requests.push(Request {
-            key: key.clone(),
-            span: shared.span(),
-            base: s.base.as_ref().map(|b| *b.get_ref()),
-            size: s.size.get_ref().0,
-            memory,
-            want_flash: false,
-            writable: s.access.values().any(|access| access.get_ref() == "rw"),
-        });
-        let shared_index = shared_requests.len();
-        shared_requests.push(SharedRequest { request, name: sname.clone() });
         if s.access.is_empty() {
             checker.at(format!("{key}.access"), shared, "a shared region needs at least one partition in `access`");
         }
+        let mut users = Vec::new();
         for (partition, access) in &s.access {
             let Some(index) = names.resolve(checker, format!("{key}.access.{}", partition.get_ref()), partition) else {
                 continue;
@@ -76,14 +106,23 @@ pub(super) fn request(
                 );
                 continue;
             };
-            requests.claims[index].push(Claim {
-                request,
-                kind: RegionKind::Shared(shared_index),
-                name: sname.clone(),
-                access: parsed,
-                memory_type,
-            });
+            users.push((index, parsed));
         }
+        let request = Request {
+            key: key.clone(),
+            span: shared.span(),
+            base: s.base.as_ref().map(|b| *b.get_ref()),
+            size: s.size.get_ref().0,
+            memory,
+            want_flash: false,
+            writable: s.access.values().any(|access| access.get_ref() == "rw"),
+            size_key: None,
+        };
+        push_region(
+            requests,
+            &mut shared_requests,
+            Region { request, name: sname.clone(), memory_type, users, channel: None },
+        );
     }
     shared_requests
 }
@@ -92,6 +131,8 @@ pub(super) fn request(
 pub(super) fn placed(shared_requests: &[SharedRequest], placed: &[Option<Span>]) -> Vec<SharedRegion> {
     shared_requests
         .iter()
-        .filter_map(|shared| placed[shared.request].map(|span| SharedRegion { name: shared.name.clone(), span }))
+        .filter_map(|shared| {
+            placed[shared.request].map(|span| SharedRegion { name: shared.name.clone(), span, channel: shared.channel })
+        })
         .collect()
 }

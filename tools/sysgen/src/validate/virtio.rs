@@ -88,6 +88,7 @@ pub(super) fn request_windows(
             // Written by both processors, but checked on its own in
             // `build_link`, with a reason that names the other processor.
             writable: false,
+            size_key: None,
         });
         requests.claims[owner].push(Claim {
             request,
