@@ -8,7 +8,7 @@
 //! `const fn` the host tests check, rather than as opaque register words.
 
 use crate::image::Image;
-use crate::model::{Access, MailboxDriver, Partition, RegionKind, ServiceKind, System, VringPlacement};
+use crate::model::{Access, ChannelKind, MailboxDriver, Partition, RegionKind, ServiceKind, System, VringPlacement};
 use crate::units::human_size;
 use crate::validate::FIQ_STACK;
 use bulkhead_kernel_core::tables::SpiWord;
@@ -174,6 +174,7 @@ pub fn partition_layout_rs(system: &System, index: usize) -> String {
         );
     }
     out.push_str("];\n");
+    out.push_str(&layout_channels(system, index));
     out.push_str("/// Every partition's memory and devices.\npub const PARTITIONS: &[PartitionMap] = &[\n");
     for p in &system.partitions {
         let _ = writeln!(
@@ -216,6 +217,43 @@ pub fn partition_layout_rs(system: &System, index: usize) -> String {
                 device.name, device.base, device.size, device.interrupts
             );
         }
+    }
+    out.push_str("];\n");
+    out
+}
+
+/// `CHANNELS` of partition `index`'s `layout.rs`: the channels it writes or
+/// reads, by id.
+fn layout_channels(system: &System, index: usize) -> String {
+    let mut out =
+        String::from("/// The channels this partition writes or reads, by id.\npub const CHANNELS: &[Channel] = &[\n");
+    for (id, channel) in system.channels.iter().enumerate() {
+        let role = if channel.writer == index {
+            "Role::Writer".to_owned()
+        } else if let Some(position) = channel.readers.iter().position(|r| r.partition == index) {
+            format!("Role::Reader {{ index: {position} }}")
+        } else {
+            continue;
+        };
+        let kind = match channel.kind {
+            ChannelKind::Sampling => "ChannelKind::Sampling".to_owned(),
+            ChannelKind::Queuing { depth } => format!("ChannelKind::Queuing {{ depth: {depth} }}"),
+        };
+        let notify = channel.readers.iter().find(|r| r.partition == index).and_then(|r| r.notify);
+        let _ = writeln!(
+            out,
+            "    Channel {{\n        name: {:?},\n        id: {id},\n        base: {:#010x},\n        size: {:#x},\n        \
+             kind: {kind},\n        role: {role},\n        message_size: {},\n        readers: {},\n        \
+             refresh_ticks: {},\n        notify: {:?},\n        notifies: {},\n    }},",
+            channel.name,
+            channel.window.base,
+            channel.size,
+            channel.message_size,
+            channel.readers.len(),
+            channel.refresh.unwrap_or(0),
+            notify,
+            channel.notify,
+        );
     }
     out.push_str("];\n");
     out
@@ -435,6 +473,7 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
         let _ = writeln!(out, "{core}");
     }
     out.push_str("];\n\n");
+    out.push_str(&channel_tables(system));
     let _ = writeln!(
         out,
         "/// The system.\npub static SYSTEM: SystemDesc = SystemDesc {{\n    name: {:?},\n    board: BoardDesc {{ name: {:?}, console_base: {:#010x}, \
@@ -452,10 +491,58 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
     }
     let _ = writeln!(
         out,
-        "    ],\n    partitions: &PARTITIONS,\n    cores: &CORES,\n    channels: &[],\n    \
+        "    ],\n    partitions: &PARTITIONS,\n    cores: &CORES,\n    channels: &CHANNELS,\n    \
          trace: TraceFlags {{ windows: {}, interrupts: {} }},\n}};",
         system.trace_windows, system.trace_interrupts
     );
+    out
+}
+
+/// `CHANNELS` and each channel's readers, by channel id.
+fn channel_tables(system: &System) -> String {
+    let mut out = String::new();
+    let mut descs = Vec::new();
+    for (id, channel) in system.channels.iter().enumerate() {
+        let _ = writeln!(out, "// Channel {id}: `{}`.", channel.name);
+        let _ = writeln!(out, "static CHANNEL_{id}_READERS: [ChannelReader; {}] = [", channel.readers.len());
+        for reader in &channel.readers {
+            let notify = match reader.notify {
+                Some(sgi) => format!("Some({sgi})"),
+                None => "None".to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "    ChannelReader {{ partition: {}, notify: {notify} }}, // {}",
+                reader.partition, system.partitions[reader.partition].name
+            );
+        }
+        out.push_str("];\n");
+        let kind = match channel.kind {
+            ChannelKind::Sampling => "ChannelKind::Sampling".to_owned(),
+            ChannelKind::Queuing { depth } => format!("ChannelKind::Queuing {{ depth: {depth} }}"),
+        };
+        descs.push(format!(
+            "    ChannelDesc {{\n        name: {:?},\n        kind: {kind},\n        message_size: {},\n        \
+             base: {:#010x},\n        size: {:#x}, // of the {:#x}-byte region\n        writer: {}, // {}\n        \
+             readers: &CHANNEL_{id}_READERS,\n    }},",
+            channel.name,
+            channel.message_size,
+            channel.window.base,
+            channel.size,
+            channel.window.size,
+            channel.writer,
+            system.partitions[channel.writer].name,
+        ));
+    }
+    let _ = writeln!(
+        out,
+        "/// Every channel, by channel id (description order).\nstatic CHANNELS: [ChannelDesc; {}] = [",
+        descs.len()
+    );
+    for desc in descs {
+        let _ = writeln!(out, "{desc}");
+    }
+    out.push_str("];\n\n");
     out
 }
 
@@ -555,7 +642,12 @@ pub fn memory_map(system: &System) -> String {
             let mut what = match region.kind {
                 RegionKind::Device(_) => "device".to_owned(),
                 RegionKind::Virtio(_) => "virtio rw non-cacheable".to_owned(),
-                RegionKind::Shared(_) => format!("shared {}", region.access.name()),
+                RegionKind::Shared(shared) => match system.shared[shared].channel {
+                    Some(channel) => {
+                        format!("channel {} {}", system.channels[channel].kind.name(), region.access.name())
+                    }
+                    None => format!("shared {}", region.access.name()),
+                },
                 _ => region.access.name().to_owned(),
             };
             if region.shareability != Shareability::NonShareable {
@@ -572,6 +664,37 @@ pub fn memory_map(system: &System) -> String {
             "{base:#010x}..{:#010x} {:>9}  {owner:<16} {name:<12} {what}",
             base as u64 + size as u64,
             human_size(size as u64)
+        );
+    }
+    for (id, channel) in system.channels.iter().enumerate() {
+        let kind = match channel.kind {
+            ChannelKind::Sampling => match channel.refresh {
+                Some(ticks) => format!("sampling, refresh {ticks} ticks"),
+                None => "sampling".to_owned(),
+            },
+            ChannelKind::Queuing { depth } => format!("queuing, depth {depth}"),
+        };
+        let readers: Vec<String> = channel
+            .readers
+            .iter()
+            .map(|r| match r.notify {
+                Some(sgi) => format!("{} (SGI {sgi})", system.partitions[r.partition].name),
+                None => system.partitions[r.partition].name.clone(),
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "\nChannel `{}` (id {id}, {kind}, messages up to {} bytes{}): writer {}, readers {}\n  \
+             {:#010x}..{:#010x}  window ({} bytes used of {})",
+            channel.name,
+            channel.message_size,
+            if channel.notify { ", notifies" } else { "" },
+            system.partitions[channel.writer].name,
+            readers.join(", "),
+            channel.window.base,
+            channel.window.base as u64 + channel.window.size as u64,
+            channel.size,
+            channel.window.size,
         );
     }
     for link in &system.virtio {
@@ -637,7 +760,7 @@ fn owned_interrupts(partition: &Partition) -> Vec<u32> {
 mod tests {
     use super::*;
     use crate::image::Image;
-    use bulkhead_mpu::Shareability;
+    use bulkhead_mpu::{MemoryType, Shareability};
 
     /// `a` and `c` on core 0, `b` on core 1 (described in between); `mail`
     /// mapped from both cores, `local` from core 0 only; PPI 20 on both cores,
@@ -870,7 +993,32 @@ windows = [{ partition = "b", duration = "5ms" }]
             kernel_regions: system.kernel.mpu_regions.map(|r| r.encode_or_panic()),
             partitions: leak(partitions),
             cores: leak(cores),
-            channels: &[],
+            channels: leak(
+                system
+                    .channels
+                    .iter()
+                    .map(|c| ChannelDesc {
+                        name: "c",
+                        kind: match c.kind {
+                            crate::model::ChannelKind::Sampling => ChannelKind::Sampling,
+                            crate::model::ChannelKind::Queuing { depth } => ChannelKind::Queuing { depth },
+                        },
+                        message_size: c.message_size,
+                        base: c.window.base,
+                        size: c.size,
+                        writer: c.writer as u8,
+                        readers: leak(
+                            c.readers
+                                .iter()
+                                .map(|r| ChannelReader {
+                                    partition: r.partition as u8,
+                                    notify: r.notify.map(|n| n as u16),
+                                })
+                                .collect(),
+                        ),
+                    })
+                    .collect(),
+            ),
             trace: TraceFlags::default(),
         }
     }
@@ -884,6 +1032,192 @@ windows = [{ partition = "b", duration = "5ms" }]
         let desc = system_desc(&demo);
         assert_eq!(desc.check(), Ok(()));
         assert!(desc.cores[1].schedule.is_none(), "core 1 is parked");
+    }
+
+    /// `sensor` and `logger` on core 0, `control` on core 1 (described in
+    /// between); `speed` (sampling) from core 0 to both cores, `commands`
+    /// (queuing, in ddr) from core 1 to core 0, `events` (queuing) within
+    /// core 0; all three notify.
+    const CHANNELS: &str = r#"
+[system]
+name = "channels"
+board = "mps3-an536"
+
+[[partition]]
+name = "sensor"
+image = "demo-clock"
+fault_policy = "restart"
+code = { size = "64K" }
+data = { size = "32K" }
+
+[[partition]]
+name = "control"
+image = "demo-counter"
+fault_policy = "restart"
+code = { size = "64K" }
+data = { size = "32K" }
+
+[[partition]]
+name = "logger"
+image = "demo-spinner"
+fault_policy = "restart"
+code = { size = "64K" }
+data = { size = "32K" }
+
+[[channel]]
+name = "speed"
+kind = "sampling"
+writer = "sensor"
+readers = ["control", "logger"]
+message_size = 64
+refresh = "10ms"
+notify = true
+
+[[channel]]
+name = "commands"
+kind = "queuing"
+writer = "control"
+readers = ["sensor"]
+message_size = 32
+depth = 8
+notify = true
+memory = "ddr"
+
+[[channel]]
+name = "events"
+kind = "queuing"
+writer = "sensor"
+readers = ["logger"]
+message_size = 16
+depth = 4
+notify = true
+
+[[schedule]]
+major_frame = "10ms"
+windows = [{ partition = "sensor", duration = "2ms" }, { partition = "logger", duration = "2ms" }]
+
+[[schedule]]
+core = 1
+major_frame = "10ms"
+windows = [{ partition = "control", duration = "5ms" }]
+"#;
+
+    fn channels() -> System {
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        crate::validate::parse(Path::new("channels.toml"), CHANNELS, &workspace.join("boards")).unwrap_or_else(
+            |problems| panic!("rejected: {:?}", problems.0.iter().map(|p| p.line()).collect::<Vec<_>>()),
+        )
+    }
+
+    #[test]
+    fn channels_become_shared_windows_with_notify_sgis() {
+        use crate::model::ChannelKind;
+        let system = channels();
+        let id = |name: &str| system.partitions.iter().position(|p| p.name == name).expect("partition");
+        let (sensor, logger, control) = (id("sensor"), id("logger"), id("control"));
+        assert_eq!((sensor, logger, control), (0, 1, 2), "numbered core by core");
+
+        // Channel ids are description order; sizes are bulkhead_ports' and
+        // the windows that, rounded up to 64 bytes.
+        let summary: Vec<_> = system
+            .channels
+            .iter()
+            .map(|c| (c.name.as_str(), c.kind, c.message_size, c.size, c.window.size, c.refresh, c.writer))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("speed", ChannelKind::Sampling, 64, 192, 192, Some(625_000), sensor),
+                ("commands", ChannelKind::Queuing { depth: 8 }, 32, 384, 384, None, control),
+                ("events", ChannelKind::Queuing { depth: 4 }, 16, 160, 192, None, sensor),
+            ]
+        );
+        assert_eq!(bulkhead_ports::layout::sampling_window_size(64), 192);
+        assert_eq!(bulkhead_ports::layout::queuing_window_size(32, 8, 1), 384);
+        let ddr = system.board.memories.iter().find(|m| m.name == "ddr").expect("ddr");
+        assert!(ddr.base <= system.channels[1].window.base as u64, "commands is in ddr");
+
+        // Notify SGIs: per reader, in description order of the channels it
+        // reads with notify.
+        let readers = |c: usize| -> Vec<(usize, Option<u32>)> {
+            system.channels[c].readers.iter().map(|r| (r.partition, r.notify)).collect()
+        };
+        assert_eq!(readers(0), [(control, Some(0)), (logger, Some(0))]);
+        assert_eq!(readers(1), [(sensor, Some(0))]);
+        assert_eq!(readers(2), [(logger, Some(1))]);
+        assert_eq!(system.partitions[logger].interrupts, [0, 1]);
+        assert_eq!(system.partitions[control].interrupts, [0]);
+        assert_eq!(system.partitions[sensor].interrupts, [0]);
+        for core in 0..2 {
+            assert!(interrupt_routes(&system, core)[..16].iter().all(Option::is_none), "SGIs are never routed");
+        }
+
+        // Writer rw, readers r; shareable when mapped from both cores.
+        let region = |partition: usize, name: &str| {
+            let p = &system.partitions[partition];
+            let r = p.regions.iter().find(|r| r.name == name).expect("region");
+            let RegionKind::Shared(shared) = r.kind else { panic!("{name} is not a shared region") };
+            assert_eq!(system.shared[shared].channel.map(|c| system.channels[c].name.as_str()), Some(name));
+            assert_eq!(system.shared[shared].span, r.span);
+            let mpu = p.mpu_regions.iter().find(|m| m.base <= r.span.base && r.span.limit() <= m.limit).expect("mpu");
+            assert_eq!((mpu.shareability, mpu.memory), (r.shareability, MemoryType::Normal));
+            (r.access.name(), r.shareability)
+        };
+        assert_eq!(region(sensor, "speed"), ("rw", Shareability::OuterShareable));
+        assert_eq!(region(control, "speed"), ("r", Shareability::OuterShareable));
+        assert_eq!(region(logger, "speed"), ("r", Shareability::OuterShareable));
+        assert_eq!(region(control, "commands"), ("rw", Shareability::OuterShareable));
+        assert_eq!(region(sensor, "commands"), ("r", Shareability::OuterShareable));
+        assert_eq!(region(sensor, "events"), ("rw", Shareability::NonShareable));
+        assert_eq!(region(logger, "events"), ("r", Shareability::NonShareable));
+        assert!(system.partitions[control].regions.iter().all(|r| r.name != "events"));
+
+        // The kernel's tables hold them, and pass its checks.
+        let desc = system_desc(&system);
+        assert_eq!(desc.check(), Ok(()));
+        assert_eq!(desc.partitions[logger].interrupts, [0, 1, 27]);
+        let tables = kernel_tables_rs(&system, &images(&system), Path::new("/images"));
+        for expected in [
+            "static CHANNEL_0_READERS: [ChannelReader; 2] = [\n    ChannelReader { partition: 2, notify: Some(0) }, // control\n    \
+             ChannelReader { partition: 1, notify: Some(0) }, // logger\n];",
+            "static CHANNEL_2_READERS: [ChannelReader; 1] = [\n    ChannelReader { partition: 1, notify: Some(1) }, // logger\n];",
+            "static CHANNELS: [ChannelDesc; 3] = [",
+            "        name: \"commands\",\n        kind: ChannelKind::Queuing { depth: 8 },\n        message_size: 32,\n",
+            "        size: 0xa0, // of the 0xc0-byte region\n        writer: 0, // sensor\n        readers: &CHANNEL_2_READERS,",
+            "channels: &CHANNELS,",
+            "static LOGGER_INTERRUPTS: [u16; 3] = [0, 1, 27];",
+        ] {
+            assert!(tables.contains(expected), "no `{expected}` in:\n{tables}");
+        }
+
+        // Each partition's layout lists the channels it uses.
+        let layout = partition_layout_rs(&system, sensor);
+        let speed = system.channels[0].window.base;
+        for expected in [
+            format!(
+                "    Channel {{\n        name: \"speed\",\n        id: 0,\n        base: {speed:#010x},\n        size: 0xc0,\n        \
+                 kind: ChannelKind::Sampling,\n        role: Role::Writer,\n        message_size: 64,\n        readers: 2,\n        \
+                 refresh_ticks: 625000,\n        notify: None,\n        notifies: true,\n    }},"
+            ),
+            "        kind: ChannelKind::Queuing { depth: 8 },\n        role: Role::Reader { index: 0 },".to_owned(),
+        ] {
+            assert!(layout.contains(&expected), "no `{expected}` in:\n{layout}");
+        }
+        assert_eq!(layout.matches("    Channel {").count(), 3);
+        let layout = partition_layout_rs(&system, logger);
+        assert!(layout.contains("role: Role::Reader { index: 1 },"), "{layout}");
+        assert!(layout.contains("notify: Some(1),"), "{layout}");
+        assert_eq!(partition_layout_rs(&system, control).matches("    Channel {").count(), 2);
+
+        let map = memory_map(&system);
+        for expected in [
+            "sensor           speed        channel sampling rw shareable",
+            "logger           events       channel queuing r\n",
+            "Channel `speed` (id 0, sampling, refresh 625000 ticks, messages up to 64 bytes, notifies): writer sensor, \
+             readers control (SGI 0), logger (SGI 0)",
+        ] {
+            assert!(map.contains(expected), "no `{expected}` in:\n{map}");
+        }
     }
 
     #[test]
