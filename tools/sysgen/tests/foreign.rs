@@ -4,7 +4,8 @@
 //!
 //! - `partition.h` and `memory.ld` are rendered for every partition of every
 //!   description in the tree (the demo first) and of one written here with
-//!   a shared region, which none in the tree has; each define and symbol
+//!   a shared region and channels, which none in the tree has; each define
+//!   and symbol
 //!   must be one the model predicts, with the model's value, and every
 //!   predicted one must be there. A name that two facts would share is
 //!   refused.
@@ -22,7 +23,7 @@
 
 use bulkhead_abi::{Call, El1Exception, Error, OperandKind};
 use bulkhead_sysgen::emit::{self, foreign};
-use bulkhead_sysgen::model::{Partition, PartitionRegion, RegionKind, System};
+use bulkhead_sysgen::model::{ChannelKind, Partition, PartitionRegion, RegionKind, System};
 use bulkhead_sysgen::{image, load};
 use object::{Object, ObjectSection, ObjectSymbol};
 use std::collections::BTreeMap;
@@ -60,9 +61,10 @@ fn load_system(path: &Path) -> System {
 }
 
 /// A description with what no description in the tree has (a shared
-/// region) and the other kinds of fact side by side.
+/// region, channels) and the other kinds of fact side by side.
 const EVERY_KIND_OF_FACT: &str = r#"# Every kind of fact the foreign files carry: private and shared regions,
-# a device, an explicit interrupt, two windows for one partition.
+# a device, an explicit interrupt, two windows for one partition, a
+# sampling channel that notifies and a queuing one that does not.
 [system]
 name = "foreign-facts"
 board = "mps3-an536"
@@ -91,6 +93,24 @@ name = "mail-box"
 size = "1K"
 memory = "bram"
 access = { writer = "rw", reader = "r" }
+
+[[channel]]
+name = "speed-log"
+kind = "sampling"
+writer = "writer"
+readers = ["reader"]
+message_size = 60
+refresh = "1ms"
+notify = true
+
+[[channel]]
+name = "acks"
+kind = "queuing"
+writer = "reader"
+readers = ["writer"]
+message_size = 8
+depth = 4
+memory = "ddr"
 
 [[schedule]]
 major_frame = "10ms"
@@ -259,6 +279,41 @@ fn promised_defines(system: &System, index: usize) -> BTreeMap<String, Fact> {
         fact(format!("{stem}_MAILBOX_SEND_BASE"), Fact::Number(devices[link.mailbox.send_device].base as u64));
         fact(format!("{stem}_MAILBOX_CHANNEL"), Fact::Number(link.mailbox.channel as u64));
         fact(format!("{stem}_MAILBOX_INTERRUPT"), Fact::Number(link.mailbox.interrupt as u64));
+    }
+    let used: Vec<_> = system
+        .channels
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.writer == index || c.readers.iter().any(|r| r.partition == index))
+        .collect();
+    fact("CHANNEL_COUNT".into(), Fact::Number(used.len() as u64));
+    for (id, channel) in used {
+        let stem = format!("CHANNEL_{}", upper(&channel.name));
+        fact(format!("{stem}_ID"), Fact::Number(id as u64));
+        fact(format!("{stem}_BASE"), Fact::Number(channel.window.base as u64));
+        fact(format!("{stem}_SIZE"), Fact::Number(channel.size as u64));
+        match channel.kind {
+            ChannelKind::Sampling => {
+                fact(format!("{stem}_SAMPLING"), Fact::Number(1));
+                fact(format!("{stem}_REFRESH_TICKS"), Fact::Wide(channel.refresh.unwrap_or(0)));
+            }
+            ChannelKind::Queuing { depth } => {
+                fact(format!("{stem}_QUEUING"), Fact::Number(1));
+                fact(format!("{stem}_DEPTH"), Fact::Number(depth as u64));
+            }
+        }
+        fact(format!("{stem}_MESSAGE_SIZE"), Fact::Number(channel.message_size as u64));
+        fact(format!("{stem}_READERS"), Fact::Number(channel.readers.len() as u64));
+        match channel.readers.iter().position(|r| r.partition == index) {
+            None => fact(format!("{stem}_WRITER"), Fact::Number(1)),
+            Some(position) => {
+                fact(format!("{stem}_READER_INDEX"), Fact::Number(position as u64));
+                if let Some(sgi) = channel.readers[position].notify {
+                    fact(format!("{stem}_NOTIFY_INTID"), Fact::Number(sgi as u64));
+                }
+            }
+        }
+        fact(format!("{stem}_NOTIFIES"), Fact::Number(channel.notify as u64));
     }
     facts
 }

@@ -15,6 +15,8 @@
 //! `VIRTIO_<NAME>`, from the description's names upper-cased with every
 //! character that is not a letter or digit turned into `_`), which becomes
 //! `BULKHEAD_<STEM>_BASE` in C and `__bulkhead_<stem>_start` in the linker.
+//! A channel's window is a shared region: `SHARED_<NAME>`. `partition.h`'s
+//! channel facts are `BULKHEAD_CHANNEL_<NAME>_*`.
 //! It also refuses output in which two facts would get one name.
 
 mod bulkhead_h;
@@ -68,6 +70,9 @@ fn region_origin(system: &System, partition: &str, region: &PartitionRegion) -> 
         RegionKind::Code => format!("partition `{partition}` code region"),
         RegionKind::Data => format!("partition `{partition}` data region"),
         RegionKind::Private => format!("partition.{partition}.regions `{}`", region.name),
+        RegionKind::Shared(shared) if system.shared[shared].channel.is_some() => {
+            format!("[[channel]] `{}` window (a shared region)", region.name)
+        }
         RegionKind::Shared(_) => format!("[[shared]] `{}`", region.name),
         RegionKind::Virtio(_) => format!("[[virtio]] `{}` window", region.name),
         RegionKind::Device(_) => format!("board device `{}`", region.name),

@@ -9,7 +9,7 @@
 
 use super::{NameClash, Names, c_identifier, comment_text, region_origin, region_stem};
 use crate::emit::{header, owned_interrupts};
-use crate::model::{RegionKind, System, VringPlacement};
+use crate::model::{ChannelKind, RegionKind, System, VringPlacement};
 use crate::units::human_size;
 use crate::validate::FIQ_STACK;
 use std::fmt::Write;
@@ -160,7 +160,7 @@ pub fn partition_h(system: &System, index: usize) -> Result<String, NameClash> {
         h.define(&format!("WINDOW_{n}_DURATION"), Value::Wide(window.duration), &format!("{origin}: length"))?;
     }
 
-    h.section("Memory: code, data, private regions, shared regions, VIRTIO windows");
+    h.section("Memory: code, data, private regions, shared regions (channel windows among them), VIRTIO windows");
     for region in &partition.regions {
         let Some(stem) = region_stem(region) else { continue };
         let origin = region_origin(system, pname, region);
@@ -302,6 +302,8 @@ pub fn partition_h(system: &System, index: usize) -> Result<String, NameClash> {
         h.note("none");
     }
 
+    define_channels(&mut h, system, index)?;
+
     let _ = writeln!(h.out, "\n#endif /* {guard} */");
     Ok(h.out)
 }
@@ -319,4 +321,91 @@ fn define_vring(h: &mut Header, stem: &str, origin: &str, n: usize, vring: &Vrin
     }
     h.define(&format!("{stem}_VRING{n}_NUM"), Value::Number(vring.num as u32), &format!("{what}: entries"))?;
     h.define(&format!("{stem}_VRING{n}_ALIGN"), Value::Size(vring.align), &format!("{what}: alignment"))
+}
+
+/// The channels partition `index` writes or reads.
+fn define_channels(h: &mut Header, system: &System, index: usize) -> Result<(), NameClash> {
+    h.section(
+        "Channels the partition writes or reads (windows: SHARED_<NAME>_BASE/SIZE above; their layout is \
+         bulkhead_ports::layout's for this geometry)",
+    );
+    let used: Vec<_> = system
+        .channels
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.writer == index || c.readers.iter().any(|r| r.partition == index))
+        .collect();
+    h.define("CHANNEL_COUNT", Value::Number(used.len() as u32), "the [[channel]]s this partition writes or reads")?;
+    for (id, channel) in used {
+        let stem = format!("CHANNEL_{}", c_identifier(&channel.name));
+        let origin = format!("[[channel]] `{}`", channel.name);
+        h.define(
+            &format!("{stem}_ID"),
+            Value::Number(id as u32),
+            &format!("{origin}: its handle in the hypercalls, its position among the [[channel]]s"),
+        )?;
+        h.define(
+            &format!("{stem}_BASE"),
+            Value::Address(channel.window.base as u64),
+            &format!("{origin}: the window's first byte"),
+        )?;
+        h.define(
+            &format!("{stem}_SIZE"),
+            Value::Size(channel.size),
+            &format!("{origin}: the bytes of the window the protocol uses"),
+        )?;
+        match channel.kind {
+            ChannelKind::Sampling => {
+                h.define(&format!("{stem}_SAMPLING"), Value::Number(1), &format!("{origin} kind"))?;
+                h.define(
+                    &format!("{stem}_REFRESH_TICKS"),
+                    Value::Wide(channel.refresh.unwrap_or(0)),
+                    &format!("{origin} refresh: a message older than this is stale; 0: none given"),
+                )?;
+            }
+            ChannelKind::Queuing { depth } => {
+                h.define(&format!("{stem}_QUEUING"), Value::Number(1), &format!("{origin} kind"))?;
+                h.define(
+                    &format!("{stem}_DEPTH"),
+                    Value::Number(depth),
+                    &format!("{origin} depth: messages each reader's queue holds"),
+                )?;
+            }
+        }
+        h.define(
+            &format!("{stem}_MESSAGE_SIZE"),
+            Value::Number(channel.message_size),
+            &format!("{origin} message_size: the largest message in bytes"),
+        )?;
+        h.define(
+            &format!("{stem}_READERS"),
+            Value::Number(channel.readers.len() as u32),
+            &format!("{origin} readers: how many"),
+        )?;
+        match channel.readers.iter().position(|r| r.partition == index) {
+            None => h.define(
+                &format!("{stem}_WRITER"),
+                Value::Number(1),
+                &format!("{origin} writer: this partition, which maps the window read/write"),
+            )?,
+            Some(position) => h.define(
+                &format!("{stem}_READER_INDEX"),
+                Value::Number(position as u32),
+                &format!("{origin} readers[{position}]: this partition, which maps the window read-only"),
+            )?,
+        }
+        h.define(
+            &format!("{stem}_NOTIFIES"),
+            Value::Number(channel.notify as u32),
+            &format!("{origin} notify: 1 when the writer's PortNotify interrupts the readers"),
+        )?;
+        if let Some(sgi) = channel.readers.iter().find(|r| r.partition == index).and_then(|r| r.notify) {
+            h.define(
+                &format!("{stem}_NOTIFY_INTID"),
+                Value::Number(sgi),
+                &format!("{origin} notify: the SGI PortNotify raises in this partition"),
+            )?;
+        }
+    }
+    Ok(())
 }
