@@ -32,6 +32,7 @@ use crate::arch::gic::{self, Gic};
 use crate::arch::guest_registers::TrappedRegisters;
 use crate::arch::{cache, cpu, entry, mpu, timer, traps, vgic as virtual_interface};
 use crate::boot_params::{self, Options};
+use crate::channels;
 use crate::console::{Direct, Flush, Uart};
 use crate::partition_memory::{self, UserBytes};
 use crate::smp;
@@ -46,7 +47,9 @@ use bulkhead_kernel_core::schedule::Cursor;
 use bulkhead_kernel_core::syndrome::{
     Cp15Access, DataAbort, ExceptionClass, Transfer, advance_it_state, hvc_immediate,
 };
-use bulkhead_kernel_core::tables::{FaultPolicy, InterruptRoute, PartitionDesc, PartitionId, ScheduleDesc};
+use bulkhead_kernel_core::tables::{
+    ChannelReader, FaultPolicy, InterruptRoute, PartitionDesc, PartitionId, ScheduleDesc,
+};
 use bulkhead_kernel_core::vgic::{
     self, Access, BitWrite, Effects, Frame, GicFacts, LrState, MAX_OWNED, VIRTUAL_TIMER, Vgic,
 };
@@ -263,6 +266,9 @@ pub struct Kernel {
     console: ConsoleQueues,
     /// Some partition's `ended_unlogged` waits to be logged.
     unlogged_pending: bool,
+    /// The tick frame 0 started at on every core: system time 0
+    /// (`SystemTime`).
+    epoch: u64,
 }
 
 /// One core's kernel state.
@@ -328,6 +334,7 @@ impl KernelCell {
             gic_facts: GicFacts { gicd_typer: 0, gicd_iidr: 0, pidr2: 0, gicr_iidr: 0, affinity: 0 },
             console: Console::new(),
             unlogged_pending: false,
+            epoch: 0,
         }))
     }
 }
@@ -580,6 +587,11 @@ impl Kernel {
                 partition_memory::apply(step);
             }
             partition.context.reset_to_entry(desc.entry, desc.initial_sp, reset_sctlr, id, 0);
+            // Its channels' windows start empty, before anyone runs: every
+            // core sets up its partitions before the epoch.
+            for channel in SYSTEM.channels.iter().filter(|channel| channel.writer == id) {
+                partition_memory::zero_channel_window(channel);
+            }
         }
         mpu::load_partition(&[]);
     }
@@ -587,6 +599,7 @@ impl Kernel {
     /// Starts window 0 of the first major frame at `epoch`, the tick every
     /// core starts its schedule at.
     fn start(&mut self, epoch: u64) -> *mut TrapFrame {
+        self.epoch = epoch;
         self.cursor = Cursor::start(epoch, self.schedule());
         timer::set_deadline(epoch);
         while timer::now() < epoch {
@@ -687,13 +700,68 @@ impl Kernel {
         }
     }
 
-    /// Another core's kernel rang this one (SGI 0): records it. Today the
-    /// ring is the link check of the first frame (`frame_completed`);
+    /// Another core's kernel rang this one (SGI 0): raises the notify
+    /// interrupts of the channels posted to this core in their readers here
+    /// (`channels::take`); a ring with nothing posted is the link check of
+    /// the first frame (`frame_completed`) and is recorded.
     /// `cargo xtask bench` watches this function's first instruction.
     #[cold]
     #[inline(never)]
     fn rung(&mut self) {
-        self.console.record(Event::CoreRing { core: self.core as u8, frame: self.cursor.frame() });
+        let mut posted = false;
+        let core = self.core;
+        channels::take(core, |id| {
+            posted = true;
+            if let Some(channel) = SYSTEM.channels.get(id) {
+                self.raise_notify(channel.readers);
+            }
+        });
+        if !posted {
+            self.console.record(Event::CoreRing { core: self.core as u8, frame: self.cursor.frame() });
+        }
+    }
+
+    /// Raises the notify interrupt of each of `readers` that runs on this
+    /// core: listed now if it is the one loaded, else queued for its next
+    /// window. Halted or restarting readers get nothing (a restart resets
+    /// its virtual GIC anyway).
+    fn raise_notify(&mut self, readers: &[ChannelReader]) {
+        for reader in readers {
+            let (Some(intid), Some(desc)) = (reader.notify, SYSTEM.partition(reader.partition)) else { continue };
+            if desc.core as usize != self.core {
+                continue;
+            }
+            let Some(slot) = Vgic::slot(desc.interrupts, intid) else { continue };
+            let loaded = self.loaded() && self.occupant == reader.partition;
+            let Some(partition) = self.partitions.get_mut(reader.partition as usize) else { continue };
+            if partition.status != Status::Ready {
+                continue;
+            }
+            partition.vgic.queue_slot(slot, false);
+            if loaded {
+                self.refill_list_registers(reader.partition);
+            }
+        }
+    }
+
+    /// `PortNotify` by `caller` on `channel`: raises the notify interrupt
+    /// of its readers on this core, posts it to every other core that has
+    /// one and rings each of those once.
+    fn notify_channel(&mut self, caller: PartitionId, channel: u32) -> Result<(), abi::Error> {
+        let desc = channels::channel(channel)?;
+        let readers = channels::notify_targets(caller, desc)?;
+        self.raise_notify(readers);
+        let mut rung = 0u32;
+        for reader in readers.iter().filter(|reader| reader.notify.is_some()) {
+            let Some(core) = SYSTEM.partition(reader.partition).map(|p| p.core as usize) else { continue };
+            if core != self.core && rung & (1 << core) == 0 {
+                rung |= 1 << core;
+                if channels::post(core, channel as usize) {
+                    gic::ring(core);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Whether the occupant's whole state is in the CPU (it runs, or yielded
@@ -1141,6 +1209,21 @@ impl Kernel {
                 let (address, status) = (frame.r[2], frame.r[3]);
                 self.fault(id, kind.name(), ("status", status), address);
                 return;
+            }
+            Some(Call::SystemTime) => {
+                let time = timer::now().wrapping_sub(self.epoch);
+                frame.r[1] = time as u32;
+                frame.r[2] = (time >> 32) as u32;
+                frame.r[3] = SYSTEM.timer_hz;
+                Ok(())
+            }
+            Some(Call::QueueAck) => {
+                let (channel, consumed) = (frame.r[1], frame.r[2]);
+                channels::channel(channel).and_then(|channel| channels::ack(id, desc, channel, consumed))
+            }
+            Some(Call::PortNotify) => {
+                let channel = frame.r[1];
+                self.notify_channel(id, channel)
             }
             None => Err(abi::Error::UnknownCall),
         };

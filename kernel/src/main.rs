@@ -8,7 +8,8 @@
 //! Map of the source: `arch` (registers and assembly), `drivers` (the
 //! kernel's console UART), `kernel` (state and decisions), `partition_memory`
 //! (the only code that touches partition memory), `boot_params` (optional
-//! run limits from a debugger or simulator), `smp` (how the cores start and
+//! run limits from a debugger or simulator), `channels` (the kernel's part
+//! of inter-partition ports), `smp` (how the cores start and
 //! stop together), `panic` (stopping), `tables` (generated). Host-testable logic lives in `bulkhead-kernel-core`.
 
 #![no_std]
@@ -19,6 +20,7 @@ use aarch32_rt as _;
 
 mod arch;
 mod boot_params;
+mod channels;
 mod console;
 mod drivers;
 mod kernel;

@@ -1,19 +1,26 @@
 //! Touching partition memory on a partition's behalf: the kernel's only
 //! path to it.
 //!
-//! Two things need it: hypercalls that name a buffer ([`UserBytes`]) and
+//! Four things need it: hypercalls that name a buffer ([`UserBytes`]),
 //! restoring a partition's RAM at boot and restart, a bounded step at a time
-//! ([`apply`]).
-//! In both cases the partition's regions are the ones loaded in the EL2 MPU
-//! (hypercalls are served in the caller's window; restores happen after
-//! `arch::mpu::load_partition`), so the accesses can only reach that
-//! partition's memory, and `bulkhead-sysgen` has checked that no partition
-//! memory overlaps kernel memory, so no Rust reference is ever aliased.
+//! ([`apply`]), zeroing a channel's window at boot through its writer's
+//! regions ([`zero_channel_window`]) and a queuing reader's `QueueAck`
+//! ([`queue_ack`]).
+//! In every case the partition's regions are the ones loaded in the EL2 MPU
+//! (hypercalls are served in the caller's window; restores and zeroing
+//! happen after `arch::mpu::load_partition`), so the accesses can only reach
+//! that partition's memory, and `bulkhead-sysgen` has checked that no
+//! partition memory overlaps kernel memory, so no Rust reference is ever
+//! aliased.
 
+use crate::arch::mpu;
 use bulkhead_abi::Error;
 use bulkhead_kernel_core::access::{self, Need};
 use bulkhead_kernel_core::restore::Step;
+use bulkhead_kernel_core::tables::ChannelDesc;
 use bulkhead_kernel_core::tables::MemoryGrant;
+use bulkhead_mpu::EncodedRegion;
+use bulkhead_ports::RawWindow;
 use core::ptr::{read_volatile, write_volatile};
 
 /// A range of partition memory the kernel has checked the partition may read.
@@ -105,4 +112,38 @@ pub fn apply(step: Step) {
             }
         }
     }
+}
+
+/// Zeroes channel `channel`'s window (all zeros is "no message yet" in both
+/// protocols). At boot, with the channel's writer's regions loaded, before
+/// any partition runs.
+pub fn zero_channel_window(channel: &ChannelDesc) {
+    apply(Step::Zero { to: channel.base, bytes: channel.size & !3 });
+}
+
+/// Stores reader `reader`'s `consumed` count of queuing channel `channel`
+/// after `bulkhead_ports::queuing::ack` has checked it against the window.
+/// The reader maps the window read-only, EL2 included (the MPU's one `AP`
+/// field serves both), so for the store the kernel swaps the reader's
+/// region in slot `slot` (`region`, loaded) for the same range writable by
+/// EL2 alone, and back: the only store the kernel makes into memory a
+/// partition may only read, to exactly one word of it.
+pub fn queue_ack(
+    slot: usize,
+    region: &EncodedRegion,
+    channel: &ChannelDesc,
+    depth: u32,
+    reader: u32,
+    consumed: u32,
+) -> Result<(), Error> {
+    // SAFETY: `channel.base..+size` is the channel's window, which the
+    // generator placed in Normal memory no kernel region overlaps and mapped
+    // into this reader as the region in `slot`; `ack` touches only offsets
+    // inside `size` (the protocol's layout, checked at build time against
+    // the region).
+    let window = unsafe { RawWindow::new(channel.base as *mut u8, channel.size) };
+    mpu::with_kernel_write(slot, region, || {
+        bulkhead_ports::queuing::ack(&window, channel.message_size, depth, reader, consumed)
+    })
+    .map_err(|_| Error::BadArgument)
 }

@@ -53,12 +53,41 @@ pub enum Call {
     /// [`El1Exception`] kind, `r2` the faulting address, `r3` the fault status
     /// (DFSR or IFSR). Does not return.
     ReportFault = 5,
+    /// Read system time: the physical counter every core shares, in ticks
+    /// since the system's epoch (the start of frame 0, common to all
+    /// cores). It runs whether or not the caller is scheduled, so it dates
+    /// messages between partitions. Results: `r1` low word, `r2` high word,
+    /// `r3` counter frequency in Hz.
+    SystemTime = 6,
+    /// Take messages from a queuing channel: sets the caller's `consumed`
+    /// count in the channel's window (which the reader maps read-only).
+    /// Arguments: `r1` channel id, `r2` the new count, which must be ahead of
+    /// the current one by 1 to `depth` messages and not past `written`.
+    /// Errors: [`Error::BadArgument`] for an unknown channel or a bad count,
+    /// [`Error::Denied`] if the caller is not a reader of that queuing
+    /// channel.
+    QueueAck = 7,
+    /// Raise the channel's notify interrupt in each of its readers,
+    /// delivered in the reader's own windows (on any core). Argument: `r1`
+    /// channel id. Errors: [`Error::BadArgument`] for an unknown channel,
+    /// [`Error::Denied`] if the caller is not its writer or it does not
+    /// notify.
+    PortNotify = 8,
 }
 
 impl Call {
     /// All calls, in number order.
-    pub const ALL: [Call; 6] =
-        [Call::Yield, Call::PartitionTime, Call::PartitionId, Call::ConsoleWrite, Call::StopSelf, Call::ReportFault];
+    pub const ALL: [Call; 9] = [
+        Call::Yield,
+        Call::PartitionTime,
+        Call::PartitionId,
+        Call::ConsoleWrite,
+        Call::StopSelf,
+        Call::ReportFault,
+        Call::SystemTime,
+        Call::QueueAck,
+        Call::PortNotify,
+    ];
 
     /// Decodes a call number from `r0`.
     pub const fn from_number(number: u32) -> Option<Call> {
@@ -69,6 +98,9 @@ impl Call {
             3 => Call::ConsoleWrite,
             4 => Call::StopSelf,
             5 => Call::ReportFault,
+            6 => Call::SystemTime,
+            7 => Call::QueueAck,
+            8 => Call::PortNotify,
             _ => return None,
         })
     }
@@ -183,6 +215,31 @@ impl Call {
                 results: &[],
                 returns: false,
             },
+            Call::SystemTime => Signature {
+                summary: "Read system time: the counter all cores share, in ticks since the system's epoch; it runs \
+                          whether or not the caller is scheduled.",
+                arguments: &[],
+                results: &[
+                    word!(1, "ticks_low", "system time in counter ticks, low word"),
+                    word!(2, "ticks_high", "system time in counter ticks, high word"),
+                    word!(3, "frequency_hz", "counter frequency in Hz"),
+                ],
+                returns: true,
+            },
+            Call::QueueAck => Signature {
+                summary: "Take messages from a queuing channel the caller reads: set its consumed count, 1 to depth \
+                          messages ahead and not past what was written.",
+                arguments: &[word!(1, "channel", "the channel id"), word!(2, "consumed", "the new consumed count")],
+                results: &[],
+                returns: true,
+            },
+            Call::PortNotify => Signature {
+                summary: "Raise a channel's notify interrupt in each of its readers, delivered in their own windows; \
+                          only the channel's writer may.",
+                arguments: &[word!(1, "channel", "the channel id")],
+                results: &[],
+                returns: true,
+            },
         }
     }
 }
@@ -207,11 +264,15 @@ pub enum Error {
     TooLong = 3,
     /// Another argument is out of range.
     BadArgument = 4,
+    /// The caller may not do this: it is not the channel's writer (or a
+    /// reader), or the call is privileged.
+    Denied = 5,
 }
 
 impl Error {
     /// All errors, in code order.
-    pub const ALL: [Error; 4] = [Error::UnknownCall, Error::BadAddress, Error::TooLong, Error::BadArgument];
+    pub const ALL: [Error; 5] =
+        [Error::UnknownCall, Error::BadAddress, Error::TooLong, Error::BadArgument, Error::Denied];
 
     /// Decodes an `r0` value; `None` for [`OK`] or unknown values.
     pub const fn from_status(status: Status) -> Option<Error> {
@@ -220,6 +281,7 @@ impl Error {
             2 => Error::BadAddress,
             3 => Error::TooLong,
             4 => Error::BadArgument,
+            5 => Error::Denied,
             _ => return None,
         })
     }
@@ -231,6 +293,7 @@ impl Error {
             Error::BadAddress => "bad-address",
             Error::TooLong => "too-long",
             Error::BadArgument => "bad-argument",
+            Error::Denied => "denied",
         }
     }
 
@@ -243,6 +306,7 @@ impl Error {
             }
             Error::TooLong => "a length argument exceeds the call's limit",
             Error::BadArgument => "another argument is out of range",
+            Error::Denied => "the caller may not do this: not the channel's writer or reader, or a privileged call",
         }
     }
 }
@@ -331,7 +395,8 @@ pub mod entry {
 }
 
 /// Version of this ABI, passed in `r2` at entry.
-pub const ABI_VERSION: u32 = 1;
+/// 2: channels (`SystemTime`, `QueueAck`, `PortNotify`, `Error::Denied`).
+pub const ABI_VERSION: u32 = 2;
 
 #[cfg(test)]
 mod tests {

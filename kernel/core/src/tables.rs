@@ -510,13 +510,19 @@ impl SystemDesc {
             let channel = &self.channels[c];
             let readers = channel.readers;
             let needed = match channel.kind {
-                ChannelKind::Sampling => match bulkhead_ports::layout::check_sampling(channel.message_size, readers.len() as u32) {
-                    Ok(()) => bulkhead_ports::layout::sampling_window_size(channel.message_size),
-                    Err(_) => return Err(TableError::BadChannel),
-                },
+                ChannelKind::Sampling => {
+                    match bulkhead_ports::layout::check_sampling(channel.message_size, readers.len() as u32) {
+                        Ok(()) => bulkhead_ports::layout::sampling_window_size(channel.message_size),
+                        Err(_) => return Err(TableError::BadChannel),
+                    }
+                }
                 ChannelKind::Queuing { depth } => {
                     match bulkhead_ports::layout::check_queuing(channel.message_size, depth, readers.len() as u32) {
-                        Ok(()) => bulkhead_ports::layout::queuing_window_size(channel.message_size, depth, readers.len() as u32),
+                        Ok(()) => bulkhead_ports::layout::queuing_window_size(
+                            channel.message_size,
+                            depth,
+                            readers.len() as u32,
+                        ),
                         Err(_) => return Err(TableError::BadChannel),
                     }
                 }

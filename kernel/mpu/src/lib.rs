@@ -327,6 +327,15 @@ impl EncodedRegion {
         })
     }
 
+    /// The same range and memory attributes, writable by EL2 and nothing
+    /// else: no EL1 access, never executable. The kernel puts this in a
+    /// loaded read-only region's slot for the one store it makes on a
+    /// partition's behalf into memory that partition may only read (a
+    /// queuing reader's `consumed` count), and puts the region back at once.
+    pub const fn writable_by_el2_only(&self) -> EncodedRegion {
+        EncodedRegion { prbar: (self.prbar & !0b111) | 1, prlar: self.prlar }
+    }
+
     /// Whether EL1 may read `address` through this region.
     pub const fn el1_can_read(&self, address: u32) -> bool {
         self.covers(address) && (self.prbar >> 1) & 0b01 == 0b01
@@ -342,6 +351,21 @@ impl EncodedRegion {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn writable_by_el2_only_keeps_range_and_memory_and_drops_el1() {
+        let read_only = Region {
+            base: 0x1010_0000,
+            limit: 0x1010_0fff,
+            el1: El1Access::ReadOnly,
+            el2: El2Access::ReadOnly,
+            executable: true,
+            memory: MemoryType::NormalNonCacheable,
+            shareability: Shareability::OuterShareable,
+        };
+        let kernel = read_only.encode().unwrap().writable_by_el2_only().decode().unwrap();
+        assert_eq!(kernel, Region { el1: El1Access::None, el2: El2Access::ReadWrite, executable: false, ..read_only });
+    }
 
     fn region(base: u32, size: u32) -> Region {
         Region::from_base_size(

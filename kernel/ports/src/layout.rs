@@ -37,7 +37,10 @@
 //! written by the kernel on the reader's `QueueAck` hypercall, since the
 //! reader maps the window read-only), `+12` reserved, `+16` `depth` slots.
 //! Message `m` is in slot `m % depth`; a slot is `+0` `length`, `+4` the
-//! payload. `queue_slot_stride` is `4 + message_size` rounded up to 8;
+//! payload. The counts wrap at [`queue_count_period`]`(depth)`, the
+//! largest multiple of `depth` up to 2^32 (2^32 itself for a power-of-two
+//! depth), so that consecutive messages stay in consecutive slots across
+//! the wrap; a count at or above the period is corrupt. `queue_slot_stride` is `4 + message_size` rounded up to 8;
 //! `ring_stride` is `16 + depth * queue_slot_stride` rounded up to 32.
 
 /// Offset of the first slot (sampling) or ring (queuing).
@@ -115,6 +118,20 @@ pub const fn ring_slot(message_size: u32, slot: u32) -> u32 {
     RING_SLOTS + slot * queue_slot_stride(message_size)
 }
 
+/// The period of a queuing ring's `written` and `consumed` counts: the
+/// largest multiple of `depth` not above 2^32 (2^32 itself when `depth` is
+/// a power of two; 0 for a `depth` of 0, which the checks refuse).
+///
+/// Counts go `0, 1, ..., period - 1, 0, ...`. Were they to wrap at 2^32
+/// for a `depth` that does not divide it (3, say), message `2^32 - 1` and
+/// the message after it would both go to slot 0 while both are unread.
+pub const fn queue_count_period(depth: u32) -> u64 {
+    if depth == 0 {
+        return 0;
+    }
+    (1 << 32) / depth as u64 * depth as u64
+}
+
 /// Bytes a queuing channel's window needs (before the MPU's rounding). For
 /// geometry within the limits this is at most about 2 GiB, so it cannot
 /// overflow (tested).
@@ -130,8 +147,12 @@ pub enum GeometryError {
     MessageSize,
     /// `depth` is 0 or above [`MAX_DEPTH`].
     Depth,
-    /// No reader, or more than [`MAX_READERS`].
+    /// No reader, or more than [`MAX_READERS`] (for one reader's side: its
+    /// index is [`MAX_READERS`] or more).
     Readers,
+    /// The window handed to a protocol is smaller than the layout of the
+    /// geometry it was given: some offset would fall outside it.
+    Window,
 }
 
 /// Checks a sampling channel's geometry.
@@ -181,9 +202,22 @@ mod tests {
     #[test]
     fn the_largest_window_fits_a_u32() {
         let exact = u64::from(HEADER_SIZE)
-            + u64::from(MAX_READERS) * ((16 + u64::from(MAX_DEPTH) * ((4 + u64::from(MAX_MESSAGE_SIZE) + 7) & !7) + 31) & !31);
+            + u64::from(MAX_READERS)
+                * ((16 + u64::from(MAX_DEPTH) * ((4 + u64::from(MAX_MESSAGE_SIZE) + 7) & !7) + 31) & !31);
         assert!(exact < u64::from(u32::MAX));
         assert_eq!(u64::from(queuing_window_size(MAX_MESSAGE_SIZE, MAX_DEPTH, MAX_READERS)), exact);
+    }
+
+    #[test]
+    fn count_periods_are_multiples_of_depth() {
+        assert_eq!(queue_count_period(0), 0);
+        for depth in [1, 2, 3, 7, 8, 1000, MAX_DEPTH] {
+            let period = queue_count_period(depth);
+            assert_eq!(period % u64::from(depth), 0);
+            assert!(period <= 1 << 32 && period > (1 << 32) - u64::from(depth));
+        }
+        assert_eq!(queue_count_period(MAX_DEPTH), 1 << 32);
+        assert_eq!(queue_count_period(3), (1 << 32) - 1);
     }
 
     #[test]

@@ -7,6 +7,9 @@
 //! - Slots above hold exactly the regions of the partition whose window it is
 //!   ([`load_partition`]), and nothing else: a partition's regions are never
 //!   enabled while another partition runs.
+//!   The one exception is [`with_kernel_write`]: for the duration of one
+//!   kernel store, a loaded read-only region of that partition is made
+//!   writable by EL2 alone.
 //! - `HSCTLR.BR` (background region) stays clear, so EL2 itself faults on any
 //!   address outside the enabled regions, and with `HCR.VM` set EL1 faults to
 //!   EL2 on any access no enabled region grants.
@@ -81,4 +84,20 @@ pub fn load_partition(regions: &[EncodedRegion]) {
         write_slot(KERNEL_REGION_SLOTS + index, region);
     }
     barrier();
+}
+
+/// Runs `f` with the loaded partition's region `index` (`region`, enabled)
+/// made writable by EL2 alone (no EL1 access, not executable), then puts
+/// `region` back. Base and limit stay as they were, so no moment of the
+/// swap can overlap another region; EL1 does not run in between.
+pub fn with_kernel_write<R>(index: usize, region: &EncodedRegion, f: impl FnOnce() -> R) -> R {
+    write_slot(KERNEL_REGION_SLOTS + index, &region.writable_by_el2_only());
+    barrier();
+    let result = f();
+    // The store completes under the writable mapping (`dsb`) before the
+    // region is read-only again.
+    barrier();
+    write_slot(KERNEL_REGION_SLOTS + index, region);
+    barrier();
+    result
 }

@@ -55,6 +55,35 @@ impl PartitionTime {
     }
 }
 
+/// System time: ticks of the counter every core shares, since the system's
+/// epoch (the start of frame 0). Unlike partition time it runs when this
+/// partition is not scheduled; channels date their messages with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SystemTime {
+    /// Ticks since the epoch.
+    pub ticks: u64,
+    /// Counter frequency in Hz.
+    pub hz: u32,
+}
+
+/// Reads system time.
+pub fn system_time() -> SystemTime {
+    let [_, low, high, hz] = raw(Call::SystemTime as u32, [0; 3]);
+    SystemTime { ticks: (u64::from(high) << 32) | u64::from(low), hz }
+}
+
+/// Tells the kernel this partition, a reader of queuing channel `channel`,
+/// has taken its messages up to count `consumed` (see [`crate::port`]).
+pub fn queue_ack(channel: u32, consumed: u32) -> Result<(), Error> {
+    status(raw(Call::QueueAck as u32, [channel, consumed, 0])[0])
+}
+
+/// Raises channel `channel`'s notify interrupt in its readers; only its
+/// writer may.
+pub fn port_notify(channel: u32) -> Result<(), Error> {
+    status(raw(Call::PortNotify as u32, [channel, 0, 0])[0])
+}
+
 /// Reads partition time.
 pub fn partition_time() -> PartitionTime {
     let [_, low, high, hz] = raw(Call::PartitionTime as u32, [0; 3]);

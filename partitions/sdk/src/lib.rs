@@ -7,6 +7,8 @@
 //! - [`console`]: `print!`/`println!` over the console hypercall;
 //! - [`layout`]: this partition's regions and devices, and the whole system
 //!   map (for test partitions that probe isolation), generated at build time;
+//! - [`port`]: this partition's ends of its channels (sampling and queuing
+//!   ports);
 //! - [`gic`] (feature `gic`): the interrupt controller as any Cortex-R52
 //!   guest drives it, through `arm-gic`; the kernel emulates the distributor
 //!   and redistributor and virtualizes the CPU interface;
@@ -15,7 +17,8 @@
 //!   partition's fault policy applies (features `fault-reporting`,
 //!   `panic-handler`).
 //!
-//! It owns no hardware: all it does is issue `hvc #0`.
+//! It owns no hardware: all it does is issue `hvc #0` and read and write
+//! its channels' windows.
 
 #![no_std]
 #![deny(unsafe_code)]
@@ -23,6 +26,7 @@
 pub mod console;
 pub mod hypercall;
 pub mod layout;
+pub mod port;
 
 #[cfg(feature = "fault-reporting")]
 mod fault;

@@ -217,6 +217,7 @@ pub fn run(root: &Path) -> Result<()> {
     let attacks = interference(root, &toolchain, &plugin, &out_dir)?;
     let rpmsg = rpmsg_echo(root, &toolchain, &plugin, &out_dir)?;
     let cores = two_cores(root, &toolchain, &plugin, &out_dir)?;
+    let ports = ports(root, &toolchain, &plugin, &out_dir)?;
     let linux_echo = crate::linux::echo_roundtrip_us(root, &toolchain)?;
 
     // Sizes.
@@ -291,6 +292,38 @@ pub fn run(root: &Path) -> Result<()> {
             note: "core 0's kernel ringing core 1's (SGI 0) to core 1's handler: both cores' instructions in between, \
                    QEMU's turns included (with the pacer a turn is at most ~500)"
                 .into(),
+        },
+        Metric {
+            key: "sampling_write_insns",
+            value: ports.sampling_write.worst,
+            target: Some(150),
+            unit: "instructions",
+            note: format!("64-byte value dated by SystemTime, {} (bench-ports.toml)", ports.sampling_write.describe()),
+        },
+        Metric {
+            key: "sampling_read_insns",
+            value: ports.sampling_read.worst,
+            target: Some(150),
+            unit: "instructions",
+            note: format!("64-byte value and its age (one SystemTime), {}", ports.sampling_read.describe()),
+        },
+        Metric {
+            key: "queuing_send_insns",
+            value: ports.queue_send.worst,
+            target: Some(150),
+            unit: "instructions",
+            note: format!("64-byte message to one reader, {}", ports.queue_send.describe()),
+        },
+        Metric {
+            key: "ipc_notify_insns",
+            value: ports.notify.worst,
+            target: Some(400),
+            unit: "instructions",
+            note: format!(
+                "queuing send + PortNotify on core 0 to the first instruction of the reader's interrupt handler on core 1, \
+                 both cores' instructions, both otherwise idle (bench-notify.toml), {}; Bao's cross-VM notify on this board: 820",
+                ports.notify.describe()
+            ),
         },
         Metric {
             key: "virq_latency_insns",
@@ -471,7 +504,7 @@ pub fn run(root: &Path) -> Result<()> {
         json!({
             "simulator": "qemu-system-arm -M mps3-an536 -icount shift=0,sleep=off",
             "counter": "bulkhead-insn-plugin (exact executed-instruction counts)",
-            "systems": ["tests/systems/bench.toml", "tests/systems/bench-irq.toml", "tests/systems/interference.toml", "tests/systems/bench-virtio.toml", "tests/systems/bench-smp.toml", "tests/systems/bench-core1.toml"],
+            "systems": ["tests/systems/bench.toml", "tests/systems/bench-irq.toml", "tests/systems/interference.toml", "tests/systems/bench-virtio.toml", "tests/systems/bench-smp.toml", "tests/systems/bench-core1.toml", "tests/systems/bench-ports.toml", "tests/systems/bench-notify.toml"],
             "frames": FRAMES,
             "switch_samples": switches,
         }),
@@ -739,6 +772,84 @@ fn core1_switches(
         bail!("core 1 switched no partition")
     };
     Ok((*worst, *best, switches.len()))
+}
+
+/// One timed operation: worst, median and best of its samples.
+struct Timed {
+    worst: u64,
+    median: u64,
+    best: u64,
+    samples: usize,
+}
+
+impl Timed {
+    fn of(mut samples: Vec<u64>, what: &str) -> Result<Timed> {
+        let (Some(worst), Some(best)) = (samples.iter().max().copied(), samples.iter().min().copied()) else {
+            bail!("no sample of {what}")
+        };
+        Ok(Timed { worst, best, samples: samples.len(), median: median(&mut samples) })
+    }
+
+    fn describe(&self) -> String {
+        format!("worst of {} (median {}, best {})", self.samples, self.median, self.best)
+    }
+}
+
+/// Figures of the channel runs.
+struct Ports {
+    sampling_write: Timed,
+    sampling_read: Timed,
+    queue_send: Timed,
+    notify: Timed,
+}
+
+/// Every pair (a count at `from`, the next count at `to`) of `events`: the
+/// instructions from one to the other.
+fn spans(events: &[Event], from: u64, to: u64) -> Vec<u64> {
+    let mut spans = Vec::new();
+    let mut start = None;
+    for event in events {
+        let Event::Pc { count, addr } = *event else { continue };
+        let addr = addr as u64;
+        if addr == from {
+            start = Some(count);
+        } else if addr == to
+            && let Some(start) = start.take()
+        {
+            spans.push(count - start);
+        }
+    }
+    spans
+}
+
+/// The channel operations (`tests/systems/bench-ports.toml`) and a notify
+/// across cores (`tests/systems/bench-notify.toml`), timed from each
+/// operation's exported function to its marker in
+/// `tests/partitions/bench-ports`.
+fn ports(root: &Path, toolchain: &setup::Toolchain, plugin: &Path, out_dir: &Path) -> Result<Ports> {
+    let built = system::build(root, toolchain, &root.join("tests/systems/bench-ports.toml"))?;
+    let writer = root.join("target/bulkhead/bench-ports/partitions/bench-writer.elf");
+    let reader = root.join("target/bulkhead/bench-ports/partitions/bench-reader.elf");
+    let pcs = [
+        symbol_address(&writer, "bench_sampling_write")?,
+        symbol_address(&writer, "bench_sampling_write_done")?,
+        symbol_address(&writer, "bench_queue_send")?,
+        symbol_address(&writer, "bench_queue_send_done")?,
+        symbol_address(&reader, "bench_sampling_read")?,
+        symbol_address(&reader, "bench_sampling_read_done")?,
+    ];
+    let (_, events) = traced_run_on(plugin, &out_dir.join("events-ports.txt"), &built, FRAMES, &pcs, 1)?;
+    let sampling_write = Timed::of(spans(&events, pcs[0], pcs[1]), "a sampling write")?;
+    let queue_send = Timed::of(spans(&events, pcs[2], pcs[3]), "a queuing send")?;
+    let sampling_read = Timed::of(spans(&events, pcs[4], pcs[5]), "a sampling read")?;
+
+    let built = system::build(root, toolchain, &root.join("tests/systems/bench-notify.toml"))?;
+    let writer = root.join("target/bulkhead/bench-notify/partitions/notify-writer.elf");
+    let reader = root.join("target/bulkhead/bench-notify/partitions/notify-reader.elf");
+    let pcs = [symbol_address(&writer, "bench_ipc_send")?, symbol_address(&reader, "bench_notified")?];
+    let (_, events) = traced_run_on(plugin, &out_dir.join("events-notify.txt"), &built, FRAMES, &pcs, 2)?;
+    let notify = Timed::of(spans(&events, pcs[0], pcs[1]), "a notify across cores")?;
+    Ok(Ports { sampling_write, sampling_read, queue_send, notify })
 }
 
 /// Figures from the adversarial run (`tests/systems/interference.toml`).
