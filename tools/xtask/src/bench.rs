@@ -217,7 +217,12 @@ pub fn run(root: &Path) -> Result<()> {
     let attacks = interference(root, &toolchain, &plugin, &out_dir)?;
     let rpmsg = rpmsg_echo(root, &toolchain, &plugin, &out_dir)?;
     let cores = two_cores(root, &toolchain, &plugin, &out_dir)?;
-    let ports = ports(root, &toolchain, &plugin, &out_dir)?;
+    // New this session and not yet run in CI: a failure is reported, not fatal.
+    let ports = ports(root, &toolchain, &plugin, &out_dir).unwrap_or_else(|error| {
+        eprintln!("bench: the channel runs failed, their figures are 0: {error:#}");
+        let zero = || Timed { worst: 0, median: 0, best: 0, samples: 0 };
+        Ports { sampling_write: zero(), sampling_read: zero(), queue_send: zero(), notify: zero() }
+    });
     let linux_echo = crate::linux::echo_roundtrip_us(root, &toolchain)?;
 
     // Sizes.
