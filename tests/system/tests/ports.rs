@@ -24,6 +24,14 @@ fn number(text: &str, key: &str) -> u64 {
     field(text, key).unwrap_or_else(|| panic!("no {key}= in `{text}`")).parse().expect("a number")
 }
 
+/// The sensor's last report, on core 0's console.
+fn last_sensor() -> &'static str {
+    partition_output(run().console(0), "sensor")
+        .filter(|t| t.starts_with("sensor "))
+        .last()
+        .expect("the sensor reports")
+}
+
 /// The last `reader` line of `reader`, on core `core`'s console.
 fn last_tally(core: u8, reader: &str) -> String {
     last_line(core, reader, "reader")
@@ -46,10 +54,8 @@ fn last_line(core: u8, reader: &str, what: &str) -> String {
 
 #[test]
 fn no_reader_ever_sees_a_torn_value() {
-    let sensor =
-        partition_output(run().console(0), "sensor").filter(|t| t.starts_with("sensor ")).last().map(str::to_owned);
-    let sensor = sensor.expect("the sensor reports");
-    let written = number(&sensor, "written");
+    let sensor = last_sensor();
+    let written = number(sensor, "written");
     assert!(written > 20_000, "the sensor wrote only {written} values: `{sensor}`");
     for (core, reader) in [(0, "control"), (1, "logger")] {
         let tally = last_tally(core, reader);
@@ -95,8 +101,7 @@ fn notify_reaches_the_reader_on_the_other_core() {
     let notified = number(&logger, "notified");
     // The sensor notifies once per two messages it queues; a ring in flight
     // may collect several notifies into one interrupt, and none is invented.
-    let sensor =
-        partition_output(run().console(0), "sensor").filter(|t| t.starts_with("sensor ")).last().expect("sensor");
+    let sensor = last_sensor();
     let notifies = number(sensor, "events") / 2;
     assert!(notified >= notifies / 2, "{logger} for {notifies} notifies");
     assert!(notified <= notifies + 4, "{logger} for {notifies} notifies");

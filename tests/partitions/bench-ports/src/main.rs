@@ -103,17 +103,6 @@ fn irq_handler() {
     }
 }
 
-fn wait_for_interrupts() -> ! {
-    loop {
-        aarch32_cpu_wfi();
-    }
-}
-
-fn aarch32_cpu_wfi() {
-    // SAFETY: waits for an interrupt; changes no state.
-    unsafe { core::arch::asm!("wfi", options(nomem, nostack, preserves_flags)) };
-}
-
 fn writer() -> ! {
     let sample = SamplingWriter::open("sample").expect("bench-writer writes sample");
     let queue = QueueSender::open("queue").expect("bench-writer writes queue");
@@ -163,7 +152,7 @@ fn notify_writer() -> ! {
         // Nothing more on this core until an interrupt: the window's end
         // (taken at EL2) or nothing. Every instruction counted after the
         // notify is on the path to the reader's handler.
-        aarch32_cpu_wfi();
+        aarch32_cpu::asm::wfi();
     }
 }
 
@@ -174,7 +163,9 @@ fn notify_reader() -> ! {
     gic::enable(&mut gic, intid, 0x80, Trigger::Edge);
     // SAFETY: this partition's own interrupt mask.
     unsafe { core::arch::asm!("cpsie i") };
-    wait_for_interrupts()
+    loop {
+        aarch32_cpu::asm::wfi();
+    }
 }
 
 #[entry]

@@ -22,10 +22,7 @@ static MESSAGE: [u8; 8] = *b"ok-data\n";
 fn describe(result: Result<usize, Error>) -> &'static str {
     match result {
         Ok(_) => "ok",
-        Err(Error::BadAddress) => "bad-address",
-        Err(Error::TooLong) => "too-long",
-        Err(Error::UnknownCall) => "unknown-call",
-        Err(Error::BadArgument) => "bad-argument",
+        Err(error) => error.name(),
     }
 }
 
