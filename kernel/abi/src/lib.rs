@@ -73,11 +73,38 @@ pub enum Call {
     /// [`Error::Denied`] if the caller is not its writer or it does not
     /// notify.
     PortNotify = 8,
+    /// Kick the caller's watchdog: its deadline (partition time) starts
+    /// again. Errors: [`Error::Denied`] if the caller has no watchdog.
+    WatchdogKick = 9,
+    /// Report an error the partition found itself, for the health monitor
+    /// to act on. Arguments: `r1` the [`health::ErrorKind`] (only
+    /// `PortOverflow` may be reported), `r2` its detail (the channel id).
+    /// Returns if the error's action is `log`; otherwise the action is
+    /// taken and the call does not return. Errors: [`Error::BadArgument`]
+    /// for another kind or an unknown channel, [`Error::Denied`] if the
+    /// caller does not write that queuing channel.
+    HealthReport = 10,
+    /// Monitor only: copy entry `r2` of core `r1`'s error log into the
+    /// caller's buffer at `r3` ([`health::LOG_ENTRY_BYTES`] bytes it may
+    /// write). Results: `r1` the number of that core's newest entry (0:
+    /// none), `r2` its oldest still held, also set when the call fails with
+    /// [`Error::BadArgument`] because the entry is not held (or the core is
+    /// unknown: both 0). Errors: [`Error::Denied`] for any other partition,
+    /// [`Error::BadAddress`] for the buffer.
+    HealthLog = 11,
+    /// Monitor only: restart, halt or resume partition `r1`
+    /// ([`health::ControlOp`] in `r2`). A partition on the caller's core is
+    /// changed before the call returns; one on another core is changed by
+    /// that core's kernel at its next entry (it is rung at once). Errors:
+    /// [`Error::Denied`] for any other partition, [`Error::BadArgument`]
+    /// for an unknown partition or operation, the caller itself, or
+    /// `Resume` of a partition of the caller's core that is not suspended.
+    PartitionControl = 12,
 }
 
 impl Call {
     /// All calls, in number order.
-    pub const ALL: [Call; 9] = [
+    pub const ALL: [Call; 13] = [
         Call::Yield,
         Call::PartitionTime,
         Call::PartitionId,
@@ -87,6 +114,10 @@ impl Call {
         Call::SystemTime,
         Call::QueueAck,
         Call::PortNotify,
+        Call::WatchdogKick,
+        Call::HealthReport,
+        Call::HealthLog,
+        Call::PartitionControl,
     ];
 
     /// Decodes a call number from `r0`.
@@ -101,6 +132,10 @@ impl Call {
             6 => Call::SystemTime,
             7 => Call::QueueAck,
             8 => Call::PortNotify,
+            9 => Call::WatchdogKick,
+            10 => Call::HealthReport,
+            11 => Call::HealthLog,
+            12 => Call::PartitionControl,
             _ => return None,
         })
     }
@@ -240,6 +275,49 @@ impl Call {
                 results: &[],
                 returns: true,
             },
+            Call::WatchdogKick => Signature {
+                summary: "Kick the caller's watchdog: its deadline of partition time starts again.",
+                arguments: &[],
+                results: &[],
+                returns: true,
+            },
+            Call::HealthReport => Signature {
+                summary: "Report an error the partition found (a full queuing channel it writes); returns only if \
+                          the error's action is log.",
+                arguments: &[
+                    word!(1, "kind", "the error kind: BULKHEAD_ERROR_PORT_OVERFLOW"),
+                    word!(2, "detail", "the channel id"),
+                ],
+                results: &[],
+                returns: true,
+            },
+            Call::HealthLog => Signature {
+                summary: "Monitor only: copy one entry of a core's error log into the caller's buffer.",
+                arguments: &[
+                    word!(1, "core", "the core whose log is read"),
+                    word!(2, "number", "the entry's number"),
+                    Operand {
+                        register: 3,
+                        name: "entry",
+                        meaning: "address of a 32-byte buffer the caller may write",
+                        kind: OperandKind::Word,
+                    },
+                ],
+                results: &[
+                    word!(1, "newest", "number of the core's newest entry, 0 for none"),
+                    word!(2, "oldest", "number of its oldest entry still held"),
+                ],
+                returns: true,
+            },
+            Call::PartitionControl => Signature {
+                summary: "Monitor only: restart, halt or resume another partition.",
+                arguments: &[
+                    word!(1, "partition", "the target's partition id"),
+                    word!(2, "operation", "0 restart, 1 restart-cold, 2 halt, 3 resume"),
+                ],
+                results: &[],
+                returns: true,
+            },
         }
     }
 }
@@ -372,6 +450,155 @@ impl El1Exception {
     }
 }
 
+/// The health monitor's numbers: error kinds and actions (as the error log
+/// records them and the description names them), the monitor's control
+/// operations and the layout of a log entry.
+pub mod health {
+    /// What the health monitor detects about a partition (the keys of its
+    /// `health` table in the description). Numbered as in the ABI's error log.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    #[repr(u8)]
+    pub enum ErrorKind {
+        /// A stage-2 fault: a data or prefetch abort the EL2 MPU raised (memory
+        /// the partition was not given).
+        Fault = 0,
+        /// An undefined or trapped instruction the kernel does not emulate (an
+        /// exception class the kernel does not serve, a cache operation on
+        /// memory that is not the partition's).
+        Undefined = 1,
+        /// The partition reported an exception of its own it cannot handle
+        /// (`ReportFault`: an EL1 abort or undefined instruction, a panic).
+        Reported = 2,
+        /// An access to the GIC's frames the virtual GIC refuses (a register
+        /// it cannot address, a bad size or alignment).
+        VgicMisuse = 3,
+        /// Its watchdog was not kicked within its deadline of partition time.
+        Watchdog = 4,
+        /// A queuing channel it writes was full (reported by the writer's
+        /// `HealthReport`, which the SDK's send makes on the first overflow of
+        /// a run).
+        PortOverflow = 5,
+        /// A restart was due but the partition had used its restart limit.
+        RestartLimit = 6,
+    }
+
+    /// Number of [`ErrorKind`]s.
+    pub const ERROR_KINDS: usize = 7;
+
+    impl ErrorKind {
+        /// All kinds, in number order.
+        pub const ALL: [ErrorKind; ERROR_KINDS] = [
+            ErrorKind::Fault,
+            ErrorKind::Undefined,
+            ErrorKind::Reported,
+            ErrorKind::VgicMisuse,
+            ErrorKind::Watchdog,
+            ErrorKind::PortOverflow,
+            ErrorKind::RestartLimit,
+        ];
+
+        /// The kind's name as written in the description and the log.
+        pub const fn name(self) -> &'static str {
+            match self {
+                ErrorKind::Fault => "fault",
+                ErrorKind::Undefined => "undefined",
+                ErrorKind::Reported => "reported",
+                ErrorKind::VgicMisuse => "vgic-misuse",
+                ErrorKind::Watchdog => "watchdog",
+                ErrorKind::PortOverflow => "port-overflow",
+                ErrorKind::RestartLimit => "restart-limit",
+            }
+        }
+
+        /// Decodes a number.
+        pub const fn from_number(number: u32) -> Option<ErrorKind> {
+            if (number as usize) < ERROR_KINDS { Some(ErrorKind::ALL[number as usize]) } else { None }
+        }
+
+        /// Whether the partition can go on after this error (so `log` is a
+        /// valid action for it): only for errors that do not stop an
+        /// instruction.
+        pub const fn can_continue(self) -> bool {
+            matches!(self, ErrorKind::Watchdog | ErrorKind::PortOverflow)
+        }
+    }
+
+    /// What the health monitor does about an error.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    #[repr(u8)]
+    pub enum HealthAction {
+        /// Record it; the partition goes on.
+        Log = 0,
+        /// Warm restart: `.data` and `.bss` restored, private regions cleared
+        /// except those marked `noinit`, resumed at its entry in its next
+        /// window.
+        Restart = 1,
+        /// Cold restart: as `restart`, and `noinit` regions and the whole data
+        /// region (stacks included) are cleared too.
+        RestartCold = 2,
+        /// Never scheduled again (unless the monitor restarts it).
+        Halt = 3,
+        /// Suspended (its windows idle, its state kept) and the monitor told;
+        /// the monitor restarts, halts or resumes it.
+        Monitor = 4,
+    }
+
+    impl HealthAction {
+        /// The action's name as written in the description and the log.
+        pub const fn name(self) -> &'static str {
+            match self {
+                HealthAction::Log => "log",
+                HealthAction::Restart => "restart",
+                HealthAction::RestartCold => "restart-cold",
+                HealthAction::Halt => "halt",
+                HealthAction::Monitor => "monitor",
+            }
+        }
+    }
+
+    /// What [`super::Call::PartitionControl`] does to its target.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    #[repr(u32)]
+    pub enum ControlOp {
+        /// Warm restart (as the `restart` action).
+        Restart = 0,
+        /// Cold restart (as the `restart-cold` action).
+        RestartCold = 1,
+        /// Halt.
+        Halt = 2,
+        /// Resume a partition the `monitor` action suspended, where it
+        /// stopped.
+        Resume = 3,
+    }
+
+    impl ControlOp {
+        /// All operations, in number order.
+        pub const ALL: [ControlOp; 4] =
+            [ControlOp::Restart, ControlOp::RestartCold, ControlOp::Halt, ControlOp::Resume];
+
+        /// Decodes `r2` of `PartitionControl`.
+        pub const fn from_number(number: u32) -> Option<ControlOp> {
+            if (number as usize) < Self::ALL.len() { Some(Self::ALL[number as usize]) } else { None }
+        }
+
+        /// The operation's name, as the kernel logs it.
+        pub const fn name(self) -> &'static str {
+            match self {
+                ControlOp::Restart => "restart",
+                ControlOp::RestartCold => "restart-cold",
+                ControlOp::Halt => "halt",
+                ControlOp::Resume => "resume",
+            }
+        }
+    }
+
+    /// Bytes of one error-log entry as `HealthLog` copies it: eight
+    /// little-endian words: `number` (from 1, per core), `core | partition
+    /// << 8 | kind << 16 | action << 24`, `detail`, `detail2`, system time
+    /// low word, high word, two reserved zero words.
+    pub const LOG_ENTRY_BYTES: u32 = 32;
+}
+
 /// The registers a partition finds at its entry point.
 ///
 /// The kernel enters a partition in SVC mode, A32 state, with IRQ, FIQ and
@@ -396,7 +623,9 @@ pub mod entry {
 
 /// Version of this ABI, passed in `r2` at entry.
 /// 2: channels (`SystemTime`, `QueueAck`, `PortNotify`, `Error::Denied`).
-pub const ABI_VERSION: u32 = 2;
+/// 3: the health monitor (`WatchdogKick`, `HealthReport`, `HealthLog`,
+/// `PartitionControl`).
+pub const ABI_VERSION: u32 = 3;
 
 #[cfg(test)]
 mod tests {

@@ -19,6 +19,7 @@ extern crate std;
 pub mod access;
 pub mod console;
 pub mod fmt;
+pub mod health;
 pub mod line;
 pub mod log;
 pub mod registers;

@@ -9,11 +9,17 @@
 //! the next. This module plans the steps; the kernel
 //! (`partition_memory::apply`) carries each out.
 //!
+//! After `.data` and `.bss` come the partition's clear ranges
+//! ([`ClearRange`]): its private RAM beyond the image, zeroed by every
+//! restart except the ranges a warm restart keeps (`noinit` regions and the
+//! stacks), which only a cold restart zeroes.
+//!
 //! What holds (host-tested): the steps copy exactly `.data` from its load
-//! image and zero exactly `.bss`, in order, each step at most the size asked
-//! for and word-aligned, whatever the sizes.
+//! image, zero exactly `.bss` and the clear ranges the restart's kind
+//! clears, in order, each step at most the size asked for and word-aligned,
+//! whatever the sizes; nothing else is written.
 
-use crate::tables::ImageInit;
+use crate::tables::{ClearRange, ImageInit};
 
 /// One bounded piece of a restore.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,16 +51,29 @@ impl Step {
     }
 }
 
-/// How far a restore has got: bytes of `.data` then `.bss` done.
+/// How far a restore has got: bytes of `.data`, `.bss` and then the clear
+/// ranges done, and whether it is cold.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Restore {
     done: u32,
+    cold: bool,
 }
 
 impl Restore {
-    /// A restore that has not started.
+    /// A restore that has not started: warm (what `.data`/`.bss` and the
+    /// clear ranges not kept warm need) or cold (every clear range).
     pub const fn start() -> Restore {
-        Restore { done: 0 }
+        Restore { done: 0, cold: false }
+    }
+
+    /// A cold restore that has not started.
+    pub const fn start_cold() -> Restore {
+        Restore { done: 0, cold: true }
+    }
+
+    /// Whether it is cold.
+    pub const fn is_cold(&self) -> bool {
+        self.cold
     }
 
     /// Bytes the whole restore writes for `init`.
@@ -70,6 +89,13 @@ impl Restore {
     /// The next step, of at most `max` bytes (rounded down to whole words,
     /// at least one word), or `None` when the restore is complete.
     pub fn next_step(&mut self, init: &ImageInit, max: u32) -> Option<Step> {
+        self.next_step_clearing(init, &[], max)
+    }
+
+    /// The next step of a restore that also clears `clears` (those a warm
+    /// restore keeps only when cold), of at most `max` bytes, or `None`
+    /// when complete.
+    pub fn next_step_clearing(&mut self, init: &ImageInit, clears: &[ClearRange], max: u32) -> Option<Step> {
         let max = (max & !3).max(4);
         let data = init.data_end.saturating_sub(init.data_start);
         let bss = init.bss_end.saturating_sub(init.bss_start);
@@ -80,7 +106,17 @@ impl Restore {
             let into = self.done - data;
             Step::Zero { to: init.bss_start + into, bytes: (bss - into).min(max) }
         } else {
-            return None;
+            let mut into = self.done - data - bss;
+            let mut found = None;
+            for clear in clears.iter().filter(|clear| self.cold || !clear.keep_warm) {
+                let size = clear.size & !3;
+                if into < size {
+                    found = Some(Step::Zero { to: clear.base + into, bytes: (size - into).min(max) });
+                    break;
+                }
+                into -= size;
+            }
+            found?
         };
         self.done += step.bytes();
         Some(step)
@@ -110,6 +146,79 @@ mod tests {
         );
         assert_eq!(restore.done(), Restore::total(&init));
         assert_eq!(restore.next_step(&init, 8), None, "stays complete");
+    }
+
+    #[test]
+    fn warm_keeps_what_it_keeps_and_cold_clears_everything() {
+        let init = ImageInit { data_start: 0x100, data_end: 0x104, data_load: 0x900, bss_start: 0x104, bss_end: 0x108 };
+        let clears = [
+            ClearRange { base: 0x108, size: 0x8, keep_warm: true },
+            ClearRange { base: 0x200, size: 0xC, keep_warm: false },
+            ClearRange { base: 0x300, size: 0x4, keep_warm: true },
+        ];
+        let run = |mut restore: Restore| -> Vec<Step> {
+            core::iter::from_fn(|| restore.next_step_clearing(&init, &clears, 8)).collect()
+        };
+        assert_eq!(
+            run(Restore::start()),
+            [
+                Step::Copy { from: 0x900, to: 0x100, bytes: 4 },
+                Step::Zero { to: 0x104, bytes: 4 },
+                Step::Zero { to: 0x200, bytes: 8 },
+                Step::Zero { to: 0x208, bytes: 4 },
+            ]
+        );
+        assert_eq!(
+            run(Restore::start_cold()),
+            [
+                Step::Copy { from: 0x900, to: 0x100, bytes: 4 },
+                Step::Zero { to: 0x104, bytes: 4 },
+                Step::Zero { to: 0x108, bytes: 8 },
+                Step::Zero { to: 0x200, bytes: 8 },
+                Step::Zero { to: 0x208, bytes: 4 },
+                Step::Zero { to: 0x300, bytes: 4 },
+            ]
+        );
+    }
+
+    proptest! {
+        /// Warm and cold restores with any clear ranges write exactly the
+        /// image, `.bss` and the ranges their kind clears, in bounded steps.
+        #[test]
+        fn clears_exactly_the_ranges_of_the_kind(
+            sizes in proptest::collection::vec((0u32..40, any::<bool>()), 0..5),
+            cold in any::<bool>(),
+            max in 0u32..100,
+        ) {
+            let init = ImageInit { data_start: 0x40, data_end: 0x48, data_load: 0x2000, bss_start: 0x48, bss_end: 0x50 };
+            let mut clears = Vec::new();
+            let mut base = 0x100;
+            for (words, keep_warm) in &sizes {
+                clears.push(ClearRange { base, size: 4 * words, keep_warm: *keep_warm });
+                base += 4 * words + 0x40;
+            }
+            let mut memory: Vec<u8> = (0..0x4000u32).map(|i| (i * 13 + 1) as u8 | 1).collect();
+            let mut expected = memory.clone();
+            let image: Vec<u8> = memory[0x2000..0x2008].to_vec();
+            expected[0x40..0x48].copy_from_slice(&image);
+            expected[0x48..0x50].fill(0);
+            for clear in clears.iter().filter(|clear| cold || !clear.keep_warm) {
+                expected[clear.base as usize..(clear.base + clear.size) as usize].fill(0);
+            }
+            let mut restore = if cold { Restore::start_cold() } else { Restore::start() };
+            let bound = (max & !3).max(4);
+            while let Some(step) = restore.next_step_clearing(&init, &clears, max) {
+                prop_assert!(step.bytes() <= bound && step.bytes() > 0);
+                match step {
+                    Step::Copy { from, to, bytes } => {
+                        let chunk = memory[from as usize..(from + bytes) as usize].to_vec();
+                        memory[to as usize..(to + bytes) as usize].copy_from_slice(&chunk);
+                    }
+                    Step::Zero { to, bytes } => memory[to as usize..(to + bytes) as usize].fill(0),
+                }
+            }
+            prop_assert_eq!(memory, expected);
+        }
     }
 
     proptest! {

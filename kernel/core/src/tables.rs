@@ -26,24 +26,85 @@ pub const MAX_EL2_REGIONS: usize = 16;
 /// the kernel's slots.
 pub const MAX_PARTITION_REGIONS: usize = MAX_EL2_REGIONS - KERNEL_REGION_SLOTS;
 
-/// What happens to a partition that faults.
+pub use bulkhead_abi::health::{ERROR_KINDS, ErrorKind, HealthAction};
+
+/// "Restart at most `restarts` times within `frames` major frames".
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FaultPolicy {
-    /// Never scheduled again; its windows stay idle.
-    Halt,
-    /// Restored (pristine `.data`, zeroed `.bss`, reset context) and resumed at
-    /// its entry point at the start of its next window.
-    Restart,
+pub struct RestartLimit {
+    /// Restarts allowed in the window (1 ..= `health::MAX_RESTART_LIMIT`).
+    pub restarts: u8,
+    /// The window, in major frames of the partition's core (at least 1).
+    pub frames: u32,
 }
 
-impl FaultPolicy {
-    /// The policy's name as written in the system description and the log.
-    pub const fn name(self) -> &'static str {
-        match self {
-            FaultPolicy::Halt => "halt",
-            FaultPolicy::Restart => "restart",
+/// A partition's health-monitor configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HealthDesc {
+    /// The action for each [`ErrorKind`], indexed by its number.
+    pub actions: [HealthAction; ERROR_KINDS],
+    /// Watchdog deadline in ticks of partition time; 0: no watchdog.
+    pub watchdog: u64,
+    /// The restart limit, if any: a restart past it is a `restart-limit`
+    /// error.
+    pub restart_limit: Option<RestartLimit>,
+}
+
+impl HealthDesc {
+    /// The action for `kind`.
+    pub const fn action(&self, kind: ErrorKind) -> HealthAction {
+        self.actions[kind as usize]
+    }
+
+    /// A configuration with `action` for every stopping error, `log` for
+    /// the others, `halt` at the (absent) restart limit and no watchdog:
+    /// what a description with only `fault_policy` gets.
+    pub const fn uniform(action: HealthAction) -> HealthDesc {
+        let mut actions = [action; ERROR_KINDS];
+        actions[ErrorKind::Watchdog as usize] = action;
+        actions[ErrorKind::PortOverflow as usize] = HealthAction::Log;
+        actions[ErrorKind::RestartLimit as usize] = HealthAction::Halt;
+        HealthDesc { actions, watchdog: 0, restart_limit: None }
+    }
+
+    /// The rules the kernel relies on: `log` only for errors a partition
+    /// can go on after, `halt` or `monitor` at the restart limit, `monitor`
+    /// only with a monitor, a restart limit of 1 ..= 16 restarts in at
+    /// least one frame.
+    pub const fn check(&self, has_monitor: bool) -> bool {
+        let mut k = 0;
+        while k < ERROR_KINDS {
+            let kind = ErrorKind::ALL[k];
+            let action = self.actions[k];
+            if matches!(action, HealthAction::Log) && !kind.can_continue() {
+                return false;
+            }
+            if matches!(action, HealthAction::Monitor) && !has_monitor {
+                return false;
+            }
+            k += 1;
+        }
+        if !matches!(self.action(ErrorKind::RestartLimit), HealthAction::Halt | HealthAction::Monitor) {
+            return false;
+        }
+        match self.restart_limit {
+            Some(limit) => {
+                limit.restarts >= 1 && limit.restarts <= crate::health::MAX_RESTART_LIMIT && limit.frames >= 1
+            }
+            None => true,
         }
     }
+}
+
+/// A private RAM range a restart clears (zeroes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClearRange {
+    /// First byte (word-aligned).
+    pub base: u32,
+    /// Bytes (a multiple of 4).
+    pub size: u32,
+    /// A warm restart keeps it (a `noinit` region, or the stacks of the
+    /// data region): only a cold restart clears it.
+    pub keep_warm: bool,
 }
 
 /// A byte range a partition may name in a hypercall, with what the kernel may
@@ -141,8 +202,10 @@ pub struct PartitionDesc {
     pub spis: &'static [SpiWord],
     /// RAM contents to restore.
     pub init: ImageInit,
-    /// What a fault does.
-    pub fault_policy: FaultPolicy,
+    /// What the health monitor does about each error.
+    pub health: HealthDesc,
+    /// Private RAM a restart clears beyond `.bss`, in address order.
+    pub clears: &'static [ClearRange],
     /// The core it runs on (it never runs on another): an index of
     /// [`SystemDesc::cores`].
     pub core: u8,
@@ -320,6 +383,19 @@ pub struct SystemDesc {
     pub channels: &'static [ChannelDesc],
     /// Trace output.
     pub trace: TraceFlags,
+    /// The monitor partition, if the description grants one.
+    pub monitor: Option<MonitorDesc>,
+}
+
+/// The monitor partition: it reads every core's error log and may
+/// restart, halt or resume other partitions (the privileged hypercalls).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MonitorDesc {
+    /// Who.
+    pub partition: PartitionId,
+    /// The virtual interrupt (an SGI it owns) raised in it when a
+    /// partition's action is `monitor`, if any.
+    pub notify: Option<u16>,
 }
 
 /// A broken table invariant, named for the compile-time error message.
@@ -356,6 +432,10 @@ pub enum TableError {
     /// or the writer as a reader, a window smaller than its protocol needs,
     /// or a notify interrupt that is not an SGI its reader owns.
     BadChannel,
+    /// A partition's health configuration breaks [`HealthDesc::check`], a
+    /// clear range is unaligned, or the monitor is unknown or its notify
+    /// is not an SGI it owns.
+    BadHealth,
 }
 
 impl TableError {
@@ -380,6 +460,9 @@ impl TableError {
             TableError::NoCores => "no core has a schedule, or more cores than the board",
             TableError::BadChannel => {
                 "channel with an unknown partition, no reader, a repeated reader, a window too small, or a bad notify interrupt"
+            }
+            TableError::BadHealth => {
+                "health: log for a stopping error, a bad restart limit, monitor without a monitor, an unaligned clear range, or a bad monitor"
             }
         }
     }
@@ -498,7 +581,51 @@ impl SystemDesc {
             }
             c += 1;
         }
-        self.check_channels()
+        if let Err(error) = self.check_channels() {
+            return Err(error);
+        }
+        self.check_health()
+    }
+
+    /// The health configuration: every partition's [`HealthDesc::check`],
+    /// word-aligned clear ranges, and a monitor that exists, with a notify
+    /// SGI it owns.
+    const fn check_health(&self) -> Result<(), TableError> {
+        let has_monitor = self.monitor.is_some();
+        if let Some(monitor) = self.monitor {
+            if monitor.partition as usize >= self.partitions.len() {
+                return Err(TableError::BadHealth);
+            }
+            if let Some(intid) = monitor.notify {
+                let owned = self.partitions[monitor.partition as usize].interrupts;
+                let mut found = false;
+                let mut k = 0;
+                while k < owned.len() {
+                    found |= owned[k] == intid;
+                    k += 1;
+                }
+                if intid >= crate::vgic::FIRST_PPI || !found {
+                    return Err(TableError::BadHealth);
+                }
+            }
+        }
+        let mut p = 0;
+        while p < self.partitions.len() {
+            let desc = &self.partitions[p];
+            if !desc.health.check(has_monitor) {
+                return Err(TableError::BadHealth);
+            }
+            let mut c = 0;
+            while c < desc.clears.len() {
+                let clear = desc.clears[c];
+                if !(clear.base | clear.size).is_multiple_of(4) || clear.base.checked_add(clear.size).is_none() {
+                    return Err(TableError::BadHealth);
+                }
+                c += 1;
+            }
+            p += 1;
+        }
+        Ok(())
     }
 
     /// The channels: known partitions, at least one reader, no reader twice
@@ -685,7 +812,8 @@ pub(crate) mod tests {
             timer_slot: 0,
             spis: &[],
             init: NO_INIT,
-            fault_policy: FaultPolicy::Halt,
+            health: HealthDesc::uniform(HealthAction::Halt),
+            clears: &[],
             core: 0,
         }
     }
@@ -717,6 +845,7 @@ pub(crate) mod tests {
             cores,
             channels: &[],
             trace: TraceFlags { windows: false, interrupts: false },
+            monitor: None,
         }
     }
 
