@@ -33,13 +33,16 @@ use crate::arch::guest_registers::TrappedRegisters;
 use crate::arch::{cache, cpu, entry, mpu, timer, traps, vgic as virtual_interface};
 use crate::boot_params::{self, Options};
 use crate::channels;
+use crate::health;
 use crate::console::{Direct, Flush, Uart};
-use crate::partition_memory::{self, UserBytes};
+use crate::partition_memory::{self, UserBytes, UserWords};
 use crate::smp;
 use crate::tables::{CORE_COUNT, MAX_CORE_PARTITIONS, PARTITION_COUNT, SYSTEM};
 use aarch32_cpu::register::{Sctlr, SysRegRead};
+use bulkhead_abi::health::ControlOp;
 use bulkhead_abi::{self as abi, Call, El1Exception};
 use bulkhead_kernel_core::console::{Allowed, Console, Event, MAX_LINE_BYTES};
+use bulkhead_kernel_core::health::{self as hm, ENTRY_WORDS, Entry, LogRead, RestartHistory};
 use bulkhead_kernel_core::log::kind;
 use bulkhead_kernel_core::registers::GuestRegisters;
 use bulkhead_kernel_core::restore::Restore;
@@ -48,7 +51,7 @@ use bulkhead_kernel_core::syndrome::{
     Cp15Access, DataAbort, ExceptionClass, Transfer, advance_it_state, hvc_immediate,
 };
 use bulkhead_kernel_core::tables::{
-    ChannelReader, FaultPolicy, InterruptRoute, PartitionDesc, PartitionId, ScheduleDesc,
+    ChannelKind, ChannelReader, ErrorKind, HealthAction, InterruptRoute, PartitionDesc, PartitionId, ScheduleDesc,
 };
 use bulkhead_kernel_core::vgic::{
     self, Access, BitWrite, Effects, Frame, GicFacts, LrState, MAX_OWNED, VIRTUAL_TIMER, Vgic,
@@ -102,8 +105,13 @@ enum Status {
     /// `reset` counts the reset steps done before the RAM steps (see
     /// [`Kernel::restore_step`]).
     Restoring { progress: Restore, reset: u8 },
-    /// Never runs again; its windows stay idle.
+    /// Never runs again (unless the monitor restarts it); its windows stay
+    /// idle.
     Halted,
+    /// Stopped by the health monitor's `monitor` action: its windows stay
+    /// idle and its state is kept until the monitor resumes, restarts or
+    /// halts it.
+    Suspended,
 }
 
 /// Run-time state of one partition (its description is in flash).
@@ -111,6 +119,10 @@ struct Partition {
     context: El1Context,
     status: Status,
     restarts: u32,
+    /// Its restarts by frame, for its restart limit.
+    history: RestartHistory,
+    /// Partition time of its watchdog's last kick (or of its start).
+    kicked: u64,
     clock: VirtualClock,
     /// Its interrupt controller as it sees it.
     vgic: Vgic,
@@ -142,6 +154,8 @@ impl Partition {
             context: El1Context::zeroed(),
             status: Status::Ready,
             restarts: 0,
+            history: RestartHistory::new(),
+            kicked: 0,
             clock: VirtualClock::new(),
             vgic: Vgic::new(),
             spi_enabled: [0; MAX_OWNED],
@@ -578,12 +592,12 @@ impl Kernel {
                 .dec("id", id as u64)
                 .hex("entry", desc.entry)
                 .dec("regions", desc.regions.len() as u64)
-                .text("policy", desc.fault_policy.name())
+                .text("policy", desc.health.action(ErrorKind::Fault).name())
                 .end();
             // At boot nobody's time runs yet: each image is restored in one go.
             mpu::load_partition(desc.regions);
             let mut progress = Restore::start();
-            while let Some(step) = progress.next_step(&desc.init, u32::MAX) {
+            while let Some(step) = progress.next_step_clearing(&desc.init, desc.clears, u32::MAX) {
                 partition_memory::apply(step);
             }
             partition.context.reset_to_entry(desc.entry, desc.initial_sp, reset_sctlr, id, 0);
@@ -715,6 +729,19 @@ impl Kernel {
             if let Some(channel) = SYSTEM.channels.get(id) {
                 self.raise_notify(channel.readers);
             }
+        });
+        if health::take_monitor(core) {
+            posted = true;
+            self.notify_monitor();
+        }
+        let (first, count) = (self.partitions.first, self.partitions.len());
+        let by = SYSTEM.monitor.map_or(0, |monitor| monitor.partition);
+        health::take_requests(first, count, |id, op| {
+            posted = true;
+            // Checked on the monitor's core but resume: a resume of a
+            // partition that is not suspended is refused here, silently
+            // to the monitor, which sees the outcome in the log.
+            let _ = self.control(id as PartitionId, op, by);
         });
         if !posted {
             self.console.record(Event::CoreRing { core: self.core as u8, frame: self.cursor.frame() });
@@ -950,13 +977,21 @@ impl Kernel {
         };
         let Some(partition) = self.partitions.get_mut(id as usize) else { return };
         match partition.status {
-            Status::Halted => mpu::load_partition(&[]),
+            Status::Halted | Status::Suspended => mpu::load_partition(&[]),
             Status::Ready => {
                 mpu::load_partition(desc.regions);
                 // Observed as late as possible: the later the tick, the more
                 // room to take back ticks its time got ahead when its last
                 // window ended late (see `vtime`).
                 let offset = partition.clock.switch_in(scheduled, timer::now());
+                // Its watchdog, checked where its time stands at its window's
+                // start (where its last window left it).
+                if desc.health.watchdog != 0
+                    && hm::watchdog_expired(desc.health.watchdog, partition.kicked, partition.clock.stopped_at())
+                    && !self.watchdog_expired(id, scheduled)
+                {
+                    return;
+                }
                 self.load(id, offset);
             }
             Status::Restoring { .. } => {
@@ -1040,10 +1075,12 @@ impl Kernel {
                 self.console.abandon_partial(id);
                 self.console.record(Event::Restart { partition: id, count });
             }
-            _ => match progress.next_step(&desc.init, RESTORE_STEP_BYTES) {
+            _ => match progress.next_step_clearing(&desc.init, desc.clears, RESTORE_STEP_BYTES) {
                 Some(step) => partition_memory::apply(step),
                 None => {
                     partition.status = Status::Ready;
+                    // Its watchdog starts again with it.
+                    partition.kicked = partition.clock.virtual_now(timer::now());
                     let offset = partition.clock.offset();
                     self.load(id, offset);
                 }
@@ -1134,12 +1171,18 @@ impl Kernel {
             ExceptionClass::DataAbortLower if self.emulate_gic_access(id, hsr, cpu::data_fault_address()) => {}
             ExceptionClass::Cp15Transfer if self.emulate_cp15(id, hsr) => {}
             class => {
-                let address = match class {
-                    ExceptionClass::DataAbortLower => cpu::data_fault_address(),
-                    ExceptionClass::PrefetchAbortLower => cpu::instruction_fault_address(),
-                    _ => self.partitions.get(id as usize).map_or(0, |p| p.context.frame.elr),
+                let (kind, address) = match class {
+                    ExceptionClass::DataAbortLower => {
+                        let address = cpu::data_fault_address();
+                        // In the GIC's frames, but not an access the virtual
+                        // GIC emulates.
+                        let misuse = gic_frame(address as usize, self.core).is_some();
+                        (if misuse { ErrorKind::VgicMisuse } else { ErrorKind::Fault }, address)
+                    }
+                    ExceptionClass::PrefetchAbortLower => (ErrorKind::Fault, cpu::instruction_fault_address()),
+                    _ => (ErrorKind::Undefined, self.partitions.get(id as usize).map_or(0, |p| p.context.frame.elr)),
                 };
-                self.fault(id, class.name(), ("hsr", hsr), address)
+                self.fault(id, kind, class.name(), ("hsr", hsr), address)
             }
         }
     }
@@ -1207,7 +1250,7 @@ impl Kernel {
             Some(Call::ReportFault) => {
                 let kind = El1Exception::from_number(frame.r[1]).unwrap_or(El1Exception::Unexpected);
                 let (address, status) = (frame.r[2], frame.r[3]);
-                self.fault(id, kind.name(), ("status", status), address);
+                self.fault(id, ErrorKind::Reported, kind.name(), ("status", status), address);
                 return;
             }
             Some(Call::SystemTime) => {
@@ -1224,6 +1267,59 @@ impl Kernel {
             Some(Call::PortNotify) => {
                 let channel = frame.r[1];
                 self.notify_channel(id, channel)
+            }
+            Some(Call::WatchdogKick) => {
+                if desc.health.watchdog == 0 {
+                    Err(abi::Error::Denied)
+                } else {
+                    partition.kicked = partition.clock.virtual_now(timer::now());
+                    Ok(())
+                }
+            }
+            Some(Call::HealthReport) => {
+                let (kind, detail) = (frame.r[1], frame.r[2]);
+                match ErrorKind::from_number(kind) {
+                    Some(ErrorKind::PortOverflow) => match channels::channel(detail) {
+                        Ok(channel) if channel.writer == id && matches!(channel.kind, ChannelKind::Queuing { .. }) => {
+                            // The caller goes on only if the action is `log`;
+                            // otherwise it has left the CPU and `r0` is
+                            // what a resume after `monitor` returns.
+                            self.health_error(id, ErrorKind::PortOverflow, detail, 0);
+                            Ok(())
+                        }
+                        Ok(_) => Err(abi::Error::Denied),
+                        Err(error) => Err(error),
+                    },
+                    _ => Err(abi::Error::BadArgument),
+                }
+            }
+            Some(Call::HealthLog) => {
+                let (core, number, buffer) = (frame.r[1], frame.r[2], frame.r[3]);
+                if SYSTEM.monitor.map(|monitor| monitor.partition) != Some(id) {
+                    Err(abi::Error::Denied)
+                } else if let Some(log) = health::log(core as usize) {
+                    frame.r[1] = log.newest();
+                    frame.r[2] = log.oldest();
+                    UserWords::writable(desc.grants, buffer, ENTRY_WORDS as u32).and_then(|out| {
+                        // A read that races the writer finds the entry being
+                        // overwritten by a newer one: it is gone either way.
+                        match log.read(number) {
+                            LogRead::Entry(entry) => {
+                                out.write(&entry.to_words());
+                                Ok(())
+                            }
+                            LogRead::Missing | LogRead::Raced => Err(abi::Error::BadArgument),
+                        }
+                    })
+                } else {
+                    frame.r[1] = 0;
+                    frame.r[2] = 0;
+                    Err(abi::Error::BadArgument)
+                }
+            }
+            Some(Call::PartitionControl) => {
+                let (target, op) = (frame.r[1], frame.r[2]);
+                self.partition_control(id, target, op)
             }
             None => Err(abi::Error::UnknownCall),
         };
@@ -1401,10 +1497,17 @@ impl Kernel {
 
     /// The partition did something only a fault explains: record it (its
     /// class, the syndrome the hardware or the partition gave, the address)
-    /// and apply the partition's policy.
+    /// and let the health monitor act on it as an error of `kind`.
     #[cold]
     #[inline(never)]
-    fn fault(&mut self, id: PartitionId, class: &'static str, syndrome: (&'static str, u32), address: u32) {
+    fn fault(
+        &mut self,
+        id: PartitionId,
+        kind: ErrorKind,
+        class: &'static str,
+        syndrome: (&'static str, u32),
+        address: u32,
+    ) {
         let Some(desc) = SYSTEM.partition(id) else { return };
         let pc = self.partitions.get(id as usize).map_or(0, |p| p.context.frame.elr);
         self.console.record(Event::Fault {
@@ -1414,13 +1517,165 @@ impl Kernel {
             syndrome: syndrome.1,
             address,
             pc,
-            policy: desc.fault_policy.name(),
+            policy: desc.health.action(kind).name(),
         });
-        let next = match desc.fault_policy {
-            FaultPolicy::Halt => Status::Halted,
-            FaultPolicy::Restart => Status::Restoring { progress: Restore::start(), reset: 0 },
+        self.health_error(id, kind, address, pc);
+    }
+
+    /// Partition `id`'s error of `kind` (with two words of detail for the
+    /// log): decides the action (its restart limit included), logs it in
+    /// this core's error log and on the console, and takes it. Returns the
+    /// action; for any but `log` the partition has left the CPU.
+    #[cold]
+    #[inline(never)]
+    fn health_error(&mut self, id: PartitionId, kind: ErrorKind, detail: u32, detail2: u32) -> HealthAction {
+        let frame = self.cursor.frame();
+        let (Some(desc), Some(partition)) = (SYSTEM.partition(id), self.partitions.get_mut(id as usize)) else {
+            return HealthAction::Log;
         };
-        self.retire(id, next, "fault", None);
+        let decision = hm::decide(&desc.health, kind, &mut partition.history, frame);
+        let restarts = partition.history.count();
+        let action = decision.action;
+        self.log_error(id, kind, action, detail, detail2);
+        if decision.limit_reached {
+            self.log_error(id, ErrorKind::RestartLimit, action, kind as u32, restarts);
+        }
+        let reason = match (decision.limit_reached, kind) {
+            (true, _) => ErrorKind::RestartLimit.name(),
+            (false, ErrorKind::Watchdog | ErrorKind::PortOverflow) => kind.name(),
+            (false, _) => "fault",
+        };
+        match action {
+            HealthAction::Log => {}
+            HealthAction::Restart => self.retire(id, restoring(false), reason, None),
+            HealthAction::RestartCold => self.retire(id, restoring(true), reason, None),
+            HealthAction::Halt => self.retire(id, Status::Halted, reason, None),
+            HealthAction::Monitor => {
+                self.retire(id, Status::Suspended, reason, None);
+                self.notify_monitor();
+            }
+        }
+        action
+    }
+
+    /// Appends an entry to this core's error log and records it on the
+    /// console.
+    fn log_error(&mut self, id: PartitionId, kind: ErrorKind, action: HealthAction, detail: u32, detail2: u32) {
+        let Some(log) = health::log(self.core) else { return };
+        let time = timer::now().wrapping_sub(self.epoch);
+        let entry = Entry {
+            number: 0,
+            core: self.core as u8,
+            partition: id,
+            kind: kind as u8,
+            action: action as u8,
+            detail,
+            detail2,
+            time,
+        };
+        let number = log.push(entry);
+        self.console.record(Event::Health {
+            partition: id,
+            kind: kind.name(),
+            action: action.name(),
+            core: self.core as u8,
+            number,
+        });
+    }
+
+    /// Partition `id`'s watchdog expired, seen as its window starts (its
+    /// regions loaded, its clock switched in, its state not loaded): acts
+    /// on it in this window's time. Returns whether it may run now (the
+    /// action was `log`: its watchdog starts again); otherwise the window
+    /// goes on as its new status says (a restart's restore, or idle).
+    #[cold]
+    #[inline(never)]
+    fn watchdog_expired(&mut self, id: PartitionId, scheduled: u64) -> bool {
+        let (deadline, kicked) = match (SYSTEM.partition(id), self.partitions.get(id as usize)) {
+            (Some(desc), Some(partition)) => (desc.health.watchdog, partition.kicked),
+            _ => return false,
+        };
+        let action = self.health_error(id, ErrorKind::Watchdog, deadline as u32, kicked as u32);
+        let Some(partition) = self.partitions.get_mut(id as usize) else { return false };
+        match (action, partition.status) {
+            (HealthAction::Log, _) => {
+                partition.kicked = partition.clock.stopped_at();
+                true
+            }
+            (_, Status::Restoring { .. }) => {
+                self.occupant = id;
+                self.held = Held::Restoring;
+                false
+            }
+            _ => {
+                // It does not run in this window: its time stays where it
+                // stopped.
+                partition.clock.switch_out(scheduled, timer::now());
+                mpu::load_partition(&[]);
+                false
+            }
+        }
+    }
+
+    /// Raises the monitor's notify interrupt: here if it runs on this
+    /// core, else posted to its core, which is rung.
+    fn notify_monitor(&mut self) {
+        let Some(monitor) = SYSTEM.monitor else { return };
+        let Some(desc) = SYSTEM.partition(monitor.partition) else { return };
+        if monitor.notify.is_none() {
+            return;
+        }
+        let core = desc.core as usize;
+        if core == self.core {
+            self.raise_notify(&[ChannelReader { partition: monitor.partition, notify: monitor.notify }]);
+        } else if health::post_monitor(core) {
+            gic::ring(core);
+        }
+    }
+
+    /// `PartitionControl` by `caller`: only the monitor may, on another
+    /// partition; one of this core's is changed now, another core's is
+    /// asked for and that core rung.
+    fn partition_control(&mut self, caller: PartitionId, target: u32, op: u32) -> Result<(), abi::Error> {
+        if SYSTEM.monitor.map(|monitor| monitor.partition) != Some(caller) {
+            return Err(abi::Error::Denied);
+        }
+        let op = ControlOp::from_number(op).ok_or(abi::Error::BadArgument)?;
+        let target = PartitionId::try_from(target).map_err(|_| abi::Error::BadArgument)?;
+        let desc = SYSTEM.partition(target).ok_or(abi::Error::BadArgument)?;
+        if target == caller {
+            return Err(abi::Error::BadArgument);
+        }
+        let core = desc.core as usize;
+        if core == self.core {
+            return self.control(target, op, caller);
+        }
+        if health::request(target as usize, op) {
+            gic::ring(core);
+        }
+        Ok(())
+    }
+
+    /// Applies the monitor's `op` to partition `id` of this core (which is
+    /// not the one running, or is taken off the CPU).
+    #[cold]
+    #[inline(never)]
+    fn control(&mut self, id: PartitionId, op: ControlOp, by: PartitionId) -> Result<(), abi::Error> {
+        let Some(partition) = self.partitions.get_mut(id as usize) else { return Err(abi::Error::BadArgument) };
+        match op {
+            ControlOp::Resume => {
+                if partition.status != Status::Suspended {
+                    return Err(abi::Error::BadArgument);
+                }
+                partition.status = Status::Ready;
+                partition.kicked = partition.clock.stopped_at();
+            }
+            ControlOp::Halt => self.retire(id, Status::Halted, "monitor", None),
+            ControlOp::Restart => self.retire(id, restoring(false), "monitor", None),
+            ControlOp::RestartCold => self.retire(id, restoring(true), "monitor", None),
+        }
+        self.console.record(Event::Control { partition: id, op: op.name(), by });
+        Ok(())
     }
 
     /// The running partition stops for the rest of its window: it leaves the
@@ -1436,6 +1691,22 @@ impl Kernel {
             let scheduled_end = self.cursor.window_end();
             self.unload(id, scheduled_end, timer::now());
             mpu::load_partition(&[]);
+        } else if self.occupant == id && self.held == Held::Restoring {
+            // Stopped (or restarted afresh) in the middle of a restore.
+            self.held = Held::Nothing;
+            let scheduled_end = self.cursor.window_end();
+            if let Some(partition) = self.partitions.get_mut(id as usize) {
+                partition.clock.switch_out(scheduled_end, timer::now());
+            }
+            mpu::load_partition(&[]);
+        }
+        let Some(partition) = self.partitions.get_mut(id as usize) else { return };
+        if next == Status::Suspended {
+            // Its state is kept for a resume: its SPIs stay enabled as it
+            // left them (masked while it does not run, like any partition
+            // out of its window).
+            partition.status = next;
+            return;
         }
         for word in desc.spis {
             self.gic.quiesce(*word);
@@ -1452,4 +1723,9 @@ impl Kernel {
             self.console.record(Event::Halted { partition: id, reason, code });
         }
     }
+}
+
+/// The status of a partition whose restart begins: warm or cold.
+const fn restoring(cold: bool) -> Status {
+    Status::Restoring { progress: if cold { Restore::start_cold() } else { Restore::start() }, reset: 0 }
 }

@@ -9,7 +9,8 @@
 //! kernel's console UART), `kernel` (state and decisions), `partition_memory`
 //! (the only code that touches partition memory), `boot_params` (optional
 //! run limits from a debugger or simulator), `channels` (the kernel's part
-//! of inter-partition ports), `smp` (how the cores start and
+//! of inter-partition ports), `health` (the health monitor's
+//! state the cores share), `smp` (how the cores start and
 //! stop together), `panic` (stopping), `tables` (generated). Host-testable logic lives in `bulkhead-kernel-core`.
 
 #![no_std]
@@ -23,6 +24,7 @@ mod boot_params;
 mod channels;
 mod console;
 mod drivers;
+mod health;
 mod kernel;
 mod panic;
 mod partition_memory;

@@ -1,7 +1,8 @@
 //! Touching partition memory on a partition's behalf: the kernel's only
 //! path to it.
 //!
-//! Four things need it: hypercalls that name a buffer ([`UserBytes`]),
+//! Four things need it: hypercalls that name a buffer ([`UserBytes`],
+//! [`UserWords`]),
 //! restoring a partition's RAM at boot and restart, a bounded step at a time
 //! ([`apply`]), zeroing a channel's window at boot through its writer's
 //! regions ([`zero_channel_window`]) and a queuing reader's `QueueAck`
@@ -44,6 +45,36 @@ impl UserBytes {
             // read reaches only that partition's memory.
             unsafe { read_volatile((self.address + offset) as *const u8) }
         })
+    }
+}
+
+/// A range of partition memory the kernel has checked the partition may
+/// write, for a hypercall's results.
+pub struct UserWords {
+    address: u32,
+    length: u32,
+}
+
+impl UserWords {
+    /// Checks `[address, address + 4 * words)` against `grants` for
+    /// writing, and that `address` is word-aligned.
+    pub fn writable(grants: &[MemoryGrant], address: u32, words: u32) -> Result<UserWords, Error> {
+        if !address.is_multiple_of(4) {
+            return Err(Error::BadAddress);
+        }
+        let length = words.checked_mul(4).ok_or(Error::BadAddress)?;
+        access::check(grants, address, length, Need::Write)?;
+        Ok(UserWords { address, length })
+    }
+
+    /// Stores `values` from the first word (at most the checked length).
+    pub fn write(&self, values: &[u32]) {
+        for (index, value) in values.iter().enumerate().take(self.length as usize / 4) {
+            // SAFETY: `writable` checked the whole range against the
+            // caller's grants for writing, aligned; see the module comment
+            // for why the store reaches only that partition's memory.
+            unsafe { write_volatile((self.address + 4 * index as u32) as *mut u32, *value) };
+        }
     }
 }
 

@@ -149,6 +149,9 @@ pub enum OperandKind {
     /// The address of bytes the kernel reads (`const void *` in C). The
     /// operand after it is their length in bytes.
     ReadBuffer,
+    /// The address of a buffer the kernel writes (`void *` in C), of a
+    /// size the call fixes.
+    WriteBuffer,
 }
 
 /// One argument or result register of a call: what generated bindings
@@ -285,7 +288,7 @@ impl Call {
                 summary: "Report an error the partition found (a full queuing channel it writes); returns only if \
                           the error's action is log.",
                 arguments: &[
-                    word!(1, "kind", "the error kind: BULKHEAD_ERROR_PORT_OVERFLOW"),
+                    word!(1, "kind", "the error kind: BULKHEAD_HEALTH_ERROR_PORT_OVERFLOW"),
                     word!(2, "detail", "the channel id"),
                 ],
                 results: &[],
@@ -299,8 +302,8 @@ impl Call {
                     Operand {
                         register: 3,
                         name: "entry",
-                        meaning: "address of a 32-byte buffer the caller may write",
-                        kind: OperandKind::Word,
+                        meaning: "address of a word-aligned 32-byte buffer the caller may write",
+                        kind: OperandKind::WriteBuffer,
                     },
                 ],
                 results: &[
@@ -544,6 +547,20 @@ pub mod health {
     }
 
     impl HealthAction {
+        /// All actions, in number order.
+        pub const ALL: [HealthAction; 5] = [
+            HealthAction::Log,
+            HealthAction::Restart,
+            HealthAction::RestartCold,
+            HealthAction::Halt,
+            HealthAction::Monitor,
+        ];
+
+        /// Decodes a number (the log's action byte).
+        pub const fn from_number(number: u32) -> Option<HealthAction> {
+            if (number as usize) < Self::ALL.len() { Some(Self::ALL[number as usize]) } else { None }
+        }
+
         /// The action's name as written in the description and the log.
         pub const fn name(self) -> &'static str {
             match self {

@@ -116,6 +116,28 @@ pub enum Event {
         /// Restarts so far, this one included.
         count: u32,
     },
+    /// The health monitor acted on an error of a partition.
+    Health {
+        /// Who.
+        partition: PartitionId,
+        /// The error kind's name.
+        kind: &'static str,
+        /// The action's name.
+        action: &'static str,
+        /// Where the error log holds it: core and entry number.
+        core: u8,
+        /// Entry number in that core's log.
+        number: u32,
+    },
+    /// The monitor partition restarted, halted or resumed a partition.
+    Control {
+        /// The target.
+        partition: PartitionId,
+        /// The operation's name.
+        op: &'static str,
+        /// The monitor.
+        by: PartitionId,
+    },
     /// A partition's interrupt reached EL2 (`interrupts` trace).
     Irq {
         /// Owner.
@@ -182,6 +204,8 @@ impl Event {
             Event::Fault { partition, .. }
             | Event::Halted { partition, .. }
             | Event::Restart { partition, .. }
+            | Event::Health { partition, .. }
+            | Event::Control { partition, .. }
             | Event::Irq { partition, .. }
             | Event::Virq { partition, .. }
             | Event::VgicIgnored { partition, .. }
@@ -575,6 +599,8 @@ impl Record {
                     Event::Fault { .. } => kind::FAULT,
                     Event::Halted { .. } => kind::HALTED,
                     Event::Restart { .. } => kind::RESTART,
+                    Event::Health { .. } => kind::HEALTH,
+                    Event::Control { .. } => kind::CONTROL,
                     Event::Irq { .. } => kind::IRQ,
                     Event::Virq { .. } => kind::VIRQ,
                     Event::VgicIgnored { .. } | Event::VgicIgnoredUnlogged { .. } => kind::VGIC_IGNORED,
@@ -617,6 +643,18 @@ impl Record {
                 _ => return None,
             },
             (Record::Event(Event::Restart { count, .. }), 0) => Dec("count", count as u64),
+            (Record::Event(Event::Health { kind, action, core, number, .. }), n) => match n {
+                0 => Text("error", kind),
+                1 => Text("action", action),
+                2 => Dec("log-core", core as u64),
+                3 => Dec("log-entry", number as u64),
+                _ => return None,
+            },
+            (Record::Event(Event::Control { op, by, .. }), n) => match n {
+                0 => Text("op", op),
+                1 => Owner("by", Some(by)),
+                _ => return None,
+            },
             (Record::Event(Event::Irq { intid, observed, listed, .. }), n) => match n {
                 0 => Dec("intid", intid as u64),
                 1 => Dec("observed", observed),

@@ -48,6 +48,13 @@ pub mod kind {
     /// This core's kernel took another core's kernel's ring (the cores'
     /// doorbell, SGI 0): `@core-ring core=N frame=F`.
     pub const CORE_RING: &str = "core-ring";
+    /// The health monitor acted on an error:
+    /// `@health NAME error=KIND action=ACTION log-core=C log-entry=N` (the
+    /// entry's place in the error log).
+    pub const HEALTH: &str = "health";
+    /// The monitor partition changed another partition:
+    /// `@control NAME op=OP by=MONITOR`.
+    pub const CONTROL: &str = "control";
     /// A partition's console lines were dropped because its queue was full.
     pub const CONSOLE_DROPPED: &str = "console-dropped";
     /// Kernel records were dropped because their queue was full.

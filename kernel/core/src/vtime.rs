@@ -82,6 +82,12 @@ impl VirtualClock {
         self.offset
     }
 
+    /// Virtual time when it was last switched out (where it stands still
+    /// until its next window).
+    pub const fn stopped_at(&self) -> u64 {
+        self.out_observed.saturating_sub(self.offset)
+    }
+
     /// Virtual time at physical tick `now`, while switched in.
     pub const fn virtual_now(&self, now: u64) -> u64 {
         now.saturating_sub(self.offset)

@@ -3,8 +3,10 @@
 //! Every call is `hvc #0` with the call number in `r0`; see
 //! `docs/hypercalls.md`. The kernel checks every argument, so none of these
 //! can harm the caller's memory safety: the only memory the kernel touches on
-//! a partition's behalf is the buffer of [`console_write`], which it reads.
+//! a partition's behalf is the buffer of [`console_write`], which it reads,
+//! and the entry buffer of [`health_log`], which it writes.
 
+use bulkhead_abi::health::{ControlOp, ErrorKind};
 use bulkhead_abi::{Call, El1Exception, Error, OK};
 
 /// The raw hypercall: `hvc #0` with `r0` = `number`, `r1`..`r3` = `args`.
@@ -82,6 +84,86 @@ pub fn queue_ack(channel: u32, consumed: u32) -> Result<(), Error> {
 /// writer may.
 pub fn port_notify(channel: u32) -> Result<(), Error> {
     status(raw(Call::PortNotify as u32, [channel, 0, 0])[0])
+}
+
+/// Kicks this partition's watchdog: its deadline starts again.
+/// `Err(Denied)` if the description gives it no watchdog.
+pub fn watchdog_kick() -> Result<(), Error> {
+    status(raw(Call::WatchdogKick as u32, [0; 3])[0])
+}
+
+/// Reports an error this partition found for the health monitor: only
+/// [`ErrorKind::PortOverflow`] with the id of a queuing channel it writes.
+/// Returns only if the error's action is `log` (or after the monitor
+/// resumes it).
+pub fn health_report(kind: ErrorKind, detail: u32) -> Result<(), Error> {
+    status(raw(Call::HealthReport as u32, [kind as u32, detail, 0])[0])
+}
+
+/// Where a core's error log stands: its newest entry's number (0: none)
+/// and its oldest still held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogBounds {
+    /// Newest entry's number, 0 if none yet.
+    pub newest: u32,
+    /// Oldest entry still held.
+    pub oldest: u32,
+}
+
+/// One entry of a core's error log, as [`health_log`] copies it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogEntry {
+    /// Its number in its core's log.
+    pub number: u32,
+    /// The core that logged it.
+    pub core: u8,
+    /// The partition it is about.
+    pub partition: u8,
+    /// What went wrong ([`ErrorKind::from_number`]).
+    pub kind: u8,
+    /// What was done (a [`bulkhead_abi::health::HealthAction`] number).
+    pub action: u8,
+    /// Kind-specific (the faulting address, the channel).
+    pub detail: u32,
+    /// Kind-specific (the partition's PC).
+    pub detail2: u32,
+    /// System time when it was logged.
+    pub time: u64,
+}
+
+/// Monitor only: entry `number` of core `core`'s error log, with the log's
+/// bounds. `Err((BadArgument, bounds))` if the entry is not held (not
+/// written yet, or overwritten); `Denied` for any partition but the
+/// monitor.
+pub fn health_log(core: u32, number: u32) -> Result<(LogEntry, LogBounds), (Error, LogBounds)> {
+    let mut words = [0u32; 8];
+    let [r0, newest, oldest, _] = raw(Call::HealthLog as u32, [core, number, words.as_mut_ptr() as u32]);
+    // The kernel wrote the buffer behind the compiler's back.
+    let words = core::hint::black_box(words);
+    let bounds = LogBounds { newest, oldest };
+    status(r0).map_err(|error| (error, bounds))?;
+    let entry = LogEntry {
+        number: words[0],
+        core: words[1] as u8,
+        partition: (words[1] >> 8) as u8,
+        kind: (words[1] >> 16) as u8,
+        action: (words[1] >> 24) as u8,
+        detail: words[2],
+        detail2: words[3],
+        time: u64::from(words[4]) | u64::from(words[5]) << 32,
+    };
+    Ok((entry, bounds))
+}
+
+/// Monitor only: restarts, halts or resumes partition `target`.
+pub fn partition_control(target: u32, op: ControlOp) -> Result<(), Error> {
+    partition_control_raw(target, op as u32)
+}
+
+/// [`partition_control`] with any operation number: what a hostile
+/// partition might pass.
+pub fn partition_control_raw(target: u32, op: u32) -> Result<(), Error> {
+    status(raw(Call::PartitionControl as u32, [target, op, 0])[0])
 }
 
 /// Reads partition time.

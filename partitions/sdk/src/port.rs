@@ -22,6 +22,7 @@
 //! it never touches memory outside a window the layout lists for this
 //! partition.
 
+use bulkhead_abi::health::ErrorKind;
 use crate::hypercall;
 use crate::layout::{CHANNELS, Channel, ChannelKind, Role};
 use bulkhead_abi::Error;
@@ -84,6 +85,12 @@ impl SamplingWriter {
         hypercall::port_notify(self.channel.id)
     }
 
+    /// Messages reader `reader` (its index in the channel's readers) missed
+    /// because its queue was full.
+    pub fn overflows(&self, reader: u32) -> u32 {
+        self.sender.overflows(reader)
+    }
+
     /// The channel as the layout describes it.
     pub fn channel(&self) -> &'static Channel {
         self.channel
@@ -144,6 +151,8 @@ impl SamplingReader {
 pub struct QueueSender {
     channel: &'static Channel,
     sender: queuing::QueueSender<RawWindow>,
+    /// The last send overflowed (and was reported to the health monitor).
+    overflowing: core::cell::Cell<bool>,
 }
 
 impl QueueSender {
@@ -152,14 +161,28 @@ impl QueueSender {
     pub fn open(name: &str) -> Option<QueueSender> {
         let (channel, window) = find(name, true, true)?;
         let sender = queuing::QueueSender::new(window, channel.message_size, depth(channel), channel.readers).ok()?;
-        Some(QueueSender { channel, sender })
+        Some(QueueSender { channel, sender, overflowing: core::cell::Cell::new(false) })
     }
 
     /// Appends `payload` to every reader's queue. A reader whose queue is
     /// full misses it, and its overflow count goes up: `Err(Full)` names
     /// those readers; the others got it. Never waits.
+    ///
+    /// The first overflow of a run (after a send every reader took) is
+    /// reported to the health monitor (`HealthReport`, error kind
+    /// `port-overflow`), whose action for this partition applies: `log`
+    /// (the default) returns the error here; `restart`, `halt` or `monitor`
+    /// do not return.
     pub fn send(&self, payload: &[u8]) -> Result<(), SendError> {
-        self.sender.send(payload)
+        let result = self.sender.send(payload);
+        let overflowed = matches!(result, Err(SendError::Full { .. }));
+        if overflowed && !self.overflowing.get() {
+            // Refused only if the layout and the kernel disagree on the
+            // channel; the overflow itself is counted in the window anyway.
+            let _ = hypercall::health_report(ErrorKind::PortOverflow, self.channel.id);
+        }
+        self.overflowing.set(overflowed);
+        result
     }
 
     /// Raises the readers' notify interrupt.

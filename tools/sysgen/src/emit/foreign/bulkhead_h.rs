@@ -13,6 +13,7 @@
 use super::comment_text;
 use bulkhead_abi::{
     ABI_VERSION, CONSOLE_WRITE_MAX, Call, El1Exception, Error, HVC_IMMEDIATE, OK, Operand, OperandKind, entry,
+    health::{ControlOp, ErrorKind, HealthAction, LOG_ENTRY_BYTES},
 };
 use std::fmt::Write;
 
@@ -40,6 +41,7 @@ fn parameter(operand: &Operand) -> String {
     match operand.kind {
         OperandKind::Word => format!("uint32_t {}", operand.name),
         OperandKind::ReadBuffer => format!("const void *{}", operand.name),
+        OperandKind::WriteBuffer => format!("void *{}", operand.name),
     }
 }
 
@@ -48,7 +50,7 @@ fn argument_value(operand: Option<&Operand>) -> String {
         None => "0U".to_owned(),
         Some(operand) => match operand.kind {
             OperandKind::Word => operand.name.to_owned(),
-            OperandKind::ReadBuffer => format!("(uint32_t)(uintptr_t){}", operand.name),
+            OperandKind::ReadBuffer | OperandKind::WriteBuffer => format!("(uint32_t)(uintptr_t){}", operand.name),
         },
     }
 }
@@ -169,6 +171,30 @@ pub fn bulkhead_h() -> String {
             comment_text(kind.meaning())
         );
     }
+
+    out.push_str("\n/* Health monitor: error kinds (HealthReport's r1, the log's kind byte). */\n");
+    for kind in ErrorKind::ALL {
+        let _ =
+            writeln!(out, "#define BULKHEAD_HEALTH_ERROR_{} {}U /* {} */", macro_case(kind), kind as u32, kind.name());
+    }
+    out.push_str("/* Health monitor: actions (the log's action byte). */\n");
+    for action in HealthAction::ALL {
+        let _ = writeln!(
+            out,
+            "#define BULKHEAD_HEALTH_ACTION_{} {}U /* {} */",
+            macro_case(action),
+            action as u32,
+            action.name()
+        );
+    }
+    out.push_str("/* Health monitor: PartitionControl operations (its r2). */\n");
+    for op in ControlOp::ALL {
+        let _ = writeln!(out, "#define BULKHEAD_CONTROL_{} {}U /* {} */", macro_case(op), op as u32, op.name());
+    }
+    let _ = writeln!(
+        out,
+        "#define BULKHEAD_HEALTH_LOG_ENTRY_BYTES {LOG_ENTRY_BYTES}U /* one HealthLog entry: eight little-endian words */"
+    );
 
     out.push_str(
         "\n/* Registers at the entry point: the kernel enters in SVC mode, A32, IRQ, FIQ and asynchronous\n \
