@@ -11,7 +11,7 @@ use crate::image::Image;
 use crate::model::{Access, ChannelKind, MailboxDriver, Partition, RegionKind, ServiceKind, System, VringPlacement};
 use crate::units::human_size;
 use crate::validate::FIQ_STACK;
-use bulkhead_kernel_core::tables::SpiWord;
+use bulkhead_kernel_core::tables::{ClearRange, ErrorKind, HealthDesc, SpiWord};
 use bulkhead_mpu::{El1Access, El2Access, MemoryType, Region, Shareability};
 use std::fmt::Write;
 use std::path::Path;
@@ -75,6 +75,17 @@ pub fn partition_layout_rs(system: &System, index: usize) -> String {
     let _ = writeln!(out, "/// This partition's name.\npub const NAME: &str = {:?};", partition.name);
     let _ = writeln!(out, "/// This partition's id.\npub const ID: u8 = {index};");
     let _ = writeln!(out, "/// The core this partition runs on.\npub const CORE: u32 = {};", partition.core);
+    let _ = writeln!(
+        out,
+        "/// The id of the monitor partition (`[monitor]`), if the system has one.\npub const MONITOR: Option<u8> = {:?};\n\
+         /// The SGI raised in the monitor when a partition's action is `monitor` (`[monitor] notify`), if any.\n\
+         pub const MONITOR_NOTIFY: Option<u16> = {:?};\n\
+         /// This partition's watchdog deadline in ticks of partition time (`health.watchdog`); 0: none.\n\
+         pub const WATCHDOG_TICKS: u64 = {};",
+        system.monitor.map(|m| m.partition as u8),
+        system.monitor.and_then(|m| m.notify).map(|sgi| sgi as u16),
+        partition.health.watchdog
+    );
     let gic = &system.board.gic;
     let _ = writeln!(
         out,
@@ -388,6 +399,16 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
             .map(|w| format!("SpiWord {{ word: {}, owned: {:#010x}, first_slot: {} }}", w.word, w.owned, w.first_slot))
             .collect();
         let _ = writeln!(out, "static {id}_SPIS: [SpiWord; {}] = [{}];", spis.len(), spis.join(", "));
+        let clears = clear_ranges(partition, image);
+        let _ = writeln!(out, "static {id}_CLEARS: [ClearRange; {}] = [", clears.len());
+        for (clear, region) in &clears {
+            let _ = writeln!(
+                out,
+                "    ClearRange {{ base: {:#010x}, size: {:#x}, keep_warm: {} }}, // {region}",
+                clear.base, clear.size, clear.keep_warm
+            );
+        }
+        out.push_str("];\n");
         let section = format!(".bulkhead_image_{}", id.to_lowercase());
         let bin = images_dir.join(format!("{}.bin", partition.name));
         let _ = writeln!(
@@ -405,7 +426,8 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
             out,
             "    PartitionDesc {{\n        name: {:?},\n        entry: {:#010x},\n        initial_sp: {:#010x},\n        \
              regions: &{id}_REGIONS,\n        grants: &{id}_GRANTS,\n        interrupts: &{id}_INTERRUPTS,\n        timer_slot: {},\n        spis: &{id}_SPIS,\n        init: ImageInit {{ data_start: {:#010x}, data_end: {:#010x}, \
-             data_load: {:#010x}, bss_start: {:#010x}, bss_end: {:#010x} }},\n        fault_policy: FaultPolicy::{},\n        core: {},\n    }},",
+             data_load: {:#010x}, bss_start: {:#010x}, bss_end: {:#010x} }},\n        health: {},\n        \
+             clears: &{id}_CLEARS,\n        core: {},\n    }},",
             partition.name,
             image.entry,
             data.base as u64 + data.size as u64,
@@ -418,7 +440,7 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
             image.data_load,
             image.bss_start,
             image.bss_end,
-            if partition.restart_on_fault { "Restart" } else { "Halt" },
+            health_literal(&partition.health),
             partition.core,
         );
     }
@@ -489,13 +511,77 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
     for region in &kernel.mpu_regions {
         let _ = writeln!(out, "        {},", region_literal(region));
     }
+    let monitor = match system.monitor {
+        Some(monitor) => format!(
+            "Some(MonitorDesc {{ partition: {}, notify: {:?} }}), // {}",
+            monitor.partition, monitor.notify, system.partitions[monitor.partition].name
+        ),
+        None => "None,".to_owned(),
+    };
     let _ = writeln!(
         out,
         "    ],\n    partitions: &PARTITIONS,\n    cores: &CORES,\n    channels: &CHANNELS,\n    \
-         trace: TraceFlags {{ windows: {}, interrupts: {} }},\n}};",
+         trace: TraceFlags {{ windows: {}, interrupts: {} }},\n    monitor: {monitor}\n}};",
         system.trace_windows, system.trace_interrupts
     );
     out
+}
+
+/// A partition's [`HealthDesc`] as Rust, one action per line with its
+/// kind, indented as a field of a `PartitionDesc`.
+fn health_literal(health: &HealthDesc) -> String {
+    let mut out = String::from("HealthDesc {\n            actions: [\n");
+    for kind in ErrorKind::ALL {
+        let _ = writeln!(out, "                HealthAction::{:?}, // {}", health.action(kind), kind.name());
+    }
+    let limit = match health.restart_limit {
+        Some(limit) => format!("Some(RestartLimit {{ restarts: {}, frames: {} }})", limit.restarts, limit.frames),
+        None => "None".to_owned(),
+    };
+    let _ = write!(
+        out,
+        "            ],\n            watchdog: {},\n            restart_limit: {limit},\n        }}",
+        health.watchdog
+    );
+    out
+}
+
+/// What a restart of `partition`, whose linked image is `image`, clears
+/// beyond `.bss`, sorted by address, each with the name of its region:
+/// every private writable region (`keep_warm` when `noinit`) and the data
+/// region's stacks and whatever else is neither `.data` nor `.bss`
+/// (`keep_warm`: only a cold restart clears them), less `.data` and `.bss`
+/// wherever they lie. Never shared memory, channel or VIRTIO windows or
+/// devices. Ranges are word-aligned: regions are 64-byte aligned, and
+/// `image::inspect` refuses a `.data` or `.bss` that is not word-aligned.
+pub fn clear_ranges<'a>(partition: &'a Partition, image: &Image) -> Vec<(ClearRange, &'a str)> {
+    let restored = [(image.data_start as u64, image.data_end as u64), (image.bss_start as u64, image.bss_end as u64)];
+    let mut clears = Vec::new();
+    for region in &partition.regions {
+        let keep_warm = match region.kind {
+            RegionKind::Data => true,
+            RegionKind::Private if region.access.write => region.noinit,
+            _ => continue,
+        };
+        let start = region.span.base as u64;
+        let mut pieces = vec![(start, start + region.span.size as u64)];
+        for &(from, to) in restored.iter().filter(|(from, to)| from < to) {
+            pieces = pieces
+                .into_iter()
+                .flat_map(|(start, end)| [(start, end.min(from)), (start.max(to), end)])
+                .filter(|(start, end)| start < end)
+                .collect();
+        }
+        for (start, end) in pieces {
+            let (start, end) = (start.next_multiple_of(4), end & !3);
+            if start < end {
+                let range = ClearRange { base: start as u32, size: (end - start) as u32, keep_warm };
+                clears.push((range, region.name.as_str()));
+            }
+        }
+    }
+    clears.sort_by_key(|(clear, _)| clear.base);
+    clears
 }
 
 /// `CHANNELS` and each channel's readers, by channel id.
@@ -648,6 +734,7 @@ pub fn memory_map(system: &System) -> String {
                     }
                     None => format!("shared {}", region.access.name()),
                 },
+                RegionKind::Private if region.noinit => format!("{} noinit", region.access.name()),
                 _ => region.access.name().to_owned(),
             };
             if region.shareability != Shareability::NonShareable {
@@ -924,10 +1011,12 @@ windows = [{ partition = "b", duration = "5ms" }]
         fn leak<T>(items: Vec<T>) -> &'static [T] {
             Vec::leak(items)
         }
+        let images = images(system);
         let partitions = system
             .partitions
             .iter()
-            .map(|p| {
+            .zip(&images)
+            .map(|(p, image)| {
                 let interrupts: Vec<u16> = owned_interrupts(p).iter().map(|i| *i as u16).collect();
                 let timer_slot =
                     interrupts.iter().position(|i| *i == bulkhead_kernel_core::vgic::VIRTUAL_TIMER).expect("the timer")
@@ -942,7 +1031,8 @@ windows = [{ partition = "b", duration = "5ms" }]
                     interrupts: leak(interrupts),
                     timer_slot,
                     init: ImageInit { data_start: 0, data_end: 0, data_load: 0, bss_start: 0, bss_end: 0 },
-                    fault_policy: FaultPolicy::Halt,
+                    health: p.health,
+                    clears: leak(clear_ranges(p, image).into_iter().map(|(clear, _)| clear).collect()),
                     core: p.core as u8,
                 }
             })
@@ -1020,6 +1110,9 @@ windows = [{ partition = "b", duration = "5ms" }]
                     .collect(),
             ),
             trace: TraceFlags::default(),
+            monitor: system
+                .monitor
+                .map(|m| MonitorDesc { partition: m.partition as u8, notify: m.notify.map(|sgi| sgi as u16) }),
         }
     }
 
@@ -1227,5 +1320,242 @@ windows = [{ partition = "control", duration = "5ms" }]
         let mut one_core = system.clone();
         one_core.schedules.retain(|s| s.core == 0);
         assert_eq!(one_core.console_serial(1), None, "a parked core logs nothing");
+    }
+
+    /// `worker` (core 0) with a `[partition.health]` and private regions,
+    /// `supervisor` (described second, on core 1: id 2) the monitor with
+    /// notify, `plain` (core 0) with `fault_policy` only. `supervisor`
+    /// reads two channels that notify, so its SGIs 0 and 1 are theirs.
+    const HEALTH: &str = r#"
+[system]
+name = "health"
+board = "mps3-an536"
+
+[[partition]]
+name = "worker"
+image = "demo-clock"
+fault_policy = "restart"
+code = { size = "64K" }
+data = { size = "32K" }
+regions = [
+    { name = "scratch", size = "4K", memory = "ddr", access = "rw" },
+    { name = "keep", size = "1K", memory = "ddr", access = "rw", noinit = true },
+    { name = "table", size = "1K", access = "r" },
+]
+
+[partition.health]
+watchdog = "2ms"
+restart_limit = { restarts = 3, frames = 10, then = "monitor" }
+actions = { fault = "restart-cold", watchdog = "monitor", port-overflow = "halt" }
+
+[[partition]]
+name = "supervisor"
+image = "demo-counter"
+fault_policy = "restart"
+code = { size = "64K" }
+data = { size = "32K" }
+
+[[partition]]
+name = "plain"
+image = "demo-spinner"
+fault_policy = "halt"
+code = { size = "64K" }
+data = { size = "32K" }
+
+[monitor]
+partition = "supervisor"
+notify = true
+
+[[channel]]
+name = "status"
+kind = "sampling"
+writer = "worker"
+readers = ["supervisor"]
+message_size = 16
+notify = true
+
+[[channel]]
+name = "beats"
+kind = "queuing"
+writer = "plain"
+readers = ["supervisor", "worker"]
+message_size = 8
+depth = 4
+notify = true
+
+[[schedule]]
+major_frame = "10ms"
+windows = [{ partition = "worker", duration = "2ms" }, { partition = "plain", duration = "2ms" }]
+
+[[schedule]]
+core = 1
+major_frame = "10ms"
+windows = [{ partition = "supervisor", duration = "5ms" }]
+"#;
+
+    fn health() -> System {
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        crate::validate::parse(Path::new("health.toml"), HEALTH, &workspace.join("boards")).unwrap_or_else(|problems| {
+            panic!("rejected: {:?}", problems.0.iter().map(|p| p.line()).collect::<Vec<_>>())
+        })
+    }
+
+    #[test]
+    fn health_actions_per_kind_and_the_defaults_of_fault_policy() {
+        use bulkhead_kernel_core::tables::{HealthAction::*, RestartLimit};
+        let system = health();
+        let names: Vec<&str> = system.partitions.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["worker", "plain", "supervisor"], "numbered core by core");
+        // By kind number: fault, undefined, reported, vgic-misuse, watchdog,
+        // port-overflow, restart-limit.
+        let worker = &system.partitions[0].health;
+        assert_eq!(worker.actions, [RestartCold, Restart, Restart, Restart, Monitor, Halt, Monitor]);
+        assert_eq!(worker.watchdog, 125_000, "2 ms at 62.5 MHz");
+        assert_eq!(worker.restart_limit, Some(RestartLimit { restarts: 3, frames: 10 }));
+        let plain = &system.partitions[1].health;
+        assert_eq!(plain.actions, [Halt, Halt, Halt, Halt, Halt, Log, Halt]);
+        assert_eq!((plain.watchdog, plain.restart_limit), (0, None));
+        assert_eq!(*plain, HealthDesc::uniform(Halt));
+        assert_eq!(system.partitions[2].health, HealthDesc::uniform(Restart));
+
+        let tables = kernel_tables_rs(&system, &images(&system), Path::new("/images"));
+        for expected in [
+            "        health: HealthDesc {\n            actions: [\n                HealthAction::RestartCold, // fault\n                \
+             HealthAction::Restart, // undefined\n                HealthAction::Restart, // reported\n                \
+             HealthAction::Restart, // vgic-misuse\n                HealthAction::Monitor, // watchdog\n                \
+             HealthAction::Halt, // port-overflow\n                HealthAction::Monitor, // restart-limit\n            ],\n            \
+             watchdog: 125000,\n            restart_limit: Some(RestartLimit { restarts: 3, frames: 10 }),\n        },\n        \
+             clears: &WORKER_CLEARS,\n",
+            "                HealthAction::Log, // port-overflow\n                HealthAction::Halt, // restart-limit\n            ],\n            \
+             watchdog: 0,\n            restart_limit: None,\n        },\n        clears: &PLAIN_CLEARS,\n",
+            "    monitor: Some(MonitorDesc { partition: 2, notify: Some(2) }), // supervisor\n};",
+        ] {
+            assert!(tables.contains(expected), "no `{expected}` in:\n{tables}");
+        }
+        assert_eq!(system_desc(&system).check(), Ok(()));
+        let none = kernel_tables_rs(&channels(), &images(&channels()), Path::new("/images"));
+        assert!(none.contains("    monitor: None,\n};"), "{none}");
+    }
+
+    #[test]
+    fn the_monitor_notify_sgi_follows_its_channels_sgis() {
+        let system = health();
+        let monitor = system.monitor.expect("a monitor");
+        assert_eq!((system.partitions[monitor.partition].name.as_str(), monitor.notify), ("supervisor", Some(2)));
+        let sgis = |c: usize| -> Vec<(&str, Option<u32>)> {
+            system.channels[c]
+                .readers
+                .iter()
+                .map(|r| (system.partitions[r.partition].name.as_str(), r.notify))
+                .collect()
+        };
+        assert_eq!(sgis(0), [("supervisor", Some(0))]);
+        assert_eq!(sgis(1), [("supervisor", Some(1)), ("worker", Some(0))]);
+        assert_eq!(system.partitions[2].interrupts, [0, 1, 2], "its channels' SGIs, then the monitor's");
+        assert_eq!(system.partitions[0].interrupts, [0], "only the monitor gets the monitor's SGI");
+        assert!(interrupt_routes(&system, 1)[..16].iter().all(Option::is_none), "SGIs are never routed");
+
+        for (index, watchdog) in [(0, 125_000), (1, 0), (2, 0)] {
+            let layout = partition_layout_rs(&system, index);
+            for expected in [
+                "pub const MONITOR: Option<u8> = Some(2);".to_owned(),
+                "pub const MONITOR_NOTIFY: Option<u16> = Some(2);".to_owned(),
+                format!("pub const WATCHDOG_TICKS: u64 = {watchdog};"),
+            ] {
+                assert!(layout.contains(&expected), "no `{expected}` in:\n{layout}");
+            }
+        }
+        let layout = partition_layout_rs(&channels(), 0);
+        assert!(layout.contains("pub const MONITOR: Option<u8> = None;"), "{layout}");
+        assert!(layout.contains("pub const MONITOR_NOTIFY: Option<u16> = None;"), "{layout}");
+
+        // Without notify, the monitor gets no SGI.
+        let quiet =
+            HEALTH.replace("notify = true\n\n[[channel]]\nname = \"status\"", "\n[[channel]]\nname = \"status\"");
+        assert_ne!(quiet, HEALTH);
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let quiet = crate::validate::parse(Path::new("quiet.toml"), &quiet, &workspace.join("boards")).expect("valid");
+        assert_eq!(quiet.monitor.map(|m| (m.partition, m.notify)), Some((2, None)));
+        assert_eq!(quiet.partitions[2].interrupts, [0, 1]);
+    }
+
+    #[test]
+    fn clears_are_private_writable_regions_and_the_rest_of_the_data_region() {
+        let system = health();
+        let worker = &system.partitions[0];
+        let span = |name: &str| worker.regions.iter().find(|r| r.name == name).expect("region").span;
+        let (data, scratch, keep) = (span("data"), span("scratch"), span("keep"));
+        let clear = |base: u32, size: u32, keep_warm: bool| ClearRange { base, size, keep_warm };
+        let image = |data_start: u32, data_end: u32, bss_start: u32, bss_end: u32| Image {
+            entry: worker.code().span.base,
+            data_start,
+            data_end,
+            data_load: worker.code().span.base + 0x1000,
+            bss_start,
+            bss_end,
+            flash_base: worker.code().span.base,
+            flash: vec![0; 4],
+        };
+        let ranges = |image: &Image| clear_ranges(worker, image);
+
+        // aarch32-rt's layout: .data then .bss at the start of the data
+        // region, then .uninit and the stacks, which only a cold restart
+        // clears. `scratch` is cleared by every restart, `keep` (noinit)
+        // only by a cold one; `table` (read-only), the channel windows and
+        // no device are ever cleared.
+        let (d, b) = (data.base + 0x40, data.base + 0x100);
+        let cleared = ranges(&image(data.base, d, d, b));
+        assert_eq!(
+            cleared,
+            [
+                (clear(b, data.size - 0x100, true), "data"),
+                (clear(scratch.base, scratch.size, false), "scratch"),
+                (clear(keep.base, keep.size, true), "keep"),
+            ]
+        );
+        assert!(data.base < scratch.base && scratch.base < keep.base, "sorted by address");
+
+        // .data and .bss apart, and .bss in `scratch`: each region less
+        // them, in pieces.
+        let cleared =
+            ranges(&image(data.base + 0x1000, data.base + 0x1010, scratch.base + 0x200, scratch.base + 0x280));
+        assert_eq!(
+            cleared,
+            [
+                (clear(data.base, 0x1000, true), "data"),
+                (clear(data.base + 0x1010, data.size - 0x1010, true), "data"),
+                (clear(scratch.base, 0x200, false), "scratch"),
+                (clear(scratch.base + 0x280, scratch.size - 0x280, false), "scratch"),
+                (clear(keep.base, keep.size, true), "keep"),
+            ]
+        );
+
+        // No .data, no .bss: the whole data region, kept warm.
+        let empty = ranges(&image(0, 0, 0, 0));
+        assert_eq!(empty[0], (clear(data.base, data.size, true), "data"));
+
+        // A partition with neither private regions nor anything but .data
+        // and .bss in its data region clears nothing.
+        let plain = &system.partitions[1];
+        let whole = plain.data().span;
+        let full = Image {
+            data_start: whole.base,
+            data_end: whole.base + 0x100,
+            bss_start: whole.base + 0x100,
+            bss_end: whole.base + whole.size,
+            ..image(0, 0, 0, 0)
+        };
+        assert_eq!(clear_ranges(plain, &full), []);
+
+        let tables = kernel_tables_rs(&system, &images(&system), Path::new("/images"));
+        let expected = format!(
+            "static WORKER_CLEARS: [ClearRange; 3] = [\n    \
+             ClearRange {{ base: {:#010x}, size: {:#x}, keep_warm: true }}, // data\n    \
+             ClearRange {{ base: {:#010x}, size: {:#x}, keep_warm: false }}, // scratch\n    \
+             ClearRange {{ base: {:#010x}, size: {:#x}, keep_warm: true }}, // keep\n];",
+            data.base, data.size, scratch.base, scratch.size, keep.base, keep.size
+        );
+        assert!(tables.contains(&expected), "no `{expected}` in:\n{tables}");
+        assert!(memory_map(&system).contains("keep         rw noinit"), "{}", memory_map(&system));
     }
 }

@@ -376,11 +376,14 @@ mod tests {
             span: Span { base, size },
             access: Access { read: true, write, execute: !write },
             shareability: bulkhead_mpu::Shareability::NonShareable,
+            noinit: false,
         };
         Partition {
             name: "guest".into(),
             image: ImageSource::Elf { path: ELF.into(), build: None },
-            restart_on_fault: true,
+            health: bulkhead_kernel_core::tables::HealthDesc::uniform(
+                bulkhead_kernel_core::tables::HealthAction::Restart,
+            ),
             stack_size: 4096,
             exception_stack_size: 512,
             regions: vec![

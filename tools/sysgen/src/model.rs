@@ -6,7 +6,7 @@
 //! and windows fit their major frame. Emitters can trust it without checking
 //! again.
 
-use bulkhead_kernel_core::tables::KERNEL_REGION_SLOTS;
+use bulkhead_kernel_core::tables::{HealthDesc, KERNEL_REGION_SLOTS};
 use bulkhead_mpu::{El1Access, El2Access, MemoryType, Region, Shareability};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -233,6 +233,9 @@ pub struct PartitionRegion {
     /// does not cache Normal memory marked shareable: so marked, two cores
     /// see each other's writes without cache maintenance.
     pub shareability: Shareability,
+    /// A private writable region marked `noinit`: a warm restart keeps its
+    /// contents, a cold one clears it. False for every other region.
+    pub noinit: bool,
 }
 
 impl PartitionRegion {
@@ -257,16 +260,18 @@ pub struct Partition {
     pub name: String,
     /// Where its image comes from.
     pub image: ImageSource,
-    /// Whether it restarts on a fault.
-    pub restart_on_fault: bool,
+    /// What the health monitor does about each error, its watchdog and its
+    /// restart limit: `fault_policy` and `[partition.health]`.
+    pub health: HealthDesc,
     /// Main stack.
     pub stack_size: u32,
     /// Each exception-mode stack.
     pub exception_stack_size: u32,
     /// Regions, code first, data second.
     pub regions: Vec<PartitionRegion>,
-    /// Interrupt ids (devices', explicit ones and, for a channel reader, the
-    /// SGIs of the channels that notify it; the virtual timer, which every
+    /// Interrupt ids (devices', explicit ones, for a channel reader the SGIs
+    /// of the channels that notify it, and for a `[monitor]` with `notify`
+    /// its notify SGI, after those; the virtual timer, which every
     /// partition owns, is not listed). SGIs and PPIs are those of its core;
     /// its SGIs are virtual only (the kernel raises them, nothing routes
     /// them).
@@ -517,6 +522,18 @@ pub struct Schedule {
     pub windows: Vec<Window>,
 }
 
+/// The `[monitor]`: the partition that reads every core's error log and
+/// may restart, halt or resume the others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Monitor {
+    /// The partition (index into [`System::partitions`]).
+    pub partition: usize,
+    /// The SGI raised in it when a partition's action is `monitor`
+    /// (`notify = true`); also in its [`Partition::interrupts`], numbered
+    /// after the notify SGIs of its channels.
+    pub notify: Option<u32>,
+}
+
 /// A validated system.
 #[derive(Clone, Debug)]
 pub struct System {
@@ -544,6 +561,8 @@ pub struct System {
     pub trace_windows: bool,
     /// Interrupt tracing on.
     pub trace_interrupts: bool,
+    /// The `[monitor]` partition, if any.
+    pub monitor: Option<Monitor>,
     /// Things that are allowed but worth saying.
     pub warnings: Vec<String>,
 }

@@ -34,6 +34,19 @@ pub struct SystemFile {
     /// `[[virtio]]`: VIRTIO rpmsg links to another processor.
     #[serde(default)]
     pub virtio: Vec<Spanned<Virtio>>,
+    /// `[monitor]`: the health-monitor partition, optional.
+    pub monitor: Option<Spanned<Monitor>>,
+}
+
+/// `[monitor]`: the partition that reads every core's error log and may
+/// restart, halt or resume the others.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Monitor {
+    /// The monitor partition.
+    pub partition: Spanned<String>,
+    /// It gets an SGI when a partition's action is `monitor` (default false).
+    pub notify: Option<Spanned<bool>>,
 }
 
 /// `[system]`.
@@ -113,6 +126,33 @@ pub struct Partition {
     /// Core the partition runs on (default: the core of the schedule its
     /// windows are in).
     pub core: Option<Spanned<u32>>,
+    /// `[partition.health]`: the health monitor's actions, watchdog and
+    /// restart limit beyond what `fault_policy` gives.
+    pub health: Option<Spanned<Health>>,
+}
+
+/// `[partition.health]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Health {
+    /// Watchdog deadline in partition time.
+    pub watchdog: Option<Spanned<Duration>>,
+    /// `{ restarts, frames, then? }`.
+    pub restart_limit: Option<Spanned<RestartLimit>>,
+    /// Error kind name to action name.
+    pub actions: Option<Spanned<BTreeMap<Spanned<String>, Spanned<String>>>>,
+}
+
+/// `restart_limit = { restarts, frames, then? }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestartLimit {
+    /// Restarts allowed within `frames`.
+    pub restarts: Spanned<i64>,
+    /// The window, in major frames.
+    pub frames: Spanned<i64>,
+    /// The `restart-limit` action: `halt` (default) or `monitor`.
+    pub then: Option<Spanned<String>>,
 }
 
 /// `image`: a crate name (`image = "demo-counter"`), or a prebuilt ELF
@@ -176,6 +216,9 @@ pub struct Region {
     pub access: Spanned<String>,
     /// `normal` (default) or `non-cacheable`.
     pub memory_type: Option<Spanned<String>>,
+    /// A warm restart keeps its contents; only a cold one clears it
+    /// (default false). Writable regions only.
+    pub noinit: Option<Spanned<bool>>,
 }
 
 /// `[[shared]]`: one region several partitions map.

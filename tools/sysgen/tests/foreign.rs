@@ -64,7 +64,8 @@ fn load_system(path: &Path) -> System {
 /// region, channels) and the other kinds of fact side by side.
 const EVERY_KIND_OF_FACT: &str = r#"# Every kind of fact the foreign files carry: private and shared regions,
 # a device, an explicit interrupt, two windows for one partition, a
-# sampling channel that notifies and a queuing one that does not.
+# sampling channel that notifies and a queuing one that does not, a
+# watchdog and a monitor that is notified.
 [system]
 name = "foreign-facts"
 board = "mps3-an536"
@@ -80,6 +81,9 @@ data = { size = "16K" }
 regions = [{ name = "log-book", size = "4K", memory = "ddr", access = "rw" }]
 devices = ["uart4"]
 interrupts = [64]
+
+[partition.health]
+watchdog = "1ms"
 
 [[partition]]
 name = "reader"
@@ -111,6 +115,10 @@ readers = ["writer"]
 message_size = 8
 depth = 4
 memory = "ddr"
+
+[monitor]
+partition = "reader"
+notify = true
 
 [[schedule]]
 major_frame = "10ms"
@@ -212,6 +220,16 @@ fn promised_defines(system: &System, index: usize) -> BTreeMap<String, Fact> {
     fact("PARTITION_ID".into(), Fact::Number(index as u64));
     fact("PARTITION_COUNT".into(), Fact::Number(system.partitions.len() as u64));
     fact("CORE".into(), Fact::Number(partition.core as u64));
+    for (id, other) in system.partitions.iter().enumerate() {
+        fact(format!("PARTITION_{}_ID", upper(&other.name)), Fact::Number(id as u64));
+    }
+    fact("WATCHDOG_TICKS".into(), Fact::Wide(partition.health.watchdog));
+    if let Some(monitor) = system.monitor {
+        fact("MONITOR_ID".into(), Fact::Number(monitor.partition as u64));
+        if let Some(sgi) = monitor.notify {
+            fact("MONITOR_NOTIFY_SGI".into(), Fact::Number(sgi as u64));
+        }
+    }
     fact("TIMER_HZ".into(), Fact::Number(board.timer_hz as u64));
     fact("VIRTUAL_TIMER_INTID".into(), Fact::Number(VIRTUAL_TIMER));
     let schedule = system.schedules.iter().find(|s| s.core == partition.core).expect("the partition's schedule");

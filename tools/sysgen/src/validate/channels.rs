@@ -51,7 +51,8 @@ pub(super) struct ChannelRequest {
 /// What the channels give each partition (indexed in file order).
 pub(super) struct PartitionChannels {
     /// The notify SGIs each partition reads channels with, in allocation
-    /// order (0, 1, ...).
+    /// order (0, 1, ...); `health` appends the monitor's notify SGI to the
+    /// monitor's.
     pub notify: Vec<Vec<u32>>,
     /// The channel windows each partition maps: the request of each and
     /// its channel's name, in description order.

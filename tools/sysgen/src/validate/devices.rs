@@ -139,6 +139,7 @@ pub(super) fn give(
             access: Access { read: true, write: true, execute: false },
             memory_type: MemoryType::Device,
             shareability: Shareability::NonShareable,
+            noinit: false,
         });
     }
     for interrupt in &raw.interrupts {

@@ -13,8 +13,8 @@
 use crate::model::*;
 
 /// Orders `system.partitions` by (core, description order) and rewrites
-/// every reference to a partition index: windows, VIRTIO links and
-/// channels.
+/// every reference to a partition index: windows, VIRTIO links, channels
+/// and the monitor.
 pub(super) fn number_core_by_core(system: &mut System) {
     let mut order: Vec<usize> = (0..system.partitions.len()).collect();
     order.sort_by_key(|&index| system.partitions[index].core);
@@ -41,6 +41,9 @@ pub(super) fn number_core_by_core(system: &mut System) {
         for reader in &mut channel.readers {
             reader.partition = new_id[reader.partition];
         }
+    }
+    if let Some(monitor) = &mut system.monitor {
+        monitor.partition = new_id[monitor.partition];
     }
 }
 

@@ -27,6 +27,8 @@
 //! - `shared`: `[[shared]]` regions and who maps them;
 //! - `channels`: `[[channel]]`s, desugared into shared regions, and their
 //!   readers' notify SGIs;
+//! - `health`: `fault_policy`, `[partition.health]` and `[monitor]`, and
+//!   the monitor's notify SGI (after its channels');
 //! - `placement`: where every region goes and what it may not overlap;
 //! - `devices`: devices and interrupts given to partitions;
 //! - `virtio`: `[[virtio]]` links;
@@ -43,6 +45,7 @@
 mod board;
 mod channels;
 mod devices;
+mod health;
 mod ids;
 mod kernel;
 mod partitions;
@@ -298,6 +301,7 @@ fn build(
     let kernel::Built { kernel, trace_windows, trace_interrupts } =
         kernel::build(checker, &file, &board, &board_kernel);
     let names = partitions::names(checker, &file);
+    let monitor = health::monitor(checker, &file, &names);
 
     // Region requests in description order: partitions' regions, then
     // shared, then channel windows (shared regions too), then VIRTIO
@@ -305,7 +309,10 @@ fn build(
     let mut requests = placement::Requests::default();
     partitions::request_regions(checker, &file, &board, &mut requests);
     let mut shared_requests = shared::request(checker, &file, &board, &names, &mut requests);
-    let channel_requests = channels::request(checker, &file, &board, &names, &mut requests, &mut shared_requests);
+    let mut channel_requests = channels::request(checker, &file, &board, &names, &mut requests, &mut shared_requests);
+    let monitor_sgi =
+        health::assign_monitor_sgi(checker, &file, monitor.as_ref(), &mut channel_requests.partitions.notify);
+    let health = health::build(checker, &file, &board, monitor.as_ref());
     let window_requests = virtio::request_windows(checker, &file, &board, &names, &mut requests);
     let placed = placement::place(checker, &board, &kernel, &requests.list);
 
@@ -320,6 +327,7 @@ fn build(
         &placed,
         &cores,
         &channel_requests.partitions,
+        &health,
     );
     devices::check_memory_clear_of_devices(checker, &board, &requests.list, &placed);
     let shared = shared::placed(&shared_requests, &placed);
@@ -357,6 +365,7 @@ fn build(
         schedules,
         trace_windows,
         trace_interrupts,
+        monitor: health::build_monitor(monitor.as_ref(), monitor_sgi),
         warnings,
     };
     ids::number_core_by_core(&mut system);

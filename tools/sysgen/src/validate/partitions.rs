@@ -19,8 +19,8 @@ use super::channels::PartitionChannels;
 use super::placement::{self, Claim, Request, Requests};
 use super::{Checker, PartitionNames, devices, valid_name};
 use crate::model::*;
-use crate::raw::{self, FaultPolicy};
-use bulkhead_kernel_core::tables::KERNEL_REGION_SLOTS;
+use crate::raw;
+use bulkhead_kernel_core::tables::{HealthDesc, KERNEL_REGION_SLOTS};
 use bulkhead_mpu::{MemoryType, Region, Shareability};
 use std::collections::{HashMap, HashSet};
 use toml::Spanned;
@@ -131,7 +131,14 @@ pub(super) fn request_regions(checker: &mut Checker, file: &raw::SystemFile, boa
                 writable: access.write,
                 size_key: None,
             });
-            claims.push(Claim { request, kind, name: role.to_owned(), access, memory_type: MemoryType::Normal });
+            claims.push(Claim {
+                request,
+                kind,
+                name: role.to_owned(),
+                access,
+                memory_type: MemoryType::Normal,
+                noinit: false,
+            });
         }
         let mut seen = vec!["code".to_owned(), "data".to_owned()];
         for region in &raw.regions {
@@ -159,7 +166,7 @@ pub(super) fn request_regions(checker: &mut Checker, file: &raw::SystemFile, boa
             let Some(memory_type) = placement::parse_memory_type(checker, &key, &r.memory_type) else { continue };
             let Some(memory) = placement::memory_index(checker, board, &key, &r.memory) else { continue };
             let request = requests.push(Request {
-                key,
+                key: key.clone(),
                 span: region.span(),
                 base: r.base.as_ref().map(|b| *b.get_ref()),
                 size: r.size.get_ref().0,
@@ -168,7 +175,22 @@ pub(super) fn request_regions(checker: &mut Checker, file: &raw::SystemFile, boa
                 writable: access.write,
                 size_key: None,
             });
-            claims.push(Claim { request, kind: RegionKind::Private, name: rname.clone(), access, memory_type });
+            let noinit = r.noinit.as_ref().is_some_and(|n| *n.get_ref());
+            if let Some(value) = &r.noinit
+                && *value.get_ref()
+                && !access.write
+            {
+                checker.at(
+                    format!("{key}.noinit"),
+                    value,
+                    format!(
+                        "`noinit` keeps a writable region's contents across a warm restart, but region `{rname}` is \
+                         `{}`: no restart writes it",
+                        access.name()
+                    ),
+                );
+            }
+            claims.push(Claim { request, kind: RegionKind::Private, name: rname.clone(), access, memory_type, noinit });
         }
         requests.claims.push(claims);
     }
@@ -176,7 +198,7 @@ pub(super) fn request_regions(checker: &mut Checker, file: &raw::SystemFile, boa
 
 /// Builds every partition from its placed regions, its devices and
 /// interrupts, its channels' notify SGIs and its own keys, partition `p` on
-/// core `cores[p]`.
+/// core `cores[p]` with health configuration `health[p]`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn build(
     checker: &mut Checker,
@@ -188,6 +210,7 @@ pub(super) fn build(
     placed: &[Option<Span>],
     cores: &[u32],
     channels: &PartitionChannels,
+    health: &[HealthDesc],
 ) -> Vec<Partition> {
     let mut partitions = Vec::new();
     let mut owners = devices::Owners::default();
@@ -217,6 +240,7 @@ pub(super) fn build(
                     } else {
                         Shareability::NonShareable
                     },
+                    noinit: claim.noinit,
                 });
             }
         }
@@ -271,7 +295,7 @@ pub(super) fn build(
         partitions.push(Partition {
             name: pname,
             image,
-            restart_on_fault: *raw.fault_policy.get_ref() == FaultPolicy::Restart,
+            health: health[index],
             stack_size: stack as u32,
             exception_stack_size: exception_stack as u32,
             regions,
@@ -358,6 +382,7 @@ mod tests {
             access: Access { read: true, write, execute: false },
             memory_type: MemoryType::Normal,
             shareability: Shareability::NonShareable,
+            noinit: false,
         }
     }
 

@@ -63,6 +63,8 @@ pub(super) struct Claim {
     pub access: Access,
     /// Its memory type.
     pub memory_type: MemoryType,
+    /// A private region marked `noinit`.
+    pub noinit: bool,
 }
 
 /// Every region to place, and the partitions' claims on them.

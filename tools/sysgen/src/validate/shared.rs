@@ -58,6 +58,7 @@ pub(super) fn push_region(requests: &mut Requests, shared_requests: &mut Vec<Sha
             name: region.name.clone(),
             access,
             memory_type: region.memory_type,
+            noinit: false,
         });
     }
     shared_index

@@ -96,6 +96,7 @@ pub(super) fn request_windows(
             name: vname.clone(),
             access: Access { read: true, write: true, execute: false },
             memory_type: MemoryType::NormalNonCacheable,
+            noinit: false,
         });
         window_requests[link_index] = Some(WindowRequest { request, owner });
     }

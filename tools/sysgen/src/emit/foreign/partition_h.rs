@@ -130,6 +130,38 @@ pub fn partition_h(system: &System, index: usize) -> Result<String, NameClash> {
         Value::Number(partition.core),
         &format!("partition.{pname}.core, or the core of the [[schedule]] its windows are in"),
     )?;
+    for (id, other) in system.partitions.iter().enumerate() {
+        h.define(
+            &format!("PARTITION_{}_ID", c_identifier(&other.name)),
+            Value::Number(id as u32),
+            &format!("partition `{}`'s id: r1 of PartitionControl", other.name),
+        )?;
+    }
+
+    h.section("Health monitor");
+    h.define(
+        "WATCHDOG_TICKS",
+        Value::Wide(partition.health.watchdog),
+        &format!("partition.{pname}.health.watchdog, in ticks of partition time; 0: no watchdog"),
+    )?;
+    match system.monitor {
+        Some(monitor) => {
+            h.define(
+                "MONITOR_ID",
+                Value::Number(monitor.partition as u32),
+                &format!("[monitor] partition: `{}`", system.partitions[monitor.partition].name),
+            )?;
+            match monitor.notify {
+                Some(sgi) => h.define(
+                    "MONITOR_NOTIFY_SGI",
+                    Value::Number(sgi),
+                    "[monitor] notify: the SGI raised in the monitor when a partition's action is monitor",
+                )?,
+                None => h.note("[monitor] notify is false, so no BULKHEAD_MONITOR_NOTIFY_SGI"),
+            }
+        }
+        None => h.note("no [monitor], so no BULKHEAD_MONITOR_ID"),
+    }
 
     h.section("Time, in counter ticks");
     h.define(
