@@ -33,8 +33,8 @@ use crate::arch::guest_registers::TrappedRegisters;
 use crate::arch::{cache, cpu, entry, mpu, timer, traps, vgic as virtual_interface};
 use crate::boot_params::{self, Options};
 use crate::channels;
-use crate::health;
 use crate::console::{Direct, Flush, Uart};
+use crate::health;
 use crate::partition_memory::{self, UserBytes, UserWords};
 use crate::smp;
 use crate::tables::{CORE_COUNT, MAX_CORE_PARTITIONS, PARTITION_COUNT, SYSTEM};
@@ -983,12 +983,13 @@ impl Kernel {
                 // Observed as late as possible: the later the tick, the more
                 // room to take back ticks its time got ahead when its last
                 // window ended late (see `vtime`).
+                // Where its time stands: where its last window left it.
+                let stopped = partition.clock.stopped_at();
                 let offset = partition.clock.switch_in(scheduled, timer::now());
-                // Its watchdog, checked where its time stands at its window's
-                // start (where its last window left it).
+                // Its watchdog, checked at its window's start.
                 if desc.health.watchdog != 0
-                    && hm::watchdog_expired(desc.health.watchdog, partition.kicked, partition.clock.stopped_at())
-                    && !self.watchdog_expired(id, scheduled)
+                    && hm::watchdog_expired(desc.health.watchdog, partition.kicked, stopped)
+                    && !self.watchdog_expired(id, scheduled, stopped)
                 {
                     return;
                 }
@@ -1508,8 +1509,8 @@ impl Kernel {
         syndrome: (&'static str, u32),
         address: u32,
     ) {
-        let Some(desc) = SYSTEM.partition(id) else { return };
         let pc = self.partitions.get(id as usize).map_or(0, |p| p.context.frame.elr);
+        let Some(decision) = self.decide(id, kind) else { return };
         self.console.record(Event::Fault {
             partition: id,
             class,
@@ -1517,9 +1518,19 @@ impl Kernel {
             syndrome: syndrome.1,
             address,
             pc,
-            policy: desc.health.action(kind).name(),
+            policy: decision.action.name(),
         });
-        self.health_error(id, kind, address, pc);
+        self.act(id, kind, decision, address, pc);
+    }
+
+    /// The health monitor's decision on partition `id`'s error of `kind`
+    /// (a restart within the limit is recorded in its history).
+    fn decide(&mut self, id: PartitionId, kind: ErrorKind) -> Option<hm::Decision> {
+        let frame = self.cursor.frame();
+        let (Some(desc), Some(partition)) = (SYSTEM.partition(id), self.partitions.get_mut(id as usize)) else {
+            return None;
+        };
+        Some(hm::decide(&desc.health, kind, &mut partition.history, frame))
     }
 
     /// Partition `id`'s error of `kind` (with two words of detail for the
@@ -1529,12 +1540,21 @@ impl Kernel {
     #[cold]
     #[inline(never)]
     fn health_error(&mut self, id: PartitionId, kind: ErrorKind, detail: u32, detail2: u32) -> HealthAction {
-        let frame = self.cursor.frame();
-        let (Some(desc), Some(partition)) = (SYSTEM.partition(id), self.partitions.get_mut(id as usize)) else {
-            return HealthAction::Log;
-        };
-        let decision = hm::decide(&desc.health, kind, &mut partition.history, frame);
-        let restarts = partition.history.count();
+        let Some(decision) = self.decide(id, kind) else { return HealthAction::Log };
+        self.act(id, kind, decision, detail, detail2)
+    }
+
+    /// Logs partition `id`'s error of `kind` with the action `decision`
+    /// chose, and takes the action. Returns it.
+    fn act(
+        &mut self,
+        id: PartitionId,
+        kind: ErrorKind,
+        decision: hm::Decision,
+        detail: u32,
+        detail2: u32,
+    ) -> HealthAction {
+        let restarts = self.partitions.get(id as usize).map_or(0, |partition| partition.history.count());
         let action = decision.action;
         self.log_error(id, kind, action, detail, detail2);
         if decision.limit_reached {
@@ -1590,7 +1610,7 @@ impl Kernel {
     /// goes on as its new status says (a restart's restore, or idle).
     #[cold]
     #[inline(never)]
-    fn watchdog_expired(&mut self, id: PartitionId, scheduled: u64) -> bool {
+    fn watchdog_expired(&mut self, id: PartitionId, scheduled: u64, stopped: u64) -> bool {
         let (deadline, kicked) = match (SYSTEM.partition(id), self.partitions.get(id as usize)) {
             (Some(desc), Some(partition)) => (desc.health.watchdog, partition.kicked),
             _ => return false,
@@ -1599,7 +1619,7 @@ impl Kernel {
         let Some(partition) = self.partitions.get_mut(id as usize) else { return false };
         match (action, partition.status) {
             (HealthAction::Log, _) => {
-                partition.kicked = partition.clock.stopped_at();
+                partition.kicked = stopped;
                 true
             }
             (_, Status::Restoring { .. }) => {

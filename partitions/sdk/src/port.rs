@@ -22,10 +22,10 @@
 //! it never touches memory outside a window the layout lists for this
 //! partition.
 
-use bulkhead_abi::health::ErrorKind;
 use crate::hypercall;
 use crate::layout::{CHANNELS, Channel, ChannelKind, Role};
 use bulkhead_abi::Error;
+use bulkhead_abi::health::ErrorKind;
 pub use bulkhead_ports::queuing::{ReceiveError, SendError};
 pub use bulkhead_ports::sampling::{ReadError, WriteError};
 use bulkhead_ports::{RawWindow, queuing, sampling};
@@ -83,12 +83,6 @@ impl SamplingWriter {
     /// Raises the readers' notify interrupt.
     pub fn notify(&self) -> Result<(), Error> {
         hypercall::port_notify(self.channel.id)
-    }
-
-    /// Messages reader `reader` (its index in the channel's readers) missed
-    /// because its queue was full.
-    pub fn overflows(&self, reader: u32) -> u32 {
-        self.sender.overflows(reader)
     }
 
     /// The channel as the layout describes it.
@@ -188,6 +182,12 @@ impl QueueSender {
     /// Raises the readers' notify interrupt.
     pub fn notify(&self) -> Result<(), Error> {
         hypercall::port_notify(self.channel.id)
+    }
+
+    /// Messages reader `reader` (its index in the channel's readers) missed
+    /// because its queue was full.
+    pub fn overflows(&self, reader: u32) -> u32 {
+        self.sender.overflows(reader)
     }
 
     /// The channel as the layout describes it.

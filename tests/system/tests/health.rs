@@ -49,14 +49,10 @@ fn the_restart_limit_turns_the_third_restart_into_a_halt() {
     assert_eq!(lives, ["crasher life=0", "crasher life=1", "crasher life=2"]);
     assert_eq!(
         health(0, "crasher"),
-        pairs(&[
-            ("fault", "restart-cold"),
-            ("fault", "restart-cold"),
-            ("fault", "halt"),
-            ("restart-limit", "halt")
-        ])
+        pairs(&[("fault", "restart-cold"), ("fault", "restart-cold"), ("fault", "halt"), ("restart-limit", "halt")])
     );
-    let halted: Vec<Record> = records(run().console(0), kind::HALTED).filter(|r| r.subject == Some("crasher")).collect();
+    let halted: Vec<Record> =
+        records(run().console(0), kind::HALTED).filter(|r| r.subject == Some("crasher")).collect();
     assert_eq!(halted.len(), 1);
     assert_eq!(halted[0].field("reason"), Some("restart-limit"));
     // Each fault names the policy it got.
@@ -83,7 +79,8 @@ fn a_warm_restart_keeps_noinit_and_a_cold_one_clears_it() {
         ]
     );
     assert_eq!(health(0, "keeper"), pairs(&[("fault", "restart"), ("fault", "restart")]));
-    let controls: Vec<Record> = records(run().console(0), kind::CONTROL).filter(|r| r.subject == Some("keeper")).collect();
+    let controls: Vec<Record> =
+        records(run().console(0), kind::CONTROL).filter(|r| r.subject == Some("keeper")).collect();
     assert_eq!(controls.len(), 1);
     assert_eq!((controls[0].field("op"), controls[0].field("by")), (Some("restart-cold"), Some("hm")));
     assert!(output(0, "hm").contains(&"hm cold keeper=ok"));
@@ -113,15 +110,47 @@ fn a_watchdog_with_action_log_records_each_expiry_and_the_partition_runs_on() {
 
 #[test]
 fn the_monitor_resumes_a_suspended_partition_on_the_other_core_and_restarts_it() {
-    // remote (core 1) misses its watchdog in its first window: suspended,
-    // the monitor (core 0) is told, reads the entry from core 1's log and
-    // resumes it, which carries on where it was (window 1 of life 0);
-    // five monitor windows later the monitor restarts it (life 1), whose
-    // first window has no kick either.
+    // remote (core 1) misses its watchdog (400 us, windows of 300 us) in
+    // its first two windows: suspended before its third, the monitor (core
+    // 0) is told, reads the entry from core 1's log and resumes it, and it
+    // carries on where it was (window 2 of life 0); five monitor windows
+    // later the monitor restarts it (life 1), which misses its first two
+    // windows' kicks again.
     let remote: Vec<&str> = output(1, "remote");
-    assert_eq!(&remote[..3], ["remote window=0 life=0", "remote window=1 life=0", "remote window=2 life=0"]);
+    assert_eq!(
+        &remote[..4],
+        ["remote window=0 life=0", "remote window=1 life=0", "remote window=2 life=0", "remote window=3 life=0"]
+    );
     let first_life_1 = remote.iter().position(|t| *t == "remote window=0 life=1").expect("a restart by the monitor");
-    assert_eq!(remote[first_life_1 + 1], "remote window=1 life=1", "{remote:?}");
+    assert_eq!(
+        &remote[first_life_1..first_life_1 + 3],
+        ["remote window=0 life=1", "remote window=1 life=1", "remote window=2 life=1"]
+    );
+    // Each suspension falls between its windows 1 and 2, and the resume
+    // before window 2.
+    let lines = run().console(1);
+    let first =
+        |text: &str| lines.iter().position(|line| line.ends_with(text)).unwrap_or_else(|| panic!("no `{text}`"));
+    let suspensions: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| Record::parse(line).is_some_and(|r| r.kind == kind::HEALTH && r.subject == Some("remote")))
+        .map(|(index, _)| index)
+        .collect();
+    let resumes: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| {
+            Record::parse(line).is_some_and(|r| r.kind == kind::CONTROL && r.field("op") == Some("resume"))
+        })
+        .map(|(index, _)| index)
+        .collect();
+    assert_eq!((suspensions.len(), resumes.len()), (2, 2));
+    for (life, (suspended, resumed)) in suspensions.iter().zip(&resumes).enumerate() {
+        let window1 = first(&format!("remote window=1 life={life}"));
+        let window2 = first(&format!("remote window=2 life={life}"));
+        assert!(window1 < *suspended && suspended < resumed && *resumed < window2, "life {life}");
+    }
     assert_eq!(health(1, "remote"), pairs(&[("watchdog", "monitor"), ("watchdog", "monitor")]));
     let controls: Vec<(String, String)> = records(run().console(1), kind::CONTROL)
         .filter(|r| r.subject == Some("remote"))
@@ -149,7 +178,9 @@ fn the_monitor_reads_every_error_of_both_cores_and_its_log_survives_restarts() {
     let logged = |core: u8| -> Vec<(String, String, String)> {
         hm.iter()
             .filter(|t| t.starts_with(&format!("hm log core={core} ")))
-            .map(|t| (field(t, "who").unwrap().into(), field(t, "kind").unwrap().into(), field(t, "action").unwrap().into()))
+            .map(|t| {
+                (field(t, "who").unwrap().into(), field(t, "kind").unwrap().into(), field(t, "action").unwrap().into())
+            })
             .collect()
     };
     // Every @health record of a core is an entry the monitor read, in order.
@@ -159,7 +190,10 @@ fn the_monitor_reads_every_error_of_both_cores_and_its_log_survives_restarts() {
             .collect();
         let read = logged(core);
         assert!(!records.is_empty());
-        assert!(read.len() <= records.len() && records[..read.len()] == read[..], "core {core}: {read:?} vs {records:?}");
+        assert!(
+            read.len() <= records.len() && records[..read.len()] == read[..],
+            "core {core}: {read:?} vs {records:?}"
+        );
         // All but those of the last frame or two were read.
         assert!(read.len() + 2 >= records.len(), "core {core}: {read:?} vs {records:?}");
     }
@@ -185,7 +219,7 @@ fn the_monitors_own_mistakes_are_refused() {
         ("unknown", "bad-argument"),
         ("op", "bad-argument"),
         ("core", "bad-argument"),
-        ("buffer", "bad-address"),
+        ("buf", "bad-address"),
     ] {
         assert_eq!(field(checks, key), Some(expected), "{key} in `{checks}`");
     }
@@ -196,9 +230,13 @@ fn an_unprivileged_partition_is_refused_and_its_gic_misuse_halts_it() {
     let rogue = output(1, "rogue");
     assert!(!rogue.iter().any(|t| t.contains("ESCAPED")), "{rogue:?}");
     let calls = rogue.iter().find(|t| t.starts_with("rogue log=")).expect("rogue's calls");
-    for (key, expected) in
-        [("log", "denied"), ("control", "denied"), ("kick", "denied"), ("report", "bad-argument"), ("overflow", "denied")]
-    {
+    for (key, expected) in [
+        ("log", "denied"),
+        ("control", "denied"),
+        ("kick", "denied"),
+        ("report", "bad-argument"),
+        ("overflow", "denied"),
+    ] {
         assert_eq!(field(calls, key), Some(expected), "{key} in `{calls}`");
     }
     // Its fault_policy is restart, but vgic-misuse is mapped to halt.
@@ -214,4 +252,15 @@ fn a_port_overflow_is_reported_once_per_run_of_overflows() {
     let flood = output(0, "flood");
     assert_eq!(flood, ["flood sent=4 full=6 overflows=6"]);
     assert_eq!(health(0, "flood"), pairs(&[("port-overflow", "log")]));
+}
+
+/// Prints both consoles (`cargo test --test health -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn print_consoles() {
+    for core in 0..2 {
+        for line in run().console(core) {
+            println!("[core {core}] {line}");
+        }
+    }
 }

@@ -19,9 +19,9 @@
 //!   run of overflows, one report.
 //! - `rogue` (core 1) makes every privileged call and the calls that are
 //!   not its to make, then misuses the GIC (a byte store to `GICD_CTLR`).
-//! - `remote` (core 1, watchdog, action `monitor`) does not kick in its
-//!   first window, so it is suspended until the monitor resumes it; it
-//!   kicks from then on.
+//! - `remote` (core 1, watchdog of 400 us, action `monitor`, windows of
+//!   300 us) does not kick in its first two windows, so it is suspended
+//!   before its third until the monitor resumes it; it kicks from then on.
 //!
 //! Lines: `hm checks ...`, `hm log core=C n=N who=NAME kind=K action=A
 //! detail=D`, `hm resume|cold|restart NAME=RESULT`, `dog window=W`,
@@ -116,7 +116,7 @@ fn monitor() -> ! {
     let kernel = layout::KERNEL[1].base;
     let buffer = hypercall::raw(Call::HealthLog as u32, [0, 1, kernel])[0];
     println!(
-        "hm checks resume={} self={} unknown={} op={} core={} buffer={}",
+        "hm checks resume={} self={} unknown={} op={} core={} buf={}",
         name(resume),
         name(own),
         name(unknown),
@@ -129,6 +129,7 @@ fn monitor() -> ! {
     );
     let mut next = [1u32; 2];
     let mut keeper_faults = 0;
+    let mut keeper_second_fault = None;
     let mut cold_done = false;
     let mut resumed_at = None;
     let mut restart_done = false;
@@ -153,6 +154,9 @@ fn monitor() -> ! {
                         );
                         if who == "keeper" && entry.kind == ErrorKind::Fault as u8 {
                             keeper_faults += 1;
+                            if keeper_faults == 2 {
+                                keeper_second_fault = Some(window);
+                            }
                         }
                         if who == "remote" && entry.action == HealthAction::Monitor as u8 {
                             let result = hypercall::partition_control(remote, ControlOp::Resume);
@@ -172,7 +176,9 @@ fn monitor() -> ! {
                 }
             }
         }
-        if keeper_faults >= 2 && !cold_done {
+        // A few windows after its second warm restart, so that its third
+        // life has run.
+        if !cold_done && keeper_second_fault.is_some_and(|at| window >= at + 3) {
             cold_done = true;
             println!("hm cold keeper={}", name(hypercall::partition_control(keeper, ControlOp::RestartCold)));
         }
@@ -268,7 +274,7 @@ fn remote() -> ! {
     let mut window = 0u32;
     loop {
         println!("remote window={window} life={life}");
-        if window >= 1 {
+        if window >= 2 {
             let _ = hypercall::watchdog_kick();
         }
         window += 1;
