@@ -13,7 +13,12 @@
  * while a call gives up the window).
  *
  * The wrappers use GNU C inline assembly (GCC, clang, Arm Compiler 6) and C99; other compilers get
- * the constants and make the calls from assembly following the convention above.
+ * the constants and make the calls from assembly following the convention above. Off target (host
+ * tests, simulators), define BULKHEAD_HVC_EXTERN and supply bulkhead_hvc() to get the wrappers.
+ *
+ * Ports (docs/ports.md): the layout of a channel's window and bulkhead_ports' sampling and queuing
+ * protocols over it, as static inline functions, for any compiler that has a fence (see
+ * BULKHEAD_PORTS_FENCE); the few that make a hypercall come with the wrappers.
  */
 #ifndef BULKHEAD_H
 #define BULKHEAD_H
@@ -82,7 +87,694 @@
 #define BULKHEAD_ENTRY_REG_RESTART_COUNT 1U /* r1: how many times the kernel has restarted this partition (0 at boot) */
 #define BULKHEAD_ENTRY_REG_ABI_VERSION 2U /* r2: the ABI version */
 
-#if defined(__GNUC__) || defined(__clang__)
+/*
+ * Ports: channel windows (bulkhead_ports::layout; docs/ports.md). All fields are little-endian
+ * 32-bit words at these offsets; the geometry (message_size, depth, readers) comes from partition.h's
+ * BULKHEAD_CHANNEL_<NAME>_*, never from the window.
+ */
+#define BULKHEAD_PORTS_HEADER_SIZE 0x20U /* offset of the first sampling slot or queuing ring */
+#define BULKHEAD_PORTS_SAMPLING_LATEST 0x0U /* sampling: `latest`, the number of the latest complete message */
+#define BULKHEAD_PORTS_SLOT_SEQUENCE 0x0U /* sampling slot: `sequence` (2n + 1 while message n is written, 2n once complete) */
+#define BULKHEAD_PORTS_SLOT_LENGTH 0x4U /* sampling slot: `length` in bytes */
+#define BULKHEAD_PORTS_SLOT_STAMP 0x8U /* sampling slot: the stamp's low word (high word at +4) */
+#define BULKHEAD_PORTS_SLOT_PAYLOAD 0x10U /* sampling slot: the payload */
+#define BULKHEAD_PORTS_RING_WRITTEN 0x0U /* queuing ring: `written` (by the writer) */
+#define BULKHEAD_PORTS_RING_OVERFLOWS 0x4U /* queuing ring: `overflows` (by the writer) */
+#define BULKHEAD_PORTS_RING_CONSUMED 0x8U /* queuing ring: `consumed` (by the kernel, on QueueAck) */
+#define BULKHEAD_PORTS_RING_SLOTS 0x10U /* queuing ring: the first slot */
+#define BULKHEAD_PORTS_QUEUE_SLOT_LENGTH 0x0U /* queuing slot: `length` in bytes */
+#define BULKHEAD_PORTS_QUEUE_SLOT_PAYLOAD 0x4U /* queuing slot: the payload */
+#define BULKHEAD_PORTS_SLOT_ALIGN 0x8U /* slot strides are rounded up to this */
+#define BULKHEAD_PORTS_RING_ALIGN 0x20U /* the ring stride is rounded up to this */
+#define BULKHEAD_PORTS_MAX_MESSAGE_SIZE 0x10000U /* largest message_size */
+#define BULKHEAD_PORTS_MAX_DEPTH 0x400U /* largest queuing depth */
+#define BULKHEAD_PORTS_MAX_READERS 0x20U /* most readers of one channel */
+#define BULKHEAD_PORTS_READ_ATTEMPTS 0x3U /* tries of one sampling read before it reports RACED */
+
+/* What the port functions return. */
+#define BULKHEAD_PORT_OK 0U /* success */
+#define BULKHEAD_PORT_EMPTY 1U /* no message: sampling, none written yet; queuing, none unread (ReadError/ReceiveError::Empty) */
+#define BULKHEAD_PORT_RACED 2U /* every try found the writer rewriting the slot: try later (ReadError::Raced) */
+#define BULKHEAD_PORT_CORRUPT 3U /* the window holds what no honest writer writes (ReadError/ReceiveError::Corrupt) */
+#define BULKHEAD_PORT_BUFFER_TOO_SMALL 4U /* the message is longer than the buffer; it is still there (ReadError/ReceiveError::BufferTooSmall) */
+#define BULKHEAD_PORT_TOO_LONG 5U /* the payload is longer than message_size: sent to nobody (WriteError/SendError::TooLong) */
+#define BULKHEAD_PORT_FULL 6U /* some readers' queues were full: they missed it, their overflows went up (SendError::Full) */
+#define BULKHEAD_PORT_KERNEL 7U /* the kernel refused the QueueAck (its BULKHEAD_ERROR_* code is returned beside) */
+#define BULKHEAD_PORT_NOT_OPEN 8U /* the port was never opened, or its open failed */
+#define BULKHEAD_PORT_GEOMETRY_MESSAGE_SIZE 9U /* open: message_size is 0 or above the limit (GeometryError::MessageSize) */
+#define BULKHEAD_PORT_GEOMETRY_DEPTH 10U /* open: depth is 0 or above the limit (GeometryError::Depth) */
+#define BULKHEAD_PORT_GEOMETRY_READERS 11U /* open: no reader, too many, or a reader index out of range (GeometryError::Readers) */
+#define BULKHEAD_PORT_GEOMETRY_WINDOW 12U /* open: the window is smaller than the layout, or misaligned (GeometryError::Window) */
+
+/*
+ * The fence the protocols need between their accesses: `dmb ish` on Arm. Another compiler (or a
+ * host, a simulator) may define BULKHEAD_PORTS_FENCE() before including this file, with the same
+ * effect: a full barrier for the compiler and for every core that maps a window.
+ */
+#if !defined(BULKHEAD_PORTS_FENCE)
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__arm__)
+#define BULKHEAD_PORTS_FENCE() __asm__ volatile("dmb ish" : : : "memory")
+#elif defined(__GNUC__) || defined(__clang__)
+#define BULKHEAD_PORTS_FENCE() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#endif
+#endif
+
+#if defined(BULKHEAD_PORTS_FENCE)
+#define BULKHEAD_HAVE_PORTS 1U
+
+/*
+ * The protocols of bulkhead_ports (kernel/ports/src/sampling.rs, queuing.rs) over a channel
+ * window, word for word: the same loads and stores in the same order, a `dmb ish`
+ * (BULKHEAD_PORTS_FENCE) at each fence the Rust modules name (W1..W3, R1, R2 for sampling; S1, S2,
+ * R1 for queuing), every offset from the BULKHEAD_PORTS_* layout above and the geometry the port
+ * was opened with, never from the window. Every count and length read from the window is checked
+ * before it becomes an offset, every loop is bounded by the geometry (READ_ATTEMPTS tries, readers,
+ * message_size bytes), and every access is checked against the window's size once more, as
+ * RawWindow does: a load outside the window reads 0 and a store is dropped.
+ */
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "bulkhead.h: channel windows are little-endian and so must the partition be"
+#endif
+
+/* `base` + `offset` as a word, if the word is inside the window and aligned. */
+static inline uint32_t bulkhead_ports_load_(uintptr_t base, uint32_t size, uint32_t offset)
+{
+    if ((offset & 3U) != 0U || offset > size || size - offset < 4U) {
+        return 0U;
+    }
+    return *(const volatile uint32_t *)(base + offset);
+}
+
+static inline void bulkhead_ports_store_(uintptr_t base, uint32_t size, uint32_t offset, uint32_t value)
+{
+    if ((offset & 3U) != 0U || offset > size || size - offset < 4U) {
+        return;
+    }
+    *(volatile uint32_t *)(base + offset) = value;
+}
+
+/* A payload out of the window (zeros if the span is not inside it). */
+static inline void bulkhead_ports_copy_out_(uintptr_t base, uint32_t size, uint32_t offset, uint8_t *out, uint32_t length)
+{
+    uint32_t at = 0U;
+    if (offset > size || length > size - offset) {
+        for (; at < length; at++) {
+            out[at] = 0U;
+        }
+        return;
+    }
+    if (((base + offset) & 3U) == 0U) {
+        for (; length - at >= 4U; at += 4U) {
+            uint32_t word = *(const volatile uint32_t *)(base + offset + at);
+            out[at] = (uint8_t)word;
+            out[at + 1U] = (uint8_t)(word >> 8);
+            out[at + 2U] = (uint8_t)(word >> 16);
+            out[at + 3U] = (uint8_t)(word >> 24);
+        }
+    }
+    for (; at < length; at++) {
+        out[at] = *(const volatile uint8_t *)(base + offset + at);
+    }
+}
+
+/* A payload into the window (dropped if the span is not inside it). */
+static inline void bulkhead_ports_copy_in_(uintptr_t base, uint32_t size, uint32_t offset, const uint8_t *bytes, uint32_t length)
+{
+    uint32_t at = 0U;
+    if (offset > size || length > size - offset) {
+        return;
+    }
+    if (((base + offset) & 3U) == 0U) {
+        for (; length - at >= 4U; at += 4U) {
+            *(volatile uint32_t *)(base + offset + at) = (uint32_t)bytes[at] | ((uint32_t)bytes[at + 1U] << 8) |
+                                                         ((uint32_t)bytes[at + 2U] << 16) |
+                                                         ((uint32_t)bytes[at + 3U] << 24);
+        }
+    }
+    for (; at < length; at++) {
+        *(volatile uint8_t *)(base + offset + at) = bytes[at];
+    }
+}
+
+/* layout::sampling_slot_stride, sampling_window_size, queue_slot_stride, ring_stride,
+ * queuing_window_size, for a geometry within the limits (checked first by the open functions). */
+static inline uint32_t bulkhead_ports_round_up_(uint32_t value, uint32_t to)
+{
+    return (value + to - 1U) & ~(to - 1U);
+}
+
+static inline uint32_t bulkhead_sampling_slot_stride(uint32_t message_size)
+{
+    return bulkhead_ports_round_up_(BULKHEAD_PORTS_SLOT_PAYLOAD + message_size, BULKHEAD_PORTS_SLOT_ALIGN);
+}
+
+static inline uint32_t bulkhead_sampling_window_size(uint32_t message_size)
+{
+    return BULKHEAD_PORTS_HEADER_SIZE + 2U * bulkhead_sampling_slot_stride(message_size);
+}
+
+static inline uint32_t bulkhead_queue_slot_stride(uint32_t message_size)
+{
+    return bulkhead_ports_round_up_(BULKHEAD_PORTS_QUEUE_SLOT_PAYLOAD + message_size, BULKHEAD_PORTS_SLOT_ALIGN);
+}
+
+static inline uint32_t bulkhead_queue_ring_stride(uint32_t message_size, uint32_t depth)
+{
+    return bulkhead_ports_round_up_(BULKHEAD_PORTS_RING_SLOTS + depth * bulkhead_queue_slot_stride(message_size),
+                                    BULKHEAD_PORTS_RING_ALIGN);
+}
+
+static inline uint32_t bulkhead_queuing_window_size(uint32_t message_size, uint32_t depth, uint32_t readers)
+{
+    return BULKHEAD_PORTS_HEADER_SIZE + readers * bulkhead_queue_ring_stride(message_size, depth);
+}
+
+/* layout::check_sampling and check_queuing, in the same order. */
+static inline uint32_t bulkhead_ports_check_sampling_(uint32_t message_size, uint32_t readers)
+{
+    if (message_size == 0U || message_size > BULKHEAD_PORTS_MAX_MESSAGE_SIZE) {
+        return BULKHEAD_PORT_GEOMETRY_MESSAGE_SIZE;
+    }
+    if (readers == 0U || readers > BULKHEAD_PORTS_MAX_READERS) {
+        return BULKHEAD_PORT_GEOMETRY_READERS;
+    }
+    return BULKHEAD_PORT_OK;
+}
+
+static inline uint32_t bulkhead_ports_check_queuing_(uint32_t message_size, uint32_t depth, uint32_t readers)
+{
+    if (depth == 0U || depth > BULKHEAD_PORTS_MAX_DEPTH) {
+        return BULKHEAD_PORT_GEOMETRY_DEPTH;
+    }
+    return bulkhead_ports_check_sampling_(message_size, readers);
+}
+
+/*
+ * sampling::is_stale: whether a sample stamped `stamp` is older than `refresh` ticks at `now`.
+ * A `refresh` of 0 (the channel has none) is never stale; a stamp from the future always is.
+ */
+static inline uint32_t bulkhead_sampling_is_stale(uint64_t stamp, uint64_t now, uint64_t refresh)
+{
+    if (refresh == 0U) {
+        return 0U;
+    }
+    if (now < stamp) {
+        return 1U;
+    }
+    return now - stamp > refresh ? 1U : 0U;
+}
+
+/* ---- Sampling: writer ---- */
+
+/* The writing end of a sampling channel: open it with BULKHEAD_SAMPLING_WRITER_OPEN. */
+typedef struct bulkhead_sampling_writer {
+    uintptr_t base;
+    uint32_t size;
+    uint32_t message_size; /* 0: not open */
+    uint32_t channel;
+} bulkhead_sampling_writer_t;
+
+/* The writer of channel `channel` over the window of `size` bytes at `base`, for messages of up to
+ * `message_size` bytes. Returns BULKHEAD_PORT_OK, or a BULKHEAD_PORT_GEOMETRY_* code and leaves the
+ * port closed (every call on it then returns BULKHEAD_PORT_NOT_OPEN). */
+static inline uint32_t bulkhead_sampling_writer_open(bulkhead_sampling_writer_t *port, uint32_t channel, uintptr_t base,
+                                                     uint32_t size, uint32_t message_size)
+{
+    uint32_t status = bulkhead_ports_check_sampling_(message_size, 1U);
+    port->base = 0U;
+    port->size = 0U;
+    port->message_size = 0U;
+    port->channel = channel;
+    if (status != BULKHEAD_PORT_OK) {
+        return status;
+    }
+    if ((base & 3U) != 0U || size < bulkhead_sampling_window_size(message_size)) {
+        return BULKHEAD_PORT_GEOMETRY_WINDOW;
+    }
+    port->base = base;
+    port->size = size;
+    port->message_size = message_size;
+    return BULKHEAD_PORT_OK;
+}
+
+/* Writes `length` bytes at `payload`, stamped `stamp` (system time ticks), as the next message; its
+ * number (1 or more) goes to `*number` unless NULL. BULKHEAD_PORT_TOO_LONG if `length` is above
+ * message_size. Never waits for readers. */
+static inline uint32_t bulkhead_sampling_write_stamped(const bulkhead_sampling_writer_t *port, const void *payload,
+                                                       uint32_t length, uint64_t stamp, uint32_t *number)
+{
+    uintptr_t base = port->base;
+    uint32_t size = port->size;
+    uint32_t next;
+    uint32_t slot;
+    if (port->message_size == 0U) {
+        return BULKHEAD_PORT_NOT_OPEN;
+    }
+    if (length > port->message_size) {
+        return BULKHEAD_PORT_TOO_LONG;
+    }
+    /* Our own last store: no fence needed to read it back. */
+    next = bulkhead_ports_load_(base, size, BULKHEAD_PORTS_SAMPLING_LATEST) + 1U;
+    if (next == 0U) {
+        next = 2U; /* never 0, and never the slot of `latest` */
+    }
+    slot = BULKHEAD_PORTS_HEADER_SIZE + (next & 1U) * bulkhead_sampling_slot_stride(port->message_size);
+    bulkhead_ports_store_(base, size, slot + BULKHEAD_PORTS_SLOT_SEQUENCE, next * 2U + 1U);
+    BULKHEAD_PORTS_FENCE(); /* W1: the odd sequence before any of the data (pairs with R2) */
+    bulkhead_ports_store_(base, size, slot + BULKHEAD_PORTS_SLOT_LENGTH, length);
+    bulkhead_ports_store_(base, size, slot + BULKHEAD_PORTS_SLOT_STAMP, (uint32_t)stamp);
+    bulkhead_ports_store_(base, size, slot + BULKHEAD_PORTS_SLOT_STAMP + 4U, (uint32_t)(stamp >> 32));
+    bulkhead_ports_copy_in_(base, size, slot + BULKHEAD_PORTS_SLOT_PAYLOAD, (const uint8_t *)payload, length);
+    BULKHEAD_PORTS_FENCE(); /* W2: all of the data before the even sequence (pairs with R1) */
+    bulkhead_ports_store_(base, size, slot + BULKHEAD_PORTS_SLOT_SEQUENCE, next * 2U);
+    BULKHEAD_PORTS_FENCE(); /* W3: the slot complete before it is published */
+    bulkhead_ports_store_(base, size, BULKHEAD_PORTS_SAMPLING_LATEST, next);
+    if (number != 0) {
+        *number = next;
+    }
+    return BULKHEAD_PORT_OK;
+}
+
+/* The number of the latest message written (0: none yet). */
+static inline uint32_t bulkhead_sampling_writer_latest(const bulkhead_sampling_writer_t *port)
+{
+    return bulkhead_ports_load_(port->base, port->size, BULKHEAD_PORTS_SAMPLING_LATEST);
+}
+
+/* ---- Sampling: reader ---- */
+
+/* The reading end of a sampling channel: open it with BULKHEAD_SAMPLING_READER_OPEN. */
+typedef struct bulkhead_sampling_reader {
+    uintptr_t base;
+    uint32_t size;
+    uint32_t message_size; /* 0: not open */
+    uint32_t channel;
+    uint64_t refresh_ticks; /* 0: the channel has no refresh period */
+} bulkhead_sampling_reader_t;
+
+/* What a read returns besides the payload. */
+typedef struct bulkhead_sample {
+    uint32_t number; /* 1 for the writer's first message, counting up */
+    uint32_t length; /* payload bytes copied out */
+    uint64_t stamp;  /* the writer's stamp: system time ticks */
+} bulkhead_sample_t;
+
+/* A reader of channel `channel` (window of `size` bytes at `base`, messages of up to
+ * `message_size` bytes, stale after `refresh_ticks`, 0 for never). Returns as
+ * bulkhead_sampling_writer_open. */
+static inline uint32_t bulkhead_sampling_reader_open(bulkhead_sampling_reader_t *port, uint32_t channel, uintptr_t base,
+                                                     uint32_t size, uint32_t message_size, uint64_t refresh_ticks)
+{
+    uint32_t status = bulkhead_ports_check_sampling_(message_size, 1U);
+    port->base = 0U;
+    port->size = 0U;
+    port->message_size = 0U;
+    port->channel = channel;
+    port->refresh_ticks = refresh_ticks;
+    if (status != BULKHEAD_PORT_OK) {
+        return status;
+    }
+    if ((base & 3U) != 0U || size < bulkhead_sampling_window_size(message_size)) {
+        return BULKHEAD_PORT_GEOMETRY_WINDOW;
+    }
+    port->base = base;
+    port->size = size;
+    port->message_size = message_size;
+    return BULKHEAD_PORT_OK;
+}
+
+/*
+ * Copies the latest complete message into `out[0..length)`, `capacity` bytes at most, and its
+ * number, length and stamp into `*sample` (unless NULL). Returns BULKHEAD_PORT_OK,
+ * BULKHEAD_PORT_EMPTY (nothing written yet), BULKHEAD_PORT_RACED (the writer rewrote the slot during
+ * each of the BULKHEAD_PORTS_READ_ATTEMPTS tries: try later), BULKHEAD_PORT_CORRUPT (a stable slot
+ * holds a length above message_size) or BULKHEAD_PORT_BUFFER_TOO_SMALL. Never a torn message; on an
+ * error `out` may hold a partial copy and `*sample` is untouched.
+ */
+static inline uint32_t bulkhead_sampling_read(const bulkhead_sampling_reader_t *port, void *out, uint32_t capacity,
+                                              bulkhead_sample_t *sample)
+{
+    uintptr_t base = port->base;
+    uint32_t size = port->size;
+    uint32_t attempt;
+    if (port->message_size == 0U) {
+        return BULKHEAD_PORT_NOT_OPEN;
+    }
+    for (attempt = 0U; attempt < BULKHEAD_PORTS_READ_ATTEMPTS; attempt++) {
+        uint32_t number = bulkhead_ports_load_(base, size, BULKHEAD_PORTS_SAMPLING_LATEST);
+        uint32_t slot;
+        uint32_t before;
+        uint32_t length;
+        uint32_t low;
+        uint32_t high;
+        uint32_t status;
+        if (number == 0U) {
+            return BULKHEAD_PORT_EMPTY;
+        }
+        slot = BULKHEAD_PORTS_HEADER_SIZE + (number & 1U) * bulkhead_sampling_slot_stride(port->message_size);
+        before = bulkhead_ports_load_(base, size, slot + BULKHEAD_PORTS_SLOT_SEQUENCE);
+        if (before != number * 2U) {
+            continue; /* not (or no longer) message `number` */
+        }
+        BULKHEAD_PORTS_FENCE(); /* R1: the data after the sequence that says it is complete (pairs with W2) */
+        length = bulkhead_ports_load_(base, size, slot + BULKHEAD_PORTS_SLOT_LENGTH);
+        low = bulkhead_ports_load_(base, size, slot + BULKHEAD_PORTS_SLOT_STAMP);
+        high = bulkhead_ports_load_(base, size, slot + BULKHEAD_PORTS_SLOT_STAMP + 4U);
+        if (length > port->message_size) {
+            status = BULKHEAD_PORT_CORRUPT;
+        } else if (length > capacity) {
+            status = BULKHEAD_PORT_BUFFER_TOO_SMALL;
+        } else {
+            bulkhead_ports_copy_out_(base, size, slot + BULKHEAD_PORTS_SLOT_PAYLOAD, (uint8_t *)out, length);
+            status = BULKHEAD_PORT_OK;
+        }
+        BULKHEAD_PORTS_FENCE(); /* R2: the data before the sequence that says it did not change (pairs with W1) */
+        if (bulkhead_ports_load_(base, size, slot + BULKHEAD_PORTS_SLOT_SEQUENCE) != before) {
+            continue;
+        }
+        if (status == BULKHEAD_PORT_OK && sample != 0) {
+            sample->number = number;
+            sample->length = length;
+            sample->stamp = ((uint64_t)high << 32) | low;
+        }
+        return status;
+    }
+    return BULKHEAD_PORT_RACED;
+}
+
+/* The number of the latest complete message (0: none yet): a hint, the writer may move on. */
+static inline uint32_t bulkhead_sampling_reader_latest(const bulkhead_sampling_reader_t *port)
+{
+    return bulkhead_ports_load_(port->base, port->size, BULKHEAD_PORTS_SAMPLING_LATEST);
+}
+
+/* Whether `sample` is older than the channel's refresh period at `now` (system time ticks). */
+static inline uint32_t bulkhead_sample_is_stale(const bulkhead_sampling_reader_t *port, const bulkhead_sample_t *sample,
+                                                uint64_t now)
+{
+    return bulkhead_sampling_is_stale(sample->stamp, now, port->refresh_ticks);
+}
+
+/* ---- Queuing: ring arithmetic (queuing.rs's Ring) ---- */
+
+/* The largest count of a ring of `depth` slots: layout::queue_count_period(depth) - 1, in 32 bits
+ * (the period is 2^32 for a power-of-two depth, else the largest multiple of depth below it). */
+static inline uint32_t bulkhead_queue_count_max(uint32_t depth)
+{
+    if (depth == 0U) {
+        return 0U;
+    }
+    if ((depth & (depth - 1U)) == 0U) {
+        return 0xFFFFFFFFU;
+    }
+    return 0xFFFFFFFFU / depth * depth - 1U;
+}
+
+/* The count after `count`. */
+static inline uint32_t bulkhead_ports_next_(uint32_t count_max, uint32_t count)
+{
+    return count >= count_max ? 0U : count + 1U;
+}
+
+/* `to - from` modulo the period into `*distance`, if both are counts; else 0. */
+static inline uint32_t bulkhead_ports_distance_(uint32_t count_max, uint32_t from, uint32_t to, uint32_t *distance)
+{
+    if (from > count_max || to > count_max) {
+        return 0U;
+    }
+    *distance = to >= from ? to - from : count_max - from + 1U + to;
+    return 1U;
+}
+
+/* ---- Queuing: sender ---- */
+
+/* The writing end of a queuing channel: open it with BULKHEAD_QUEUE_SENDER_OPEN. */
+typedef struct bulkhead_queue_sender {
+    uintptr_t base;
+    uint32_t size;
+    uint32_t message_size; /* 0: not open */
+    uint32_t channel;
+    uint32_t depth;
+    uint32_t readers;
+    uint32_t count_max;
+} bulkhead_queue_sender_t;
+
+/* The sender of channel `channel` (window of `size` bytes at `base`, messages of up to
+ * `message_size` bytes, `depth` slots for each of `readers` readers). Returns as
+ * bulkhead_sampling_writer_open. */
+static inline uint32_t bulkhead_queue_sender_open(bulkhead_queue_sender_t *port, uint32_t channel, uintptr_t base,
+                                                  uint32_t size, uint32_t message_size, uint32_t depth, uint32_t readers)
+{
+    uint32_t status = bulkhead_ports_check_queuing_(message_size, depth, readers);
+    port->base = 0U;
+    port->size = 0U;
+    port->message_size = 0U;
+    port->channel = channel;
+    port->depth = 0U;
+    port->readers = 0U;
+    port->count_max = 0U;
+    if (status != BULKHEAD_PORT_OK) {
+        return status;
+    }
+    if ((base & 3U) != 0U || size < bulkhead_queuing_window_size(message_size, depth, readers)) {
+        return BULKHEAD_PORT_GEOMETRY_WINDOW;
+    }
+    port->base = base;
+    port->size = size;
+    port->message_size = message_size;
+    port->depth = depth;
+    port->readers = readers;
+    port->count_max = bulkhead_queue_count_max(depth);
+    return BULKHEAD_PORT_OK;
+}
+
+/*
+ * Appends `length` bytes at `payload` to every reader's ring that has room. BULKHEAD_PORT_OK: every
+ * reader got it. BULKHEAD_PORT_FULL: the readers whose bit is set in `*full_readers` (unless NULL)
+ * had a full (or corrupt) ring, missed it and had their overflow count incremented; the others got
+ * it. BULKHEAD_PORT_TOO_LONG: `length` is above message_size, sent to nobody. Never waits.
+ */
+static inline uint32_t bulkhead_queue_send(const bulkhead_queue_sender_t *port, const void *payload, uint32_t length,
+                                           uint32_t *full_readers)
+{
+    uintptr_t base = port->base;
+    uint32_t size = port->size;
+    uint32_t full = 0U;
+    uint32_t reader;
+    uint32_t ring_stride;
+    uint32_t slot_stride;
+    if (port->message_size == 0U) {
+        return BULKHEAD_PORT_NOT_OPEN;
+    }
+    if (length > port->message_size) {
+        return BULKHEAD_PORT_TOO_LONG;
+    }
+    ring_stride = bulkhead_queue_ring_stride(port->message_size, port->depth);
+    slot_stride = bulkhead_queue_slot_stride(port->message_size);
+    for (reader = 0U; reader < port->readers; reader++) {
+        uint32_t ring = BULKHEAD_PORTS_HEADER_SIZE + reader * ring_stride;
+        uint32_t written = bulkhead_ports_load_(base, size, ring + BULKHEAD_PORTS_RING_WRITTEN);
+        uint32_t consumed = bulkhead_ports_load_(base, size, ring + BULKHEAD_PORTS_RING_CONSUMED);
+        uint32_t unread = 0U;
+        uint32_t slot;
+        if (!bulkhead_ports_distance_(port->count_max, consumed, written, &unread) || unread >= port->depth) {
+            /* Full, or counts no honest party produces: nothing goes in. */
+            uint32_t overflows = bulkhead_ports_load_(base, size, ring + BULKHEAD_PORTS_RING_OVERFLOWS);
+            bulkhead_ports_store_(base, size, ring + BULKHEAD_PORTS_RING_OVERFLOWS, overflows + 1U);
+            full |= 1U << reader;
+            continue;
+        }
+        BULKHEAD_PORTS_FENCE(); /* S1: our stores into the slot after the load of `consumed` that freed it (pairs with A1) */
+        slot = ring + BULKHEAD_PORTS_RING_SLOTS + (written % port->depth) * slot_stride;
+        bulkhead_ports_store_(base, size, slot + BULKHEAD_PORTS_QUEUE_SLOT_LENGTH, length);
+        bulkhead_ports_copy_in_(base, size, slot + BULKHEAD_PORTS_QUEUE_SLOT_PAYLOAD, (const uint8_t *)payload, length);
+        BULKHEAD_PORTS_FENCE(); /* S2: the message complete before it is published (pairs with R1) */
+        bulkhead_ports_store_(base, size, ring + BULKHEAD_PORTS_RING_WRITTEN,
+                              bulkhead_ports_next_(port->count_max, written));
+    }
+    if (full_readers != 0) {
+        *full_readers = full;
+    }
+    return full == 0U ? BULKHEAD_PORT_OK : BULKHEAD_PORT_FULL;
+}
+
+/* Messages reader `reader`'s ring missed because it was full (wrapping; 0 for no such reader). */
+static inline uint32_t bulkhead_queue_sender_overflows(const bulkhead_queue_sender_t *port, uint32_t reader)
+{
+    if (reader >= port->readers) {
+        return 0U;
+    }
+    return bulkhead_ports_load_(port->base, port->size,
+                                BULKHEAD_PORTS_HEADER_SIZE + reader * bulkhead_queue_ring_stride(port->message_size, port->depth) +
+                                    BULKHEAD_PORTS_RING_OVERFLOWS);
+}
+
+/* ---- Queuing: receiver ---- */
+
+/* The reading end of a queuing channel: open it with BULKHEAD_QUEUE_RECEIVER_OPEN. */
+typedef struct bulkhead_queue_receiver {
+    uintptr_t base;
+    uint32_t size;
+    uint32_t message_size; /* 0: not open */
+    uint32_t channel;
+    uint32_t depth;
+    uint32_t ring; /* offset of this reader's ring */
+    uint32_t count_max;
+} bulkhead_queue_receiver_t;
+
+/* Reader `reader` (its index in the channel's readers) of channel `channel` (window of `size` bytes
+ * at `base`, messages of up to `message_size` bytes, `depth` slots). Returns as
+ * bulkhead_sampling_writer_open. */
+static inline uint32_t bulkhead_queue_receiver_open(bulkhead_queue_receiver_t *port, uint32_t channel, uintptr_t base,
+                                                    uint32_t size, uint32_t message_size, uint32_t depth, uint32_t reader)
+{
+    uint32_t status;
+    port->base = 0U;
+    port->size = 0U;
+    port->message_size = 0U;
+    port->channel = channel;
+    port->depth = 0U;
+    port->ring = 0U;
+    port->count_max = 0U;
+    if (reader >= BULKHEAD_PORTS_MAX_READERS) {
+        return BULKHEAD_PORT_GEOMETRY_READERS;
+    }
+    status = bulkhead_ports_check_queuing_(message_size, depth, reader + 1U);
+    if (status != BULKHEAD_PORT_OK) {
+        return status;
+    }
+    if ((base & 3U) != 0U || size < bulkhead_queuing_window_size(message_size, depth, reader + 1U)) {
+        return BULKHEAD_PORT_GEOMETRY_WINDOW;
+    }
+    port->base = base;
+    port->size = size;
+    port->message_size = message_size;
+    port->depth = depth;
+    port->ring = BULKHEAD_PORTS_HEADER_SIZE + reader * bulkhead_queue_ring_stride(message_size, depth);
+    port->count_max = bulkhead_queue_count_max(depth);
+    return BULKHEAD_PORT_OK;
+}
+
+/* The ring's `consumed` and how many messages are unread, if the counts are possible. */
+static inline uint32_t bulkhead_ports_counts_(const bulkhead_queue_receiver_t *port, uint32_t *consumed, uint32_t *unread)
+{
+    uint32_t written;
+    *consumed = bulkhead_ports_load_(port->base, port->size, port->ring + BULKHEAD_PORTS_RING_CONSUMED);
+    written = bulkhead_ports_load_(port->base, port->size, port->ring + BULKHEAD_PORTS_RING_WRITTEN);
+    if (!bulkhead_ports_distance_(port->count_max, *consumed, written, unread) || *unread > port->depth) {
+        return BULKHEAD_PORT_CORRUPT;
+    }
+    return BULKHEAD_PORT_OK;
+}
+
+/*
+ * Copies the oldest unread message into `out[0..*length)`, `capacity` bytes at most, without taking
+ * it off the ring: `*consumed_after` is the count to pass to QueueAck to take it (which
+ * bulkhead_queue_receive does). Returns BULKHEAD_PORT_OK, BULKHEAD_PORT_EMPTY,
+ * BULKHEAD_PORT_CORRUPT (impossible counts or length) or BULKHEAD_PORT_BUFFER_TOO_SMALL (the
+ * message stays; bulkhead_queue_skip drops it). `length` and `consumed_after` may be NULL.
+ */
+static inline uint32_t bulkhead_queue_peek(const bulkhead_queue_receiver_t *port, void *out, uint32_t capacity,
+                                           uint32_t *length, uint32_t *consumed_after)
+{
+    uint32_t consumed = 0U;
+    uint32_t unread = 0U;
+    uint32_t slot;
+    uint32_t bytes;
+    if (port->message_size == 0U) {
+        return BULKHEAD_PORT_NOT_OPEN;
+    }
+    if (bulkhead_ports_counts_(port, &consumed, &unread) != BULKHEAD_PORT_OK) {
+        return BULKHEAD_PORT_CORRUPT;
+    }
+    if (unread == 0U) {
+        return BULKHEAD_PORT_EMPTY;
+    }
+    BULKHEAD_PORTS_FENCE(); /* R1: the slot after the `written` that published it (pairs with S2) */
+    slot = port->ring + BULKHEAD_PORTS_RING_SLOTS + (consumed % port->depth) * bulkhead_queue_slot_stride(port->message_size);
+    bytes = bulkhead_ports_load_(port->base, port->size, slot + BULKHEAD_PORTS_QUEUE_SLOT_LENGTH);
+    if (bytes > port->message_size) {
+        return BULKHEAD_PORT_CORRUPT;
+    }
+    if (bytes > capacity) {
+        return BULKHEAD_PORT_BUFFER_TOO_SMALL;
+    }
+    bulkhead_ports_copy_out_(port->base, port->size, slot + BULKHEAD_PORTS_QUEUE_SLOT_PAYLOAD, (uint8_t *)out, bytes);
+    if (length != 0) {
+        *length = bytes;
+    }
+    if (consumed_after != 0) {
+        *consumed_after = bulkhead_ports_next_(port->count_max, consumed);
+    }
+    return BULKHEAD_PORT_OK;
+}
+
+/* The count to pass to QueueAck to drop the oldest unread message unread. Returns
+ * BULKHEAD_PORT_OK, BULKHEAD_PORT_EMPTY or BULKHEAD_PORT_CORRUPT. */
+static inline uint32_t bulkhead_queue_skip(const bulkhead_queue_receiver_t *port, uint32_t *consumed_after)
+{
+    uint32_t consumed = 0U;
+    uint32_t unread = 0U;
+    if (port->message_size == 0U) {
+        return BULKHEAD_PORT_NOT_OPEN;
+    }
+    if (bulkhead_ports_counts_(port, &consumed, &unread) != BULKHEAD_PORT_OK) {
+        return BULKHEAD_PORT_CORRUPT;
+    }
+    if (unread == 0U) {
+        return BULKHEAD_PORT_EMPTY;
+    }
+    if (consumed_after != 0) {
+        *consumed_after = bulkhead_ports_next_(port->count_max, consumed);
+    }
+    return BULKHEAD_PORT_OK;
+}
+
+/* How many messages are unread, 0..depth; corrupt counts read as depth, so a loop this long stays
+ * bounded (and bulkhead_queue_peek says BULKHEAD_PORT_CORRUPT). */
+static inline uint32_t bulkhead_queue_pending(const bulkhead_queue_receiver_t *port)
+{
+    uint32_t consumed = 0U;
+    uint32_t unread = 0U;
+    if (bulkhead_ports_counts_(port, &consumed, &unread) != BULKHEAD_PORT_OK) {
+        return port->depth;
+    }
+    return unread;
+}
+
+/* Messages this reader missed because its ring was full (wrapping), as the writer counts them. */
+static inline uint32_t bulkhead_queue_overflows(const bulkhead_queue_receiver_t *port)
+{
+    return bulkhead_ports_load_(port->base, port->size, port->ring + BULKHEAD_PORTS_RING_OVERFLOWS);
+}
+
+/*
+ * Opening a port by its channel's name in partition.h (upper-cased, every other character '_': channel
+ * `c-speed` is C_SPEED), for this partition's role in it: a role or kind it does not have does not
+ * compile (its BULKHEAD_CHANNEL_<NAME>_WRITER, _READER_INDEX, _SAMPLING or _QUEUING is undefined).
+ */
+#define BULKHEAD_SAMPLING_WRITER_OPEN(port, NAME)                                                       \
+    bulkhead_sampling_writer_open((port),                                                               \
+        BULKHEAD_CHANNEL_##NAME##_ID + 0U * (BULKHEAD_CHANNEL_##NAME##_WRITER + BULKHEAD_CHANNEL_##NAME##_SAMPLING), \
+        (uintptr_t)BULKHEAD_CHANNEL_##NAME##_BASE, BULKHEAD_CHANNEL_##NAME##_SIZE, BULKHEAD_CHANNEL_##NAME##_MESSAGE_SIZE)
+#define BULKHEAD_SAMPLING_READER_OPEN(port, NAME)                                                       \
+    bulkhead_sampling_reader_open((port),                                                               \
+        BULKHEAD_CHANNEL_##NAME##_ID + 0U * (BULKHEAD_CHANNEL_##NAME##_READER_INDEX + BULKHEAD_CHANNEL_##NAME##_SAMPLING), \
+        (uintptr_t)BULKHEAD_CHANNEL_##NAME##_BASE, BULKHEAD_CHANNEL_##NAME##_SIZE, BULKHEAD_CHANNEL_##NAME##_MESSAGE_SIZE, \
+        BULKHEAD_CHANNEL_##NAME##_REFRESH_TICKS)
+#define BULKHEAD_QUEUE_SENDER_OPEN(port, NAME)                                                          \
+    bulkhead_queue_sender_open((port),                                                                  \
+        BULKHEAD_CHANNEL_##NAME##_ID + 0U * (BULKHEAD_CHANNEL_##NAME##_WRITER + BULKHEAD_CHANNEL_##NAME##_QUEUING), \
+        (uintptr_t)BULKHEAD_CHANNEL_##NAME##_BASE, BULKHEAD_CHANNEL_##NAME##_SIZE, BULKHEAD_CHANNEL_##NAME##_MESSAGE_SIZE, \
+        BULKHEAD_CHANNEL_##NAME##_DEPTH, BULKHEAD_CHANNEL_##NAME##_READERS)
+#define BULKHEAD_QUEUE_RECEIVER_OPEN(port, NAME)                                                        \
+    bulkhead_queue_receiver_open((port),                                                                \
+        BULKHEAD_CHANNEL_##NAME##_ID + 0U * BULKHEAD_CHANNEL_##NAME##_QUEUING,                              \
+        (uintptr_t)BULKHEAD_CHANNEL_##NAME##_BASE, BULKHEAD_CHANNEL_##NAME##_SIZE, BULKHEAD_CHANNEL_##NAME##_MESSAGE_SIZE, \
+        BULKHEAD_CHANNEL_##NAME##_DEPTH, BULKHEAD_CHANNEL_##NAME##_READER_INDEX)
+#endif /* BULKHEAD_PORTS_FENCE */
+
+#if ((defined(__GNUC__) || defined(__clang__)) && defined(__arm__)) || defined(BULKHEAD_HVC_EXTERN)
 #define BULKHEAD_HAVE_WRAPPERS 1U
 
 /* r0..r3 as a call leaves them. */
@@ -93,6 +785,10 @@ typedef struct bulkhead_registers {
     uint32_t r3;
 } bulkhead_registers_t;
 
+#if defined(BULKHEAD_HVC_EXTERN)
+/* The raw call, supplied by the program: a host test or a simulator that runs guest code off target. */
+bulkhead_registers_t bulkhead_hvc(uint32_t call, uint32_t argument1, uint32_t argument2, uint32_t argument3);
+#else
 /* The raw call: r0 = call, r1..r3 = arguments; returns r0..r3. */
 static inline bulkhead_registers_t bulkhead_hvc(uint32_t call, uint32_t argument1, uint32_t argument2, uint32_t argument3)
 {
@@ -108,6 +804,7 @@ static inline bulkhead_registers_t bulkhead_hvc(uint32_t call, uint32_t argument
     registers.r3 = r3;
     return registers;
 }
+#endif /* BULKHEAD_HVC_EXTERN */
 
 /*
  * Yield (BULKHEAD_CALL_YIELD): Give up the rest of the current window; returns at the start of the caller's next window.
@@ -299,6 +996,61 @@ static inline uint32_t bulkhead_partition_control(uint32_t partition, uint32_t o
     return bulkhead_hvc(BULKHEAD_CALL_PARTITION_CONTROL, partition, operation, 0U).r0;
 }
 
-#endif /* __GNUC__ || __clang__ */
+#if defined(BULKHEAD_HAVE_PORTS)
+/* ---- Ports: the calls they make ---- */
+
+/* System time in ticks (SystemTime), as the ports stamp and age messages. */
+static inline uint64_t bulkhead_system_ticks(void)
+{
+    uint32_t low = 0U;
+    uint32_t high = 0U;
+    (void)bulkhead_system_time(&low, &high, 0);
+    return ((uint64_t)high << 32) | low;
+}
+
+/* bulkhead_sampling_write_stamped, stamped with system time now. */
+static inline uint32_t bulkhead_sampling_write(const bulkhead_sampling_writer_t *port, const void *payload, uint32_t length,
+                                               uint32_t *number)
+{
+    return bulkhead_sampling_write_stamped(port, payload, length, bulkhead_system_ticks(), number);
+}
+
+/* Raises the readers' notify interrupt (PortNotify): a BULKHEAD_OK or BULKHEAD_ERROR_* code. */
+static inline uint32_t bulkhead_sampling_notify(const bulkhead_sampling_writer_t *port)
+{
+    return bulkhead_port_notify(port->channel);
+}
+
+static inline uint32_t bulkhead_queue_notify(const bulkhead_queue_sender_t *port)
+{
+    return bulkhead_port_notify(port->channel);
+}
+
+/*
+ * Takes the oldest message into `out[0..*length)`: bulkhead_queue_peek, then QueueAck. Returns as
+ * bulkhead_queue_peek, or BULKHEAD_PORT_KERNEL with the kernel's BULKHEAD_ERROR_* code in
+ * `*kernel_error` (unless NULL) if it refused the QueueAck (the message then stays).
+ */
+static inline uint32_t bulkhead_queue_receive(const bulkhead_queue_receiver_t *port, void *out, uint32_t capacity,
+                                              uint32_t *length, uint32_t *kernel_error)
+{
+    uint32_t consumed_after = 0U;
+    uint32_t status = bulkhead_queue_peek(port, out, capacity, length, &consumed_after);
+    uint32_t error;
+    if (status != BULKHEAD_PORT_OK) {
+        return status;
+    }
+    error = bulkhead_queue_ack(port->channel, consumed_after);
+    if (error != BULKHEAD_OK) {
+        if (kernel_error != 0) {
+            *kernel_error = error;
+        }
+        return BULKHEAD_PORT_KERNEL;
+    }
+    return BULKHEAD_PORT_OK;
+}
+#endif /* BULKHEAD_HAVE_PORTS */
+
+#endif /* BULKHEAD_HAVE_WRAPPERS */
 
 #endif /* BULKHEAD_H */

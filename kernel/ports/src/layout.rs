@@ -77,6 +77,12 @@ pub const MAX_DEPTH: u32 = 1024;
 /// Largest number of readers of one channel (a full-ring mask is a `u32`).
 pub const MAX_READERS: u32 = 32;
 
+/// Alignment of a sampling slot and of a queuing slot: strides are rounded
+/// up to it.
+pub const SLOT_ALIGN: u32 = 8;
+/// Alignment of a queuing ring: its stride is rounded up to it.
+pub const RING_ALIGN: u32 = 32;
+
 /// `value` rounded up to a multiple of `to` (a power of two).
 const fn round_up(value: u32, to: u32) -> u32 {
     (value + to - 1) & !(to - 1)
@@ -84,7 +90,7 @@ const fn round_up(value: u32, to: u32) -> u32 {
 
 /// Distance between the two sampling slots.
 pub const fn sampling_slot_stride(message_size: u32) -> u32 {
-    round_up(SLOT_PAYLOAD + message_size, 8)
+    round_up(SLOT_PAYLOAD + message_size, SLOT_ALIGN)
 }
 
 /// Offset of sampling slot `slot` (0 or 1).
@@ -100,12 +106,12 @@ pub const fn sampling_window_size(message_size: u32) -> u32 {
 
 /// Distance between two slots of a queuing ring.
 pub const fn queue_slot_stride(message_size: u32) -> u32 {
-    round_up(QUEUE_SLOT_PAYLOAD + message_size, 8)
+    round_up(QUEUE_SLOT_PAYLOAD + message_size, SLOT_ALIGN)
 }
 
 /// Distance between two readers' rings.
 pub const fn ring_stride(message_size: u32, depth: u32) -> u32 {
-    round_up(RING_SLOTS + depth * queue_slot_stride(message_size), 32)
+    round_up(RING_SLOTS + depth * queue_slot_stride(message_size), RING_ALIGN)
 }
 
 /// Offset of reader `reader`'s ring.

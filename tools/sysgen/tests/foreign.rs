@@ -356,6 +356,11 @@ fn parse_defines(header: &str) -> BTreeMap<String, Fact> {
         let Some(rest) = line.strip_prefix("#define ") else { continue };
         let rest = rest.split(" /*").next().expect("text before any comment");
         let (name, value) = rest.split_once(' ').unwrap_or((rest, ""));
+        if name.contains('(') {
+            // A function-like macro (bulkhead.h's port fence and openers):
+            // code, not a fact.
+            continue;
+        }
         let fact = if value.is_empty() {
             Fact::Text(String::new())
         } else if let Some(text) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
@@ -515,6 +520,12 @@ fn bulkhead_h_defines_every_value_and_wraps_every_call_of_the_abi() {
         assert_eq!(number(&format!("BULKHEAD_ENTRY_REG_{}", name.to_uppercase())), register as u64);
     }
     assert!(header.contains(&format!("\"hvc #{}\"", bulkhead_abi::HVC_IMMEDIATE)));
+    for (name, value, _) in foreign::ports_h::layout_constants() {
+        assert_eq!(number(&format!("BULKHEAD_PORTS_{name}")), u64::from(value), "{name}");
+    }
+    for (name, value, _) in foreign::ports_h::STATUS {
+        assert_eq!(number(&format!("BULKHEAD_PORT_{name}")), u64::from(value), "{name}");
+    }
     for call in Call::ALL {
         let name = snake(format!("{call:?}"));
         assert_eq!(number(&format!("BULKHEAD_CALL_{}", name.to_uppercase())), call as u64);
@@ -862,6 +873,34 @@ fn static_asserts(system: &System, index: usize) -> String {
     checks
 }
 
+/// Opens each of partition `index`'s channel ends with bulkhead.h's
+/// open macros, by name, role and kind (any mismatch would not compile).
+fn open_ports(system: &System, index: usize) -> String {
+    let mut opens = String::from("static uint32_t open_ports(void)\n{\n    uint32_t status = 0U;\n");
+    for channel in system.channels.iter() {
+        let name = upper(&channel.name);
+        let writer = channel.writer == index;
+        if !writer && !channel.readers.iter().any(|r| r.partition == index) {
+            continue;
+        }
+        let (kind, macro_) = match (channel.kind, writer) {
+            (ChannelKind::Sampling, true) => ("bulkhead_sampling_writer_t", "BULKHEAD_SAMPLING_WRITER_OPEN"),
+            (ChannelKind::Sampling, false) => ("bulkhead_sampling_reader_t", "BULKHEAD_SAMPLING_READER_OPEN"),
+            (ChannelKind::Queuing { .. }, true) => ("bulkhead_queue_sender_t", "BULKHEAD_QUEUE_SENDER_OPEN"),
+            (ChannelKind::Queuing { .. }, false) => ("bulkhead_queue_receiver_t", "BULKHEAD_QUEUE_RECEIVER_OPEN"),
+        };
+        opens.push_str(&format!(
+            "    {{
+        {kind} port;
+        status |= {macro_}(&port, {name});
+    }}
+"
+        ));
+    }
+    opens.push_str("    return status;\n}\n");
+    opens
+}
+
 /// A C guest using both headers and the generic script's symbols.
 fn c_guest(system: &System, index: usize) -> String {
     format!(
@@ -871,7 +910,7 @@ fn c_guest(system: &System, index: usize) -> String {
          __attribute__((section(\".vectors\"), naked)) void vectors(void)\n\
          {{\n    __asm__(\"b _start\\n b .\\n b .\\n b .\\n b .\\n b .\\n b .\\n b .\");\n}}\n\
          volatile uint32_t initialised = 7U;\nuint32_t zeroed[4];\n\
-         double table[4] = {{ 1.0, 2.0, 3.0, 4.0 }};\n\
+         double table[4] = {{ 1.0, 2.0, 3.0, 4.0 }};\n{}\
          void _start(void)\n{{\n    static const char message[] = \"hello from \" BULKHEAD_PARTITION_NAME;\n    \
          uint32_t id = 0U, count = 0U, accepted = 0U;\n    \
          (void)bulkhead_partition_id(&id, &count, 0);\n    \
@@ -879,8 +918,9 @@ fn c_guest(system: &System, index: usize) -> String {
          if ((uintptr_t)__svc_stack_top != BULKHEAD_STACK_TOP || (uintptr_t)__data_start != BULKHEAD_DATA_BASE) {{\n        \
          bulkhead_report_fault(BULKHEAD_EXCEPTION_PANIC, (uint32_t)(uintptr_t)__data_load, 0U);\n    }}\n    \
          (void)bulkhead_console_write(message, sizeof message - 1U, &accepted);\n    \
-         (void)bulkhead_yield();\n    bulkhead_stop_self(accepted);\n}}\n",
-        static_asserts(system, index)
+         (void)bulkhead_yield();\n    bulkhead_stop_self(accepted + open_ports());\n}}\n",
+        static_asserts(system, index),
+        open_ports(system, index)
     )
 }
 
@@ -971,7 +1011,7 @@ fn bulkhead_h_compiles_as_c_and_cpp_in_a32_and_t32() {
     }
     let source = format!(
         "#include \"bulkhead.h\"\nuint32_t results[4];\nstatic const char buffer[] = \"x\";\nvoid every_call(void);\n\
-         void every_call(void)\n{{\n{calls}}}\n"
+         void every_call(void)\n{{\n{calls}}}\n{PORT_CALLS}"
     );
     for (file, driver, standard) in
         [("every.c", "arm-none-eabi-gcc", "-std=c99"), ("every.cpp", "arm-none-eabi-g++", "-std=c++17")]
@@ -989,6 +1029,41 @@ fn bulkhead_h_compiles_as_c_and_cpp_in_a32_and_t32() {
         }
     }
 }
+
+/// Every port function of `bulkhead.h`, called (for the compile test).
+const PORT_CALLS: &str = "
+static uint32_t port_window[256];
+void every_port(void);
+void every_port(void)
+{
+    bulkhead_sampling_writer_t writer;
+    bulkhead_sampling_reader_t reader;
+    bulkhead_queue_sender_t sender;
+    bulkhead_queue_receiver_t receiver;
+    bulkhead_sample_t sample = {0U, 0U, 0U};
+    uint8_t out[8];
+    uintptr_t window = (uintptr_t)port_window;
+    results[0] |= bulkhead_sampling_writer_open(&writer, 0U, window, sizeof port_window, 8U);
+    results[0] |= bulkhead_sampling_write_stamped(&writer, buffer, 1U, 5U, &results[1]);
+    results[0] |= bulkhead_sampling_write(&writer, buffer, 1U, 0);
+    results[0] |= bulkhead_sampling_writer_latest(&writer);
+    results[0] |= bulkhead_sampling_notify(&writer);
+    results[0] |= bulkhead_sampling_reader_open(&reader, 0U, window, sizeof port_window, 8U, 100U);
+    results[0] |= bulkhead_sampling_read(&reader, out, sizeof out, &sample);
+    results[0] |= bulkhead_sampling_reader_latest(&reader);
+    results[0] |= bulkhead_sample_is_stale(&reader, &sample, bulkhead_system_ticks());
+    results[0] |= bulkhead_queue_sender_open(&sender, 1U, window, sizeof port_window, 8U, 2U, 2U);
+    results[0] |= bulkhead_queue_send(&sender, buffer, 1U, &results[2]);
+    results[0] |= bulkhead_queue_sender_overflows(&sender, 1U);
+    results[0] |= bulkhead_queue_notify(&sender);
+    results[0] |= bulkhead_queue_receiver_open(&receiver, 1U, window, sizeof port_window, 8U, 2U, 1U);
+    results[0] |= bulkhead_queue_peek(&receiver, out, sizeof out, &results[1], &results[2]);
+    results[0] |= bulkhead_queue_skip(&receiver, &results[3]);
+    results[0] |= bulkhead_queue_receive(&receiver, out, sizeof out, &results[1], &results[2]);
+    results[0] |= bulkhead_queue_pending(&receiver);
+    results[0] |= bulkhead_queue_overflows(&receiver);
+}
+";
 
 /// `demo` is off unless the description says so (the tty's `crash` exists
 /// only then), and the island's layout carries it and the buffer area.

@@ -15,6 +15,11 @@
 //!   an unknown channel), and every fourth window it stores into `speed`'s
 //!   window, which must fault (it is restarted).
 //!
+//! - `c-control` and `c-logger` (`tests/systems/c-ports.toml`) are
+//!   `control` and `logger` for the channels `c-speed` and `c-events`,
+//!   which a C partition writes; there `sensor` writes `speed` and `events`
+//!   for the C partition to read.
+//!
 //! Every value carries its own number in a pattern a reader checks byte by
 //! byte: a torn value cannot go unnoticed.
 //!
@@ -188,23 +193,23 @@ impl Tally {
     }
 }
 
-fn control() -> ! {
-    let speed = SamplingReader::open("speed").expect("control reads speed");
-    let events = QueueReceiver::open("events").expect("control reads events");
+fn control(speed: &str, events: &str) -> ! {
+    let speed = SamplingReader::open(speed).expect("control reads speed");
+    let events = QueueReceiver::open(events).expect("control reads events");
     let mut tally = Tally::default();
     let mut window = 0u32;
     loop {
         window += 1;
         tally.read(&speed);
         tally.take(&events, u32::MAX);
-        tally.print("control", window, events.overflows());
+        tally.print(layout::NAME, window, events.overflows());
         hypercall::yield_window();
     }
 }
 
-fn logger() -> ! {
-    let speed = SamplingReader::open("speed").expect("logger reads speed");
-    let events = QueueReceiver::open("events").expect("logger reads events");
+fn logger(speed: &str, events: &str) -> ! {
+    let speed = SamplingReader::open(speed).expect("logger reads speed");
+    let events = QueueReceiver::open(events).expect("logger reads events");
     let notify = events.channel().notify.expect("events notifies its readers");
     let mut gic = gic::init();
     gic::enable(&mut gic, notify, 0x80, Trigger::Edge);
@@ -219,7 +224,7 @@ fn logger() -> ! {
             window += 1;
             tally.take(&events, 1);
             if window % 4 == 0 {
-                tally.print("logger", window, events.overflows());
+                tally.print(layout::NAME, window, events.overflows());
             }
         }
         last = time;
@@ -270,8 +275,12 @@ fn rogue() -> ! {
 fn main() -> ! {
     match layout::NAME {
         "sensor" => sensor(),
-        "control" => control(),
-        "logger" => logger(),
+        "control" => control("speed", "events"),
+        "logger" => logger("speed", "events"),
+        // tests/systems/c-ports.toml: the same readers of the C partition's
+        // channels.
+        "c-control" => control("c-speed", "c-events"),
+        "c-logger" => logger("c-speed", "c-events"),
         "rogue" => rogue(),
         other => panic!("test-ports has no role for partition `{other}`"),
     }

@@ -22,6 +22,7 @@
 mod bulkhead_h;
 mod memory_ld;
 mod partition_h;
+pub mod ports_h;
 
 pub use bulkhead_h::bulkhead_h;
 pub use memory_ld::memory_ld;

@@ -10,7 +10,7 @@
 //! not depend on any system, so one copy is checked in
 //! (`kernel/abi/include/bulkhead.h`) and a test keeps it equal to this output.
 
-use super::comment_text;
+use super::{comment_text, ports_h};
 use bulkhead_abi::{
     ABI_VERSION, CONSOLE_WRITE_MAX, Call, El1Exception, Error, HVC_IMMEDIATE, OK, Operand, OperandKind, entry,
     health::{ControlOp, ErrorKind, HealthAction, LOG_ENTRY_BYTES},
@@ -121,7 +121,11 @@ pub fn bulkhead_h() -> String {
          * written and clobber \"memory\" (the kernel reads a call's buffer, and shared memory may change\n \
          * while a call gives up the window).\n *\n \
          * The wrappers use GNU C inline assembly (GCC, clang, Arm Compiler 6) and C99; other compilers get\n \
-         * the constants and make the calls from assembly following the convention above.\n */\n\
+         * the constants and make the calls from assembly following the convention above. Off target (host\n \
+         * tests, simulators), define BULKHEAD_HVC_EXTERN and supply bulkhead_hvc() to get the wrappers.\n *\n \
+         * Ports (docs/ports.md): the layout of a channel's window and bulkhead_ports' sampling and queuing\n \
+         * protocols over it, as static inline functions, for any compiler that has a fence (see\n \
+         * BULKHEAD_PORTS_FENCE); the few that make a hypercall come with the wrappers.\n */\n\
          #ifndef BULKHEAD_H\n#define BULKHEAD_H\n\n#include <stdint.h>\n"
     );
 
@@ -209,11 +213,17 @@ pub fn bulkhead_h() -> String {
         );
     }
 
+    ports_h::ports(&mut out);
+
     out.push_str(
-        "\n#if defined(__GNUC__) || defined(__clang__)\n\
+        "\n#if ((defined(__GNUC__) || defined(__clang__)) && defined(__arm__)) || defined(BULKHEAD_HVC_EXTERN)\n\
          #define BULKHEAD_HAVE_WRAPPERS 1U\n\n\
          /* r0..r3 as a call leaves them. */\n\
          typedef struct bulkhead_registers {\n    uint32_t r0;\n    uint32_t r1;\n    uint32_t r2;\n    uint32_t r3;\n} bulkhead_registers_t;\n\n\
+         #if defined(BULKHEAD_HVC_EXTERN)\n\
+         /* The raw call, supplied by the program: a host test or a simulator that runs guest code off target. */\n\
+         bulkhead_registers_t bulkhead_hvc(uint32_t call, uint32_t argument1, uint32_t argument2, uint32_t argument3);\n\
+         #else\n\
          /* The raw call: r0 = call, r1..r3 = arguments; returns r0..r3. */\n\
          static inline bulkhead_registers_t bulkhead_hvc(uint32_t call, uint32_t argument1, uint32_t argument2, uint32_t argument3)\n{\n    \
          bulkhead_registers_t registers;\n    \
@@ -227,11 +237,13 @@ pub fn bulkhead_h() -> String {
         "    __asm__ volatile(\"hvc #{HVC_IMMEDIATE}\" : \"+r\"(r0), \"+r\"(r1), \"+r\"(r2), \"+r\"(r3) : : \"memory\");"
     );
     out.push_str(
-        "    registers.r0 = r0;\n    registers.r1 = r1;\n    registers.r2 = r2;\n    registers.r3 = r3;\n    return registers;\n}\n",
+        "    registers.r0 = r0;\n    registers.r1 = r1;\n    registers.r2 = r2;\n    registers.r3 = r3;\n    return registers;\n}\n\
+         #endif /* BULKHEAD_HVC_EXTERN */\n",
     );
     for call in Call::ALL {
         wrapper(&mut out, call);
     }
-    out.push_str("\n#endif /* __GNUC__ || __clang__ */\n\n#endif /* BULKHEAD_H */\n");
+    out.push_str(ports_h::PORT_CALLS);
+    out.push_str("\n#endif /* BULKHEAD_HAVE_WRAPPERS */\n\n#endif /* BULKHEAD_H */\n");
     out
 }
