@@ -536,6 +536,7 @@ fn bulkhead_h_defines_every_value_and_wraps_every_call_of_the_abi() {
             .map(|a| match a.kind {
                 OperandKind::Word => format!("uint32_t {}", a.name),
                 OperandKind::ReadBuffer => format!("const void *{}", a.name),
+                OperandKind::WriteBuffer => format!("void *{}", a.name),
             })
             .collect();
         parameters.extend(signature.results.iter().map(|r| format!("uint32_t *{}", r.name)));
@@ -999,6 +1000,7 @@ fn bulkhead_h_compiles_as_c_and_cpp_in_a32_and_t32() {
             .map(|a| match a.kind {
                 OperandKind::Word => format!("(uint32_t){}", a.register),
                 OperandKind::ReadBuffer => "(const void *)buffer".to_owned(),
+                OperandKind::WriteBuffer => "(void *)buffer".to_owned(),
             })
             .collect();
         arguments.extend(signature.results.iter().map(|r| format!("&results[{}]", r.register)));
