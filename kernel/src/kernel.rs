@@ -136,6 +136,13 @@ struct Partition {
     ignored_logged: u8,
     /// Ignored GIC accesses not logged yet (reported with the next one).
     ignored_unlogged: u32,
+    /// An error whose action took it off the CPU, not yet in the error
+    /// log (`Kernel::act`).
+    /// (A flag and the error rather than an `Option`: an all-zero
+    /// `Partition` is its initial state, which keeps the kernel's state in
+    /// `.bss`, and `None` of an `Option` of enums is not all zeros.)
+    pending: PendingError,
+    has_pending: bool,
     /// Ignored GIC accesses of ended windows that no logged line reported,
     /// and the frame of the first of those windows: logged when the kernel
     /// is next idle (`@vgic-ignored NAME unlogged=N major-frame=F`), never on the
@@ -163,8 +170,35 @@ impl Partition {
             ignored_logged: 0,
             ignored_unlogged: 0,
             ended_unlogged: (0, 0),
+            pending: PendingError::NONE,
+            has_pending: false,
         }
     }
+}
+
+/// An error the health monitor acted on, waiting to be logged.
+#[derive(Clone, Copy)]
+struct PendingError {
+    kind: ErrorKind,
+    decision: hm::Decision,
+    detail: u32,
+    detail2: u32,
+    /// System time of the error.
+    time: u64,
+    /// Restarts recorded so far (for a `restart-limit` entry).
+    restarts: u32,
+}
+
+impl PendingError {
+    /// All zeros (a `fault` logged, meaningless until flagged pending).
+    const NONE: PendingError = PendingError {
+        kind: ErrorKind::Fault,
+        decision: hm::Decision { action: HealthAction::Log, limit_reached: false },
+        detail: 0,
+        detail2: 0,
+        time: 0,
+        restarts: 0,
+    };
 }
 
 /// What the CPU holds of the current window's owner (`Kernel::occupant`).
@@ -283,6 +317,8 @@ pub struct Kernel {
     /// The tick frame 0 started at on every core: system time 0
     /// (`SystemTime`).
     epoch: u64,
+    /// Some partition's `pending` error waits to be published.
+    errors_pending: bool,
 }
 
 /// One core's kernel state.
@@ -349,6 +385,7 @@ impl KernelCell {
             console: Console::new(),
             unlogged_pending: false,
             epoch: 0,
+            errors_pending: false,
         }))
     }
 }
@@ -646,9 +683,13 @@ impl Kernel {
             if self.held == Held::Running {
                 return self.running_frame;
             }
-            let busy = match self.held {
-                Held::Restoring => self.restore_step(self.occupant),
-                Held::Nothing | Held::Yielded | Held::Running => self.drain_idle(),
+            let busy = if self.errors_pending {
+                self.publish_pending()
+            } else {
+                match self.held {
+                    Held::Restoring => self.restore_step(self.occupant),
+                    Held::Nothing | Held::Yielded | Held::Running => self.drain_idle(),
+                }
             };
             if !busy {
                 cpu::wait_for_interrupt();
@@ -1544,8 +1585,17 @@ impl Kernel {
         self.act(id, kind, decision, detail, detail2)
     }
 
-    /// Logs partition `id`'s error of `kind` with the action `decision`
-    /// chose, and takes the action. Returns it.
+    /// Takes the action `decision` chose for partition `id`'s error of
+    /// `kind`, and logs it. Returns the action.
+    ///
+    /// A stopping action takes the partition off the CPU first; its log
+    /// entry, `@health` record and the monitor's notification are left
+    /// pending (a few stores) and published by the next bounded step of
+    /// `wait_for_runnable`, which the rest of its window (idle, or its
+    /// restore) reaches at once. So a fault that lands on a window boundary
+    /// delays the next window by no more than before the health monitor
+    /// (`tests/system/tests/two_cores.rs` times it). A `log` action is
+    /// published now: the partition goes on, in its own time.
     fn act(
         &mut self,
         id: PartitionId,
@@ -1554,12 +1604,27 @@ impl Kernel {
         detail: u32,
         detail2: u32,
     ) -> HealthAction {
-        let restarts = self.partitions.get(id as usize).map_or(0, |partition| partition.history.count());
+        let Some(partition) = self.partitions.get_mut(id as usize) else { return decision.action };
+        let error = PendingError {
+            kind,
+            decision,
+            detail,
+            detail2,
+            time: timer::now().wrapping_sub(self.epoch),
+            restarts: partition.history.count(),
+        };
         let action = decision.action;
-        self.log_error(id, kind, action, detail, detail2);
-        if decision.limit_reached {
-            self.log_error(id, ErrorKind::RestartLimit, action, kind as u32, restarts);
+        if action == HealthAction::Log {
+            self.publish(id, error);
+            return action;
         }
+        let earlier = core::mem::replace(&mut partition.pending, error);
+        if core::mem::replace(&mut partition.has_pending, true) {
+            // Never left unpublished until the next error in practice (its
+            // windows are idle or its restore until then); if so, in order.
+            self.publish(id, earlier);
+        }
+        self.errors_pending = true;
         let reason = match (decision.limit_reached, kind) {
             (true, _) => ErrorKind::RestartLimit.name(),
             (false, ErrorKind::Watchdog | ErrorKind::PortOverflow) => kind.name(),
@@ -1570,19 +1635,59 @@ impl Kernel {
             HealthAction::Restart => self.retire(id, restoring(false), reason, None),
             HealthAction::RestartCold => self.retire(id, restoring(true), reason, None),
             HealthAction::Halt => self.retire(id, Status::Halted, reason, None),
-            HealthAction::Monitor => {
-                self.retire(id, Status::Suspended, reason, None);
-                self.notify_monitor();
-            }
+            HealthAction::Monitor => self.retire(id, Status::Suspended, reason, None),
         }
         action
     }
 
+    /// Publishes one of this core's pending errors (a bounded step of
+    /// `wait_for_runnable`). Returns whether there was one.
+    #[cold]
+    #[inline(never)]
+    fn publish_pending(&mut self) -> bool {
+        let found = self.partitions.iter_mut().find(|(_, partition)| partition.has_pending).map(|(id, partition)| {
+            partition.has_pending = false;
+            (id, partition.pending)
+        });
+        match found {
+            Some((id, error)) => {
+                self.publish(id, error);
+                true
+            }
+            None => {
+                self.errors_pending = false;
+                false
+            }
+        }
+    }
+
+    /// Writes partition `id`'s `error` to this core's error log (and the
+    /// restart limit's entry after it, if it was reached), records each on
+    /// the console and, for the `monitor` action, tells the monitor (after
+    /// the entry is in the log, so the monitor finds it).
+    fn publish(&mut self, id: PartitionId, error: PendingError) {
+        let action = error.decision.action;
+        self.log_error(id, error.kind, action, error.detail, error.detail2, error.time);
+        if error.decision.limit_reached {
+            self.log_error(id, ErrorKind::RestartLimit, action, error.kind as u32, error.restarts, error.time);
+        }
+        if action == HealthAction::Monitor {
+            self.notify_monitor();
+        }
+    }
+
     /// Appends an entry to this core's error log and records it on the
     /// console.
-    fn log_error(&mut self, id: PartitionId, kind: ErrorKind, action: HealthAction, detail: u32, detail2: u32) {
+    fn log_error(
+        &mut self,
+        id: PartitionId,
+        kind: ErrorKind,
+        action: HealthAction,
+        detail: u32,
+        detail2: u32,
+        time: u64,
+    ) {
         let Some(log) = health::log(self.core) else { return };
-        let time = timer::now().wrapping_sub(self.epoch);
         let entry = Entry {
             number: 0,
             core: self.core as u8,
