@@ -107,7 +107,7 @@
 //! a restarted reader from `consumed` (a message it had received but not
 //! acknowledged is received again).
 
-use core::num::{NonZeroU32, NonZeroU64};
+use core::num::NonZeroU32;
 
 use crate::layout::{self, GeometryError};
 use crate::window::Window;
@@ -162,12 +162,16 @@ pub struct Received {
 }
 
 /// The ring geometry shared by the three sides: slot and count arithmetic
-/// that cannot panic (`depth` and the period are non-zero by type).
+/// that cannot panic (`depth` is non-zero by type) and never divides but
+/// for the slot index.
 #[derive(Clone, Copy)]
 struct Ring {
     message_size: u32,
     depth: NonZeroU32,
-    period: NonZeroU64,
+    /// The largest count: the period minus one (the period is at most
+    /// 2^32, so this fits 32 bits and the arithmetic below needs no
+    /// division: this is on every send and receive).
+    count_max: u32,
 }
 
 impl Ring {
@@ -178,8 +182,8 @@ impl Ring {
         if size < layout::queuing_window_size(message_size, depth, readers) {
             return Err(GeometryError::Window);
         }
-        match (NonZeroU32::new(depth), NonZeroU64::new(layout::queue_count_period(depth))) {
-            (Some(depth), Some(period)) => Ok(Ring { message_size, depth, period }),
+        match (NonZeroU32::new(depth), layout::queue_count_period(depth).checked_sub(1)) {
+            (Some(depth), Some(count_max)) => Ok(Ring { message_size, depth, count_max: count_max as u32 }),
             _ => Err(GeometryError::Depth),
         }
     }
@@ -196,19 +200,17 @@ impl Ring {
 
     /// The count after `count`.
     fn next(&self, count: u32) -> u32 {
-        // Below the period, which is at most 2^32: fits.
-        ((u64::from(count) + 1) % self.period) as u32
+        if count >= self.count_max { 0 } else { count + 1 }
     }
 
     /// `to - from` modulo the period, if both are counts (below it).
     fn distance(&self, from: u32, to: u32) -> Option<u32> {
-        let period = self.period.get();
-        let (from, to) = (u64::from(from), u64::from(to));
-        if from >= period || to >= period {
+        if from > self.count_max || to > self.count_max {
             return None;
         }
-        // Below the period: fits.
-        Some(((to + period - from) % self.period) as u32)
+        // Both at most `count_max`: neither branch wraps (the second is
+        // `period - from + to`, below the period).
+        Some(if to >= from { to - from } else { self.count_max - from + 1 + to })
     }
 }
 
