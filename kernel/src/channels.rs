@@ -82,6 +82,10 @@ pub fn post(core: usize, id: usize) -> bool {
 pub fn take(core: usize, mut each: impl FnMut(usize)) {
     let Some(words) = POSTS.get(core) else { return };
     for (index, word) in words.iter().enumerate() {
+        // A plain load first: most words have nothing posted.
+        if word.load(Ordering::Relaxed) == 0 {
+            continue;
+        }
         let mut bits = word.swap(0, Ordering::Acquire);
         while bits != 0 {
             let bit = bits.trailing_zeros() as usize;

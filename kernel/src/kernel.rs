@@ -777,7 +777,7 @@ impl Kernel {
         }
         let (first, count) = (self.partitions.first, self.partitions.len());
         let by = SYSTEM.monitor.map_or(0, |monitor| monitor.partition);
-        health::take_requests(first, count, |id, op| {
+        health::take_requests(core, first, count, |id, op| {
             posted = true;
             // Checked on the monitor's core but resume: a resume of a
             // partition that is not suspended is refused here, silently
@@ -795,20 +795,28 @@ impl Kernel {
     /// its virtual GIC anyway).
     fn raise_notify(&mut self, readers: &[ChannelReader]) {
         for reader in readers {
-            let (Some(intid), Some(desc)) = (reader.notify, SYSTEM.partition(reader.partition)) else { continue };
-            if desc.core as usize != self.core {
-                continue;
-            }
-            let Some(slot) = Vgic::slot(desc.interrupts, intid) else { continue };
-            let loaded = self.loaded() && self.occupant == reader.partition;
-            let Some(partition) = self.partitions.get_mut(reader.partition as usize) else { continue };
-            if partition.status != Status::Ready {
-                continue;
-            }
-            partition.vgic.queue_slot(slot, false);
-            if loaded {
-                self.refill_list_registers(reader.partition);
-            }
+            self.raise_notify_one(reader);
+        }
+    }
+
+    /// [`Kernel::raise_notify`] for one reader.
+    #[inline(always)]
+    fn raise_notify_one(&mut self, reader: &ChannelReader) {
+        let (Some(intid), Some(desc)) = (reader.notify, SYSTEM.partition(reader.partition)) else { return };
+        if desc.core as usize != self.core {
+            return;
+        }
+        let Some(slot) = Vgic::slot(desc.interrupts, intid) else { return };
+        let loaded = self.loaded() && self.occupant == reader.partition;
+        let Some(partition) = self.partitions.get_mut(reader.partition as usize) else { return };
+        if partition.status != Status::Ready {
+            return;
+        }
+        partition.vgic.queue_slot(slot, false);
+        if loaded {
+            // Listed at once, as a physical interrupt of its own would
+            // be (`list`): one list register written in the common case.
+            self.list_queued(reader.partition, slot, intid);
         }
     }
 
@@ -850,6 +858,13 @@ impl Kernel {
             let observed = timer::now();
             self.console.record(Event::Irq { partition: id, intid, observed, listed: true });
         }
+        self.list_queued(id, slot, intid);
+    }
+
+    /// Hands the loaded partition `id` its interrupt `intid` (slot `slot`),
+    /// just queued in its virtual GIC.
+    #[inline(always)]
+    fn list_queued(&mut self, id: PartitionId, slot: usize, intid: u16) {
         // The common case, one interrupt and an empty list register, takes
         // the fast path; anything else is refill's to order.
         let empty = virtual_interface::empty_list_registers();
@@ -1299,6 +1314,12 @@ impl Kernel {
                 let time = timer::now().wrapping_sub(self.epoch);
                 frame.r[1] = time as u32;
                 frame.r[2] = (time >> 32) as u32;
+                frame.r[3] = SYSTEM.timer_hz;
+                Ok(())
+            }
+            Some(Call::SystemEpoch) => {
+                frame.r[1] = self.epoch as u32;
+                frame.r[2] = (self.epoch >> 32) as u32;
                 frame.r[3] = SYSTEM.timer_hz;
                 Ok(())
             }
@@ -1775,7 +1796,7 @@ impl Kernel {
         if core == self.core {
             return self.control(target, op, caller);
         }
-        if health::request(target as usize, op) {
+        if health::request(core, target as usize, op) {
             gic::ring(core);
         }
         Ok(())

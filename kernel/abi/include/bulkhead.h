@@ -52,6 +52,7 @@
 #define BULKHEAD_CALL_HEALTH_REPORT 10U /* HealthReport: Report an error the partition found (a full queuing channel it writes); returns only if the error's action is log. */
 #define BULKHEAD_CALL_HEALTH_LOG 11U /* HealthLog: Monitor only: copy one entry of a core's error log into the caller's buffer. */
 #define BULKHEAD_CALL_PARTITION_CONTROL 12U /* PartitionControl: Monitor only: restart, halt or resume another partition. */
+#define BULKHEAD_CALL_SYSTEM_EPOCH 13U /* SystemEpoch: Read the system's epoch: CNTPCT (readable at EL1) at system time 0; system time is CNTPCT minus it. */
 
 /* Kinds of EL1 exception for ReportFault (its r1). */
 #define BULKHEAD_EXCEPTION_UNDEFINED 1U /* el1-undefined: undefined instruction taken at EL1 */
@@ -994,6 +995,28 @@ static inline uint32_t bulkhead_health_log(uint32_t core, uint32_t number, void 
 static inline uint32_t bulkhead_partition_control(uint32_t partition, uint32_t operation)
 {
     return bulkhead_hvc(BULKHEAD_CALL_PARTITION_CONTROL, partition, operation, 0U).r0;
+}
+
+/*
+ * SystemEpoch (BULKHEAD_CALL_SYSTEM_EPOCH): Read the system's epoch: CNTPCT (readable at EL1) at system time 0; system time is CNTPCT minus it.
+ *   epoch_low        r1 out: the epoch in counter ticks, low word (not stored if NULL)
+ *   epoch_high       r2 out: the epoch in counter ticks, high word (not stored if NULL)
+ *   frequency_hz     r3 out: counter frequency in Hz (not stored if NULL)
+ * Returns r0: BULKHEAD_OK or a BULKHEAD_ERROR_* code.
+ */
+static inline uint32_t bulkhead_system_epoch(uint32_t *epoch_low, uint32_t *epoch_high, uint32_t *frequency_hz)
+{
+    bulkhead_registers_t registers = bulkhead_hvc(BULKHEAD_CALL_SYSTEM_EPOCH, 0U, 0U, 0U);
+    if (epoch_low != 0) {
+        *epoch_low = registers.r1;
+    }
+    if (epoch_high != 0) {
+        *epoch_high = registers.r2;
+    }
+    if (frequency_hz != 0) {
+        *frequency_hz = registers.r3;
+    }
+    return registers.r0;
 }
 
 #if defined(BULKHEAD_HAVE_PORTS)

@@ -100,11 +100,17 @@ pub enum Call {
     /// for an unknown partition or operation, the caller itself, or
     /// `Resume` of a partition of the caller's core that is not suspended.
     PartitionControl = 12,
+    /// Read the system's epoch: the physical counter (`CNTPCT`, which EL1
+    /// may read without a trap) at system time 0. System time is `CNTPCT`
+    /// minus the epoch, exactly what [`Call::SystemTime`] returns at the
+    /// same tick, without a hypercall. Results: `r1` low word, `r2` high
+    /// word, `r3` counter frequency in Hz.
+    SystemEpoch = 13,
 }
 
 impl Call {
     /// All calls, in number order.
-    pub const ALL: [Call; 13] = [
+    pub const ALL: [Call; 14] = [
         Call::Yield,
         Call::PartitionTime,
         Call::PartitionId,
@@ -118,6 +124,7 @@ impl Call {
         Call::HealthReport,
         Call::HealthLog,
         Call::PartitionControl,
+        Call::SystemEpoch,
     ];
 
     /// Decodes a call number from `r0`.
@@ -136,6 +143,7 @@ impl Call {
             10 => Call::HealthReport,
             11 => Call::HealthLog,
             12 => Call::PartitionControl,
+            13 => Call::SystemEpoch,
             _ => return None,
         })
     }
@@ -309,6 +317,17 @@ impl Call {
                 results: &[
                     word!(1, "newest", "number of the core's newest entry, 0 for none"),
                     word!(2, "oldest", "number of its oldest entry still held"),
+                ],
+                returns: true,
+            },
+            Call::SystemEpoch => Signature {
+                summary: "Read the system's epoch: CNTPCT (readable at EL1) at system time 0; system time is \
+                          CNTPCT minus it.",
+                arguments: &[],
+                results: &[
+                    word!(1, "epoch_low", "the epoch in counter ticks, low word"),
+                    word!(2, "epoch_high", "the epoch in counter ticks, high word"),
+                    word!(3, "frequency_hz", "counter frequency in Hz"),
                 ],
                 returns: true,
             },
@@ -641,7 +660,7 @@ pub mod entry {
 /// Version of this ABI, passed in `r2` at entry.
 /// 2: channels (`SystemTime`, `QueueAck`, `PortNotify`, `Error::Denied`).
 /// 3: the health monitor (`WatchdogKick`, `HealthReport`, `HealthLog`,
-/// `PartitionControl`).
+/// `PartitionControl`; `SystemEpoch`, `CNTPCT` readable at EL1).
 pub const ABI_VERSION: u32 = 3;
 
 #[cfg(test)]

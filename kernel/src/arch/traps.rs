@@ -18,7 +18,7 @@
 //! | `HACTLR` | none | no EL1 access to `IMP_CPUACTLR`, `IMP_*REGIONR`, `QOSR`, bus timeouts or error registers |
 //! | `HDCR` | `TDRA`, `TDOSA`, `TDA`, `TPM`, `TPMCR` | debug registers (the debug communications channel among them) and PMU registers are core-wide and not switched |
 //! | `HCPTR` | `TTA` | trace registers trap; the FPU stays available (it is switched) |
-//! | `CNTHCTL` | `PL1PCTEN`, `PL1PCEN` clear | the physical counter and EL1 physical timer trap; partitions use the virtual ones |
+//! | `CNTHCTL` | `PL1PCEN` clear, `PL1PCTEN` set | the EL1 physical timer traps (partitions use the virtual one); the physical counter `CNTPCT` is readable: it is system time plus the epoch, which `SystemTime` gives anyway, and reading it costs a partition no hypercall (ports date their messages with it) |
 //!
 //! Not trappable, and harmless: branch-predictor maintenance (`BPIALL`,
 //! `BPIALLIS`, `BPIMVA`: no `HCR` bit traps them; they change prediction,
@@ -100,7 +100,7 @@ pub fn init() {
         Hstr::write_raw(HSTR_T15);
         Hdcr::write_raw(Hdcr::read_raw() | HDCR_TDRA | HDCR_TDOSA | HDCR_TDA | HDCR_TPM | HDCR_TPMCR);
         Hcptr::write_raw((Hcptr::read_raw() & !(HCPTR_TCP10 | HCPTR_TCP11 | HCPTR_TASE | HCPTR_TCPAC)) | HCPTR_TTA);
-        Cnthctl::write_raw(Cnthctl::read_raw() & !(CNTHCTL_PL1PCTEN | CNTHCTL_PL1PCEN | CNTHCTL_EVNTEN));
+        Cnthctl::write_raw((Cnthctl::read_raw() & !(CNTHCTL_PL1PCEN | CNTHCTL_EVNTEN)) | CNTHCTL_PL1PCTEN);
         Hcr::write_raw(HCR);
         core::arch::asm!("isb", options(nomem, nostack, preserves_flags));
     }

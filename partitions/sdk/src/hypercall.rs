@@ -74,6 +74,22 @@ pub fn system_time() -> SystemTime {
     SystemTime { ticks: (u64::from(high) << 32) | u64::from(low), hz }
 }
 
+/// The system's epoch: the physical counter at system time 0. System
+/// time is [`physical_counter`] minus it (what [`system_time`] returns, with
+/// no hypercall).
+pub fn system_epoch() -> SystemTime {
+    let [_, low, high, hz] = raw(Call::SystemEpoch as u32, [0; 3]);
+    SystemTime { ticks: (u64::from(high) << 32) | u64::from(low), hz }
+}
+
+/// The physical counter (`CNTPCT`), which the kernel lets partitions read:
+/// system time plus [`system_epoch`]. Read after every earlier
+/// instruction (`isb`), so a stamp is never taken early.
+pub fn physical_counter() -> u64 {
+    aarch32_cpu::asm::isb();
+    aarch32_cpu::register::CntPct::read().0
+}
+
 /// Tells the kernel this partition, a reader of queuing channel `channel`,
 /// has taken its messages up to count `consumed` (see [`crate::port`]).
 pub fn queue_ack(channel: u32, consumed: u32) -> Result<(), Error> {

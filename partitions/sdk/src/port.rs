@@ -3,8 +3,10 @@
 //!
 //! A channel's window is mapped read/write into its writer and read-only
 //! into each reader; messages go straight through it, by `bulkhead-ports`'
-//! lock-free protocols, without the kernel. The kernel is called only to
-//! date a sampling message ([`hypercall::system_time`]), to take queued
+//! lock-free protocols, without the kernel. Sampling messages are dated with
+//! system time read from the physical counter (`CNTPCT`, which partitions
+//! may read) minus the epoch, taken once when a sampling end is opened
+//! ([`hypercall::system_epoch`]). The kernel is called only to take queued
 //! messages ([`hypercall::queue_ack`], since a reader cannot store to the
 //! window) and to notify readers ([`hypercall::port_notify`]).
 //!
@@ -55,10 +57,17 @@ fn depth(channel: &Channel) -> u32 {
     }
 }
 
+/// System time now, from the physical counter and the `epoch`.
+fn system_now(epoch: u64) -> u64 {
+    hypercall::physical_counter().wrapping_sub(epoch)
+}
+
 /// The writing end of a sampling channel.
 pub struct SamplingWriter {
     channel: &'static Channel,
     writer: sampling::SamplingWriter<RawWindow>,
+    /// The system's epoch (`SystemEpoch`), for dating messages.
+    epoch: u64,
 }
 
 impl SamplingWriter {
@@ -66,13 +75,14 @@ impl SamplingWriter {
     /// channel.
     pub fn open(name: &str) -> Option<SamplingWriter> {
         let (channel, window) = find(name, true, false)?;
-        Some(SamplingWriter { channel, writer: sampling::SamplingWriter::new(window, channel.message_size).ok()? })
+        let writer = sampling::SamplingWriter::new(window, channel.message_size).ok()?;
+        Some(SamplingWriter { channel, writer, epoch: hypercall::system_epoch().ticks })
     }
 
     /// Publishes `payload` as the latest value, dated with system time.
     /// Returns its message number (1, 2, ...). Never waits for a reader.
     pub fn write(&self, payload: &[u8]) -> Result<u32, WriteError> {
-        self.writer.write(payload, hypercall::system_time().ticks)
+        self.writer.write(payload, system_now(self.epoch))
     }
 
     /// Publishes `payload` dated `stamp` (system time ticks).
@@ -110,6 +120,8 @@ pub struct Sample {
 pub struct SamplingReader {
     channel: &'static Channel,
     reader: sampling::SamplingReader<RawWindow>,
+    /// The system's epoch (`SystemEpoch`), for the age of what it reads.
+    epoch: u64,
 }
 
 impl SamplingReader {
@@ -117,14 +129,15 @@ impl SamplingReader {
     /// channel.
     pub fn open(name: &str) -> Option<SamplingReader> {
         let (channel, window) = find(name, false, false)?;
-        Some(SamplingReader { channel, reader: sampling::SamplingReader::new(window, channel.message_size).ok()? })
+        let reader = sampling::SamplingReader::new(window, channel.message_size).ok()?;
+        Some(SamplingReader { channel, reader, epoch: hypercall::system_epoch().ticks })
     }
 
     /// Copies the latest complete value into `out`. Never a torn value:
     /// `Err(ReadError::Raced)` if the writer rewrote it during every try.
     pub fn read(&self, out: &mut [u8]) -> Result<Sample, ReadError> {
         let sample = self.reader.read(out)?;
-        let now = hypercall::system_time().ticks;
+        let now = system_now(self.epoch);
         let age = now.saturating_sub(sample.stamp);
         Ok(Sample {
             number: sample.number,

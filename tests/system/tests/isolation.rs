@@ -68,7 +68,7 @@ fn expected_targets(system: &bulkhead_sysgen::System, attacker: &str) -> BTreeSe
 /// reported as undefined: QEMU does not route that one trap to EL2 (QEMU
 /// issue #2986); either way it never reaches the channel.
 const INSTRUCTIONS: [(&str, &[&str]); 18] = [
-    ("cntpct-read", &["trapped-cp15-64"]),
+    ("cntp-tval-write", &["trapped-cp15"]),
     ("cntp-ctl-write", &["trapped-cp15"]),
     ("actlr-write", &["trapped-cp15"]),
     ("atcm-region-write", &["trapped-cp15"]),

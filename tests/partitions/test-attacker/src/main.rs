@@ -73,7 +73,7 @@ fn memory_targets(mut visit: impl FnMut(&str, &str, u32, u32)) {
 /// Instructions that must trap to EL2 (or, for EL2-only registers, be
 /// undefined at EL1), with what each touches.
 const INSTRUCTIONS: [&str; 18] = [
-    "cntpct-read",
+    "cntp-tval-write",
     "cntp-ctl-write",
     "actlr-write",
     "atcm-region-write",
@@ -101,7 +101,7 @@ fn run_instruction(name: &str) {
     // test then fails on the missing fault.
     unsafe {
         match name {
-            "cntpct-read" => core::arch::asm!("mrrc p15, 0, r0, r1, c14", out("r0") _, out("r1") _),
+            "cntp-tval-write" => core::arch::asm!("mov r0, #0", "mcr p15, 0, r0, c14, c2, 0", out("r0") _),
             "cntp-ctl-write" => core::arch::asm!("mov r0, #0", "mcr p15, 0, r0, c14, c2, 1", out("r0") _),
             "actlr-write" => core::arch::asm!("mov r0, #0", "mcr p15, 0, r0, c1, c0, 1", out("r0") _),
             "atcm-region-write" => core::arch::asm!("ldr r0, =0x10000003", "mcr p15, 0, r0, c9, c1, 0", out("r0") _),

@@ -96,6 +96,17 @@ fn main() -> ! {
     );
     let time = hypercall::partition_time();
     check("time", "ok", if time.hz == 62_500_000 && time.ticks > 0 { "ok" } else { "wrong" });
+    // The physical counter minus the epoch is system time: between two
+    // SystemTime reads around it.
+    let epoch = hypercall::system_epoch().ticks;
+    let before = hypercall::system_time().ticks;
+    let counter = hypercall::physical_counter().wrapping_sub(epoch);
+    let after = hypercall::system_time().ticks;
+    check(
+        "system-clock",
+        "ok",
+        if before <= counter && counter <= after && after - before < 1_000 { "ok" } else { "wrong" },
+    );
 
     println!("done checks={checks} failures={failures}");
     hypercall::stop(0)
