@@ -806,7 +806,12 @@ impl Kernel {
         if desc.core as usize != self.core {
             return;
         }
-        let Some(slot) = Vgic::slot(desc.interrupts, intid) else { return };
+        // The generator placed the SGI at `reader.slot` (the tables' check);
+        // one look confirms it, so no slot outside its interrupts is used.
+        let slot = reader.slot as usize;
+        if desc.interrupts.get(slot) != Some(&intid) {
+            return;
+        }
         let loaded = self.loaded() && self.occupant == reader.partition;
         let Some(partition) = self.partitions.get_mut(reader.partition as usize) else { return };
         if partition.status != Status::Ready {
@@ -1773,7 +1778,9 @@ impl Kernel {
         }
         let core = desc.core as usize;
         if core == self.core {
-            self.raise_notify(&[ChannelReader { partition: monitor.partition, notify: monitor.notify }]);
+            let Some(intid) = monitor.notify else { return };
+            let slot = Vgic::slot(desc.interrupts, intid).unwrap_or(0) as u8;
+            self.raise_notify(&[ChannelReader { partition: monitor.partition, notify: monitor.notify, slot }]);
         } else if health::post_monitor(core) {
             gic::ring(core);
         }

@@ -233,6 +233,10 @@ pub struct ChannelReader {
     /// `interrupts`) the writer's `PortNotify` raises in it, if the channel
     /// notifies.
     pub notify: Option<u16>,
+    /// The position of `notify` in the reader's `interrupts` (its slot in
+    /// the reader's virtual GIC), so raising it needs no search; 0 when
+    /// the channel does not notify.
+    pub slot: u8,
 }
 
 /// One channel: a memory window the writer maps read/write and each reader
@@ -678,7 +682,8 @@ impl SystemDesc {
                         found |= owned[k] == intid;
                         k += 1;
                     }
-                    if intid >= crate::vgic::FIRST_PPI || !found {
+                    let slot = reader.slot as usize;
+                    if intid >= crate::vgic::FIRST_PPI || !found || slot >= owned.len() || owned[slot] != intid {
                         return Err(TableError::BadChannel);
                     }
                 }

@@ -596,9 +596,10 @@ fn channel_tables(system: &System) -> String {
                 Some(sgi) => format!("Some({sgi})"),
                 None => "None".to_owned(),
             };
+            let slot = notify_slot(system, reader.partition, reader.notify);
             let _ = writeln!(
                 out,
-                "    ChannelReader {{ partition: {}, notify: {notify} }}, // {}",
+                "    ChannelReader {{ partition: {}, notify: {notify}, slot: {slot} }}, // {}",
                 reader.partition, system.partitions[reader.partition].name
             );
         }
@@ -836,6 +837,14 @@ pub fn memory_map(system: &System) -> String {
 
 /// The interrupts partition `partition` owns, sorted, with the virtual
 /// timer: the order of its virtual GIC's slots.
+/// The slot (position in the partition's sorted interrupts) of a reader's
+/// notify SGI, 0 without one.
+fn notify_slot(system: &System, partition: usize, notify: Option<u32>) -> u8 {
+    notify
+        .and_then(|sgi| owned_interrupts(&system.partitions[partition]).iter().position(|i| *i == sgi))
+        .map_or(0, |slot| slot as u8)
+}
+
 fn owned_interrupts(partition: &Partition) -> Vec<u32> {
     let mut interrupts = partition.interrupts.clone();
     interrupts.push(bulkhead_kernel_core::vgic::VIRTUAL_TIMER as u32);
@@ -1103,6 +1112,7 @@ windows = [{ partition = "b", duration = "5ms" }]
                                 .map(|r| ChannelReader {
                                     partition: r.partition as u8,
                                     notify: r.notify.map(|n| n as u16),
+                                    slot: notify_slot(system, r.partition, r.notify),
                                 })
                                 .collect(),
                         ),
@@ -1271,9 +1281,9 @@ windows = [{ partition = "control", duration = "5ms" }]
         assert_eq!(desc.partitions[logger].interrupts, [0, 1, 27]);
         let tables = kernel_tables_rs(&system, &images(&system), Path::new("/images"));
         for expected in [
-            "static CHANNEL_0_READERS: [ChannelReader; 2] = [\n    ChannelReader { partition: 2, notify: Some(0) }, // control\n    \
-             ChannelReader { partition: 1, notify: Some(0) }, // logger\n];",
-            "static CHANNEL_2_READERS: [ChannelReader; 1] = [\n    ChannelReader { partition: 1, notify: Some(1) }, // logger\n];",
+            "static CHANNEL_0_READERS: [ChannelReader; 2] = [\n    ChannelReader { partition: 2, notify: Some(0), slot: 0 }, // control\n    \
+             ChannelReader { partition: 1, notify: Some(0), slot: 0 }, // logger\n];",
+            "static CHANNEL_2_READERS: [ChannelReader; 1] = [\n    ChannelReader { partition: 1, notify: Some(1), slot: 1 }, // logger\n];",
             "static CHANNELS: [ChannelDesc; 3] = [",
             "        name: \"commands\",\n        kind: ChannelKind::Queuing { depth: 8 },\n        message_size: 32,\n",
             "        size: 0xa0, // of the 0xc0-byte region\n        writer: 0, // sensor\n        readers: &CHANNEL_2_READERS,",
