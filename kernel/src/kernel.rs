@@ -42,7 +42,7 @@ use aarch32_cpu::register::{Sctlr, SysRegRead};
 use bulkhead_abi::health::ControlOp;
 use bulkhead_abi::{self as abi, Call, El1Exception};
 use bulkhead_kernel_core::console::{Allowed, Console, Event, MAX_LINE_BYTES};
-use bulkhead_kernel_core::health::{self as hm, ENTRY_WORDS, Entry, LogRead, RestartHistory};
+use bulkhead_kernel_core::health::{self as hm, LOG_ENTRY_WORDS, LogEntry, LogRead, RestartHistory};
 use bulkhead_kernel_core::log::kind;
 use bulkhead_kernel_core::registers::GuestRegisters;
 use bulkhead_kernel_core::restore::Restore;
@@ -634,7 +634,7 @@ impl Kernel {
             // At boot nobody's time runs yet: each image is restored in one go.
             mpu::load_partition(desc.regions);
             let mut progress = Restore::start();
-            while let Some(step) = progress.next_step_clearing(&desc.init, desc.clears, u32::MAX) {
+            while let Some(step) = progress.next_step(&desc.init, desc.clears, u32::MAX) {
                 partition_memory::apply(step);
             }
             partition.context.reset_to_entry(desc.entry, desc.initial_sp, reset_sctlr, id, 0);
@@ -1044,12 +1044,15 @@ impl Kernel {
                 // Observed as late as possible: the later the tick, the more
                 // room to take back ticks its time got ahead when its last
                 // window ended late (see `vtime`).
-                // Where its time stands: where its last window left it.
-                let stopped = partition.clock.stopped_at();
+                // Its watchdog, checked where its time stands: where its last
+                // window left it (read before the switch-in moves the
+                // offset; nothing at all for a partition without one).
+                let deadline = desc.health.watchdog;
+                let expired = (deadline != 0)
+                    .then(|| partition.clock.stopped_at())
+                    .filter(|stopped| hm::watchdog_expired(deadline, partition.kicked, *stopped));
                 let offset = partition.clock.switch_in(scheduled, timer::now());
-                // Its watchdog, checked at its window's start.
-                if desc.health.watchdog != 0
-                    && hm::watchdog_expired(desc.health.watchdog, partition.kicked, stopped)
+                if let Some(stopped) = expired
                     && !self.watchdog_expired(id, scheduled, stopped)
                 {
                     return;
@@ -1137,7 +1140,7 @@ impl Kernel {
                 self.console.abandon_partial(id);
                 self.console.record(Event::Restart { partition: id, count });
             }
-            _ => match progress.next_step_clearing(&desc.init, desc.clears, RESTORE_STEP_BYTES) {
+            _ => match progress.next_step(&desc.init, desc.clears, RESTORE_STEP_BYTES) {
                 Some(step) => partition_memory::apply(step),
                 None => {
                     partition.status = Status::Ready;
@@ -1363,12 +1366,12 @@ impl Kernel {
             }
             Some(Call::HealthLog) => {
                 let (core, number, buffer) = (frame.r[1], frame.r[2], frame.r[3]);
-                if SYSTEM.monitor.map(|monitor| monitor.partition) != Some(id) {
+                if !is_monitor(id) {
                     Err(abi::Error::Denied)
                 } else if let Some(log) = health::log(core as usize) {
                     frame.r[1] = log.newest();
                     frame.r[2] = log.oldest();
-                    UserWords::writable(desc.grants, buffer, ENTRY_WORDS as u32).and_then(|out| {
+                    UserWords::writable(desc.grants, buffer, LOG_ENTRY_WORDS as u32).and_then(|out| {
                         // A read that races the writer finds the entry being
                         // overwritten by a newer one: it is gone either way.
                         match log.read(number) {
@@ -1714,7 +1717,7 @@ impl Kernel {
         time: u64,
     ) {
         let Some(log) = health::log(self.core) else { return };
-        let entry = Entry {
+        let entry = LogEntry {
             number: 0,
             core: self.core as u8,
             partition: id,
@@ -1790,7 +1793,7 @@ impl Kernel {
     /// partition; one of this core's is changed now, another core's is
     /// asked for and that core rung.
     fn partition_control(&mut self, caller: PartitionId, target: u32, op: u32) -> Result<(), abi::Error> {
-        if SYSTEM.monitor.map(|monitor| monitor.partition) != Some(caller) {
+        if !is_monitor(caller) {
             return Err(abi::Error::Denied);
         }
         let op = ControlOp::from_number(op).ok_or(abi::Error::BadArgument)?;
@@ -1876,6 +1879,12 @@ impl Kernel {
             self.console.record(Event::Halted { partition: id, reason, code });
         }
     }
+}
+
+/// Whether partition `id` is the monitor, the only one granted the
+/// privileged health calls.
+fn is_monitor(id: PartitionId) -> bool {
+    SYSTEM.monitor.is_some_and(|monitor| monitor.partition == id)
 }
 
 /// The status of a partition whose restart begins: warm or cold.

@@ -22,6 +22,7 @@ use bulkhead_kernel_core::tables::ChannelDesc;
 use bulkhead_kernel_core::tables::MemoryGrant;
 use bulkhead_mpu::EncodedRegion;
 use bulkhead_ports::RawWindow;
+use bulkhead_ports::raw::copy_blocks;
 use core::ptr::{read_volatile, write_volatile};
 
 /// A range of partition memory the kernel has checked the partition may read.
@@ -87,31 +88,15 @@ impl UserWords {
 pub fn apply(step: Step) {
     match step {
         Step::Copy { from, to, bytes } => {
-            let blocks = bytes / 16;
-            if blocks != 0 {
-                // SAFETY: the step comes from `Restore::next_step` over the
-                // partition's `ImageInit`, whose ranges bulkhead-sysgen
-                // checked to lie inside its own code (source) and RAM
-                // (destination) regions, word-aligned and not overlapping
-                // (also asserted in a const over the tables); the caller has
-                // those regions loaded. The loop reads `16 * blocks` bytes
-                // from `from` and writes as many to `to`, nothing else.
-                unsafe {
-                    core::arch::asm!(
-                        "2:",
-                        "ldm {from}!, {{r2, r3, r4, r5}}",
-                        "stm {to}!, {{r2, r3, r4, r5}}",
-                        "subs {blocks}, {blocks}, #1",
-                        "bne 2b",
-                        from = inout(reg) from => _,
-                        to = inout(reg) to => _,
-                        blocks = inout(reg) blocks => _,
-                        out("r2") _, out("r3") _, out("r4") _, out("r5") _,
-                        options(nostack),
-                    )
-                };
-            }
-            for offset in (blocks * 16..bytes).step_by(4) {
+            // SAFETY: the step comes from `Restore::next_step` over the
+            // partition's `ImageInit`, whose ranges bulkhead-sysgen checked
+            // to lie inside its own code (source) and RAM (destination)
+            // regions, word-aligned and not overlapping (also asserted in a
+            // const over the tables); the caller has those regions loaded.
+            // The copy reads the step's whole words from `from` and writes
+            // as many to `to`, nothing else.
+            let copied = unsafe { copy_blocks(from as *const u8, to as *mut u8, (bytes / 4) as usize) } as u32;
+            for offset in (copied * 4..bytes).step_by(4) {
                 // SAFETY: as above, for the last words.
                 unsafe {
                     let word = read_volatile((from + offset) as *const u32);

@@ -628,11 +628,66 @@ pub mod health {
         }
     }
 
-    /// Bytes of one error-log entry as `HealthLog` copies it: eight
-    /// little-endian words: `number` (from 1, per core), `core | partition
-    /// << 8 | kind << 16 | action << 24`, `detail`, `detail2`, system time
-    /// low word, high word, two reserved zero words.
-    pub const LOG_ENTRY_BYTES: u32 = 32;
+    /// One error, as the log holds it and the `HealthLog` hypercall copies it
+    /// out (eight little-endian words, see [`LogEntry::to_words`]).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct LogEntry {
+        /// Its number in its core's log, from 1.
+        pub number: u32,
+        /// The core whose kernel logged it.
+        pub core: u8,
+        /// The partition it is about.
+        pub partition: u8,
+        /// What went wrong ([`ErrorKind`] as a number, [`ErrorKind::from_number`]).
+        pub kind: u8,
+        /// What was done ([`HealthAction`] as a number, [`HealthAction::from_number`]).
+        pub action: u8,
+        /// Kind-specific: the faulting address, the channel, the exit code.
+        pub detail: u32,
+        /// Kind-specific: the partition's PC, the syndrome.
+        pub detail2: u32,
+        /// System time (counter ticks since the epoch) when it was logged.
+        pub time: u64,
+    }
+
+    /// Words of one entry.
+    pub const LOG_ENTRY_WORDS: usize = 8;
+
+    impl LogEntry {
+        /// The entry as the ABI lays it out: `number`, `core | partition << 8
+        /// | kind << 16 | action << 24`, `detail`, `detail2`, `time` low,
+        /// `time` high, two reserved zero words.
+        pub const fn to_words(&self) -> [u32; LOG_ENTRY_WORDS] {
+            [
+                self.number,
+                self.core as u32 | (self.partition as u32) << 8 | (self.kind as u32) << 16 | (self.action as u32) << 24,
+                self.detail,
+                self.detail2,
+                self.time as u32,
+                (self.time >> 32) as u32,
+                0,
+                0,
+            ]
+        }
+
+        /// The inverse of [`LogEntry::to_words`].
+        pub const fn from_words(words: &[u32; LOG_ENTRY_WORDS]) -> LogEntry {
+            LogEntry {
+                number: words[0],
+                core: words[1] as u8,
+                partition: (words[1] >> 8) as u8,
+                kind: (words[1] >> 16) as u8,
+                action: (words[1] >> 24) as u8,
+                detail: words[2],
+                detail2: words[3],
+                time: words[4] as u64 | (words[5] as u64) << 32,
+            }
+        }
+    }
+
+    /// Bytes of one error-log entry as `HealthLog` copies it
+    /// ([`LogEntry::to_words`]).
+    pub const LOG_ENTRY_BYTES: u32 = 4 * LOG_ENTRY_WORDS as u32;
 }
 
 /// The registers a partition finds at its entry point.

@@ -24,6 +24,8 @@
 //! raced gets [`LogRead::Raced`] and tries again (the host tests interleave
 //! a reader with every store of the writer).
 
+pub use bulkhead_abi::health::{LOG_ENTRY_WORDS, LogEntry};
+
 use crate::tables::{ErrorKind, HealthAction, HealthDesc, RestartLimit};
 use core::sync::atomic::{AtomicU32, Ordering, fence};
 
@@ -131,72 +133,15 @@ pub const fn watchdog_expired(deadline: u64, kicked: u64, now: u64) -> bool {
     deadline != 0 && now.saturating_sub(kicked) > deadline
 }
 
-/// One error, as the log holds it and the `HealthLog` hypercall copies it
-/// out (eight little-endian words, see [`Entry::to_words`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Entry {
-    /// Its number in its core's log, from 1.
-    pub number: u32,
-    /// The core whose kernel logged it.
-    pub core: u8,
-    /// The partition it is about.
-    pub partition: u8,
-    /// What went wrong ([`ErrorKind`] as a number).
-    pub kind: u8,
-    /// What was done ([`HealthAction`] as a number).
-    pub action: u8,
-    /// Kind-specific: the faulting address, the channel, the exit code.
-    pub detail: u32,
-    /// Kind-specific: the partition's PC, the syndrome.
-    pub detail2: u32,
-    /// System time (counter ticks since the epoch) when it was logged.
-    pub time: u64,
-}
-
-/// Words of one entry.
-pub const ENTRY_WORDS: usize = 8;
-
-impl Entry {
-    /// The entry as the ABI lays it out: `number`, `core | partition << 8
-    /// | kind << 16 | action << 24`, `detail`, `detail2`, `time` low,
-    /// `time` high, two reserved zero words.
-    pub const fn to_words(&self) -> [u32; ENTRY_WORDS] {
-        [
-            self.number,
-            self.core as u32 | (self.partition as u32) << 8 | (self.kind as u32) << 16 | (self.action as u32) << 24,
-            self.detail,
-            self.detail2,
-            self.time as u32,
-            (self.time >> 32) as u32,
-            0,
-            0,
-        ]
-    }
-
-    /// The inverse of [`Entry::to_words`].
-    pub const fn from_words(words: &[u32; ENTRY_WORDS]) -> Entry {
-        Entry {
-            number: words[0],
-            core: words[1] as u8,
-            partition: (words[1] >> 8) as u8,
-            kind: (words[1] >> 16) as u8,
-            action: (words[1] >> 24) as u8,
-            detail: words[2],
-            detail2: words[3],
-            time: words[4] as u64 | (words[5] as u64) << 32,
-        }
-    }
-}
-
 /// One slot of the log: a sequence word and the entry's words.
 struct Slot {
     sequence: AtomicU32,
-    words: [AtomicU32; ENTRY_WORDS],
+    words: [AtomicU32; LOG_ENTRY_WORDS],
 }
 
 impl Slot {
     const fn new() -> Slot {
-        Slot { sequence: AtomicU32::new(0), words: [const { AtomicU32::new(0) }; ENTRY_WORDS] }
+        Slot { sequence: AtomicU32::new(0), words: [const { AtomicU32::new(0) }; LOG_ENTRY_WORDS] }
     }
 }
 
@@ -204,7 +149,7 @@ impl Slot {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogRead {
     /// The entry.
-    Entry(Entry),
+    Entry(LogEntry),
     /// Not held: not written yet, or overwritten already.
     Missing,
     /// The writer was writing that slot: try again.
@@ -233,7 +178,7 @@ impl ErrorLog {
 
     /// Appends `entry` (its `number` is assigned here) and returns the
     /// number. Only the owning core's kernel may call this.
-    pub fn push(&self, mut entry: Entry) -> u32 {
+    pub fn push(&self, mut entry: LogEntry) -> u32 {
         let number = self.written.load(Ordering::Relaxed).wrapping_add(1);
         // Number 0 means "none": after 2^32 entries the numbering wraps to 1.
         let number = if number == 0 { 1 } else { number };
@@ -271,7 +216,7 @@ impl ErrorLog {
         let expected = number.wrapping_mul(2);
         let before = slot.sequence.load(Ordering::Relaxed);
         fence(Ordering::Acquire);
-        let mut words = [0u32; ENTRY_WORDS];
+        let mut words = [0u32; LOG_ENTRY_WORDS];
         for (value, word) in words.iter_mut().zip(slot.words.iter()) {
             *value = word.load(Ordering::Relaxed);
         }
@@ -281,7 +226,7 @@ impl ErrorLog {
             // Overwritten since the bounds were read, or being written.
             return if before == after && before & 1 == 0 { LogRead::Missing } else { LogRead::Raced };
         }
-        LogRead::Entry(Entry::from_words(&words))
+        LogRead::Entry(LogEntry::from_words(&words))
     }
 }
 
@@ -379,7 +324,7 @@ mod tests {
 
     #[test]
     fn entries_round_trip_through_words() {
-        let entry = Entry {
+        let entry = LogEntry {
             number: 7,
             core: 1,
             partition: 3,
@@ -389,7 +334,7 @@ mod tests {
             detail2: 0x1234,
             time: 0x1_0000_0002,
         };
-        assert_eq!(Entry::from_words(&entry.to_words()), entry);
+        assert_eq!(LogEntry::from_words(&entry.to_words()), entry);
     }
 
     #[test]
@@ -399,7 +344,7 @@ mod tests {
         assert_eq!(log.read(0), LogRead::Missing);
         assert_eq!(log.read(1), LogRead::Missing);
         for n in 1..=(LOG_ENTRIES as u32 * 3 + 5) {
-            let number = log.push(Entry { detail: n * 10, ..Entry::default() });
+            let number = log.push(LogEntry { detail: n * 10, ..LogEntry::default() });
             assert_eq!(number, n);
             assert_eq!(log.newest(), n);
             let oldest = log.oldest();
@@ -426,12 +371,12 @@ mod tests {
         // sequence of single stores.
         let log = ErrorLog::new();
         for n in 1..=LOG_ENTRIES as u32 {
-            log.push(Entry { detail: n, detail2: !n, ..Entry::default() });
+            log.push(LogEntry { detail: n, detail2: !n, ..LogEntry::default() });
         }
         // Overwrite entry 1's slot with entry LOG_ENTRIES + 1, store by store.
         let number = LOG_ENTRIES as u32 + 1;
         let slot = &log.slots[number as usize % LOG_ENTRIES];
-        let words = Entry { number, detail: number, detail2: !number, ..Entry::default() }.to_words();
+        let words = LogEntry { number, detail: number, detail2: !number, ..LogEntry::default() }.to_words();
         let check = |log: &ErrorLog, stage: &str| {
             for k in 1..=number {
                 if let LogRead::Entry(entry) = log.read(k) {
@@ -446,7 +391,10 @@ mod tests {
         for (index, value) in words.iter().enumerate() {
             slot.words[index].store(*value, Ordering::Relaxed);
             check(&log, "payload store");
-            assert_ne!(log.read(1), LogRead::Entry(Entry { number: 1, detail: 1, detail2: !1, ..Entry::default() }));
+            assert_ne!(
+                log.read(1),
+                LogRead::Entry(LogEntry { number: 1, detail: 1, detail2: !1, ..LogEntry::default() })
+            );
         }
         slot.sequence.store(number * 2, Ordering::Relaxed);
         check(&log, "even sequence");
@@ -465,7 +413,7 @@ mod tests {
             let log = Arc::clone(&log);
             std::thread::spawn(move || {
                 for n in 1..=20_000u32 {
-                    log.push(Entry { detail: n, detail2: n.wrapping_mul(2654435761), ..Entry::default() });
+                    log.push(LogEntry { detail: n, detail2: n.wrapping_mul(2654435761), ..LogEntry::default() });
                 }
             })
         };

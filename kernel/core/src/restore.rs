@@ -87,15 +87,9 @@ impl Restore {
     }
 
     /// The next step, of at most `max` bytes (rounded down to whole words,
-    /// at least one word), or `None` when the restore is complete.
-    pub fn next_step(&mut self, init: &ImageInit, max: u32) -> Option<Step> {
-        self.next_step_clearing(init, &[], max)
-    }
-
-    /// The next step of a restore that also clears `clears` (those a warm
-    /// restore keeps only when cold), of at most `max` bytes, or `None`
-    /// when complete.
-    pub fn next_step_clearing(&mut self, init: &ImageInit, clears: &[ClearRange], max: u32) -> Option<Step> {
+    /// at least one word), or `None` when the restore is complete: `.data`,
+    /// `.bss`, then `clears` (those kept warm only when cold).
+    pub fn next_step(&mut self, init: &ImageInit, clears: &[ClearRange], max: u32) -> Option<Step> {
         let max = (max & !3).max(4);
         let data = init.data_end.saturating_sub(init.data_start);
         let bss = init.bss_end.saturating_sub(init.bss_start);
@@ -134,7 +128,7 @@ mod tests {
     fn copies_data_then_zeroes_bss_in_bounded_steps() {
         let init = ImageInit { data_start: 0x100, data_end: 0x10C, data_load: 0x900, bss_start: 0x10C, bss_end: 0x118 };
         let mut restore = Restore::start();
-        let steps: Vec<Step> = core::iter::from_fn(|| restore.next_step(&init, 8)).collect();
+        let steps: Vec<Step> = core::iter::from_fn(|| restore.next_step(&init, &[], 8)).collect();
         assert_eq!(
             steps,
             [
@@ -145,7 +139,7 @@ mod tests {
             ]
         );
         assert_eq!(restore.done(), Restore::total(&init));
-        assert_eq!(restore.next_step(&init, 8), None, "stays complete");
+        assert_eq!(restore.next_step(&init, &[], 8), None, "stays complete");
     }
 
     #[test]
@@ -157,7 +151,7 @@ mod tests {
             ClearRange { base: 0x300, size: 0x4, keep_warm: true },
         ];
         let run = |mut restore: Restore| -> Vec<Step> {
-            core::iter::from_fn(|| restore.next_step_clearing(&init, &clears, 8)).collect()
+            core::iter::from_fn(|| restore.next_step(&init, &clears, 8)).collect()
         };
         assert_eq!(
             run(Restore::start()),
@@ -207,7 +201,7 @@ mod tests {
             }
             let mut restore = if cold { Restore::start_cold() } else { Restore::start() };
             let bound = (max & !3).max(4);
-            while let Some(step) = restore.next_step_clearing(&init, &clears, max) {
+            while let Some(step) = restore.next_step(&init, &clears, max) {
                 prop_assert!(step.bytes() <= bound && step.bytes() > 0);
                 match step {
                     Step::Copy { from, to, bytes } => {
@@ -244,7 +238,7 @@ mod tests {
             expected[range(init.bss_start, init.bss_end)].fill(0);
             let mut restore = Restore::start();
             let bound = (max & !3).max(4);
-            while let Some(step) = restore.next_step(&init, max) {
+            while let Some(step) = restore.next_step(&init, &[], max) {
                 prop_assert!(step.bytes() <= bound && step.bytes() % 4 == 0 && step.bytes() > 0);
                 match step {
                     Step::Copy { from, to, bytes } => {

@@ -81,12 +81,15 @@ impl RawWindow {
 /// payload order it as a whole). Elsewhere (host tests) it copies nothing
 /// and the callers' word loop does it all.
 ///
+/// The kernel's restore of a partition's `.data` (`partition_memory::apply`)
+/// uses it too: the one block copy of the project.
+///
 /// # Safety
 ///
 /// `from` and `to` 4-aligned, and `words * 4` bytes at each inside memory
 /// the caller may read (`from`) and write (`to`).
 #[inline(always)]
-unsafe fn copy_blocks(from: *mut u8, to: *mut u8, words: usize) -> usize {
+pub unsafe fn copy_blocks(from: *const u8, to: *mut u8, words: usize) -> usize {
     #[cfg(target_arch = "arm")]
     {
         let blocks = words / 4;
@@ -172,7 +175,7 @@ impl Window for RawWindow {
         let words = if (to as usize | from as usize).is_multiple_of(4) { bytes.len() / 4 } else { 0 };
         // SAFETY: `words * 4 <= bytes.len()`: inside `bytes` and inside the
         // window (writable by the contract of `new`), both 4-aligned.
-        let copied = unsafe { copy_blocks(from.cast_mut(), to, words) };
+        let copied = unsafe { copy_blocks(from, to, words) };
         for word in copied..words {
             // SAFETY: `word * 4 + 4 <= bytes.len()`: inside the window and
             // inside `bytes`; both 4-aligned (checked); writable by the

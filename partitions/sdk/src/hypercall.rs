@@ -6,7 +6,9 @@
 //! a partition's behalf is the buffer of [`console_write`], which it reads,
 //! and the entry buffer of [`health_log`], which it writes.
 
-use bulkhead_abi::health::{ControlOp, ErrorKind};
+pub use bulkhead_abi::health::LogEntry;
+
+use bulkhead_abi::health::{ControlOp, ErrorKind, LOG_ENTRY_WORDS};
 use bulkhead_abi::{Call, El1Exception, Error, OK};
 
 /// The raw hypercall: `hvc #0` with `r0` = `number`, `r1`..`r3` = `args`.
@@ -126,48 +128,18 @@ pub struct LogBounds {
     pub oldest: u32,
 }
 
-/// One entry of a core's error log, as [`health_log`] copies it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct LogEntry {
-    /// Its number in its core's log.
-    pub number: u32,
-    /// The core that logged it.
-    pub core: u8,
-    /// The partition it is about.
-    pub partition: u8,
-    /// What went wrong ([`ErrorKind::from_number`]).
-    pub kind: u8,
-    /// What was done (a [`bulkhead_abi::health::HealthAction`] number).
-    pub action: u8,
-    /// Kind-specific (the faulting address, the channel).
-    pub detail: u32,
-    /// Kind-specific (the partition's PC).
-    pub detail2: u32,
-    /// System time when it was logged.
-    pub time: u64,
-}
-
 /// Monitor only: entry `number` of core `core`'s error log, with the log's
 /// bounds. `Err((BadArgument, bounds))` if the entry is not held (not
 /// written yet, or overwritten); `Denied` for any partition but the
 /// monitor.
 pub fn health_log(core: u32, number: u32) -> Result<(LogEntry, LogBounds), (Error, LogBounds)> {
-    let mut words = [0u32; 8];
+    let mut words = [0u32; LOG_ENTRY_WORDS];
     let [r0, newest, oldest, _] = raw(Call::HealthLog as u32, [core, number, words.as_mut_ptr() as u32]);
     // The kernel wrote the buffer behind the compiler's back.
     let words = core::hint::black_box(words);
     let bounds = LogBounds { newest, oldest };
     status(r0).map_err(|error| (error, bounds))?;
-    let entry = LogEntry {
-        number: words[0],
-        core: words[1] as u8,
-        partition: (words[1] >> 8) as u8,
-        kind: (words[1] >> 16) as u8,
-        action: (words[1] >> 24) as u8,
-        detail: words[2],
-        detail2: words[3],
-        time: u64::from(words[4]) | u64::from(words[5]) << 32,
-    };
+    let entry = LogEntry::from_words(&words);
     Ok((entry, bounds))
 }
 
