@@ -504,7 +504,7 @@ impl KernelCell {
 pub fn boot() -> ! {
     let options = boot_params::read();
     set_up_core(0);
-    if !Gic::init_distributor(SYSTEM.board.gicd_base, SYSTEM.cores) {
+    if !Gic::init_distributor(&SYSTEM.board, SYSTEM.cores) {
         crate::panic::stop_with("gic-init-failed", 0, 0, 0);
     }
     smp::release_secondaries();
@@ -838,7 +838,7 @@ impl Kernel {
             if core != self.core && rung & (1 << core) == 0 {
                 rung |= 1 << core;
                 if channels::post(core, channel as usize) {
-                    gic::ring(core);
+                    gic::ring(&SYSTEM.board, core);
                 }
             }
         }
@@ -1181,7 +1181,7 @@ impl Kernel {
         if done == 1 && self.core == 0 {
             for (core, desc) in SYSTEM.cores.iter().enumerate().skip(1) {
                 if desc.schedule.is_some() {
-                    gic::ring(core);
+                    gic::ring(&SYSTEM.board, core);
                 }
             }
         }
@@ -1785,7 +1785,7 @@ impl Kernel {
             let slot = Vgic::slot(desc.interrupts, intid).unwrap_or(0) as u8;
             self.raise_notify(&[ChannelReader { partition: monitor.partition, notify: monitor.notify, slot }]);
         } else if health::post_monitor(core) {
-            gic::ring(core);
+            gic::ring(&SYSTEM.board, core);
         }
     }
 
@@ -1807,7 +1807,7 @@ impl Kernel {
             return self.control(target, op, caller);
         }
         if health::request(core, target as usize, op) {
-            gic::ring(core);
+            gic::ring(&SYSTEM.board, core);
         }
         Ok(())
     }

@@ -129,6 +129,46 @@ fn wait_for_event() {
     unsafe { core::arch::asm!("wfe", options(nomem, nostack, preserves_flags)) };
 }
 
+// The reset entry (`_start`, which aarch32-rt's vector table jumps to and
+// its linker script would otherwise `PROVIDE` as its `_default_start`).
+// aarch32-rt takes `MPIDR & 0xFF` as the core number and runs its core-0
+// start-up (`.data`/`.bss` initialisation) on every core whose `Aff0` is 0:
+// on a part with several clusters (S32Z2's RTUs, Stellar, Versal Gen 2)
+// that is one core per cluster, each of which would initialise this image's
+// memory again. So this image accepts only the cores of its board's cluster
+// (`BoardDesc::cluster_affinity`) with `Aff0` below the board's core count
+// (`BoardDesc::core_of`): those continue into aarch32-rt's start-up, where
+// `Aff0` is the right core number; any other core sleeps here for good with
+// its interrupts masked, before it touches memory. Uses r0-r2 only.
+core::arch::global_asm!(
+    r#"
+    .section .text._start,"ax",%progbits
+    .arm
+    .global _start
+    .type _start, %function
+_start:
+    mrc     p15, 0, r0, c0, c0, 5
+    ldr     r1, ={cluster_mask}
+    and     r1, r0, r1
+    ldr     r2, ={cluster}
+    cmp     r1, r2
+    bne     1f
+    and     r0, r0, #0xFF
+    cmp     r0, #{cores}
+    bhs     1f
+    b       _default_start
+1:
+    cpsid   if
+    wfi
+    b       1b
+    .size _start, . - _start
+    .ltorg
+    "#,
+    cluster_mask = const bulkhead_kernel_core::tables::CLUSTER_AFFINITY_MASK,
+    cluster = const SYSTEM.board.cluster_affinity,
+    cores = const SYSTEM.board.cores,
+);
+
 // The park routine of aarch32-rt's start-up (`_asm_secondary_core_park`,
 // called on every core but 0 with the core number in r0, before the core
 // has a stack or may touch `.data`/`.bss` other than to read): waits for

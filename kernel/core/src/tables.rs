@@ -366,7 +366,40 @@ pub struct BoardDesc {
     pub gicr_base: usize,
     /// Number of cores (and redistributors).
     pub cores: usize,
+    /// The cluster's `MPIDR` affinity (`Aff2.Aff1`, bits 8..23 in place):
+    /// core `n` of the table is the core whose `MPIDR` affinity is this
+    /// plus `n`. A core of another cluster never runs this image.
+    pub cluster_affinity: u32,
 }
+
+impl BoardDesc {
+    /// The table's core number of the core whose `MPIDR` is `mpidr`, if it
+    /// is one of this image's cores (this cluster, `Aff0 < cores`): the
+    /// rule the kernel's reset entry (`_start` in its `smp` module) carries
+    /// out in assembly before any core touches memory.
+    pub const fn core_of(&self, mpidr: u32) -> Option<usize> {
+        let core = (mpidr & 0xFF) as usize;
+        if mpidr & CLUSTER_AFFINITY_MASK == self.cluster_affinity && core < self.cores { Some(core) } else { None }
+    }
+
+    /// Core `core`'s affinity as `GICD_IROUTER` takes it (`Aff2.Aff1.Aff0`
+    /// in bits 0..23, `Aff3` 0).
+    pub const fn irouter_affinity(&self, core: usize) -> u64 {
+        (self.cluster_affinity | (core as u32 & 0xFF)) as u64
+    }
+
+    /// The `ICC_SGI1R` value that raises SGI `intid` on core `core` alone:
+    /// `TargetList` bit `Aff0`, `Aff1` in bits 16..23, `INTID` in 24..27,
+    /// `Aff2` in 32..39, `IRM` 0.
+    pub const fn sgi1r(&self, intid: u16, core: usize) -> u64 {
+        let aff1 = ((self.cluster_affinity >> 8) & 0xFF) as u64;
+        let aff2 = ((self.cluster_affinity >> 16) & 0xFF) as u64;
+        (aff2 << 32) | (((intid & 0xF) as u64) << 24) | (aff1 << 16) | (1u64 << (core & 0xF))
+    }
+}
+
+/// `MPIDR`'s cluster bits: `Aff1` and `Aff2`.
+pub const CLUSTER_AFFINITY_MASK: u32 = 0x00FF_FF00;
 
 /// The whole system, as the kernel sees it.
 #[derive(Clone, Copy, Debug)]
@@ -843,7 +876,14 @@ pub(crate) mod tests {
     pub(crate) const fn system(cores: &'static [CoreDesc]) -> SystemDesc {
         SystemDesc {
             name: "test",
-            board: BoardDesc { name: "test", console_base: 0, gicd_base: 0, gicr_base: 0, cores: 2 },
+            board: BoardDesc {
+                name: "test",
+                console_base: 0,
+                gicd_base: 0,
+                gicr_base: 0,
+                cores: 2,
+                cluster_affinity: 0,
+            },
             timer_hz: 62_500_000,
             kernel_regions: [EncodedRegion::DISABLED; KERNEL_REGION_SLOTS],
             partitions: &TWO,
@@ -864,6 +904,42 @@ pub(crate) mod tests {
             static CORES: [CoreDesc; 1] = [core(&$windows, $frame, &[])];
             system(&CORES)
         }};
+    }
+
+    fn board(cores: usize, cluster_affinity: u32) -> BoardDesc {
+        BoardDesc { name: "b", console_base: 0, gicd_base: 0, gicr_base: 0, cores, cluster_affinity }
+    }
+
+    #[test]
+    fn only_this_clusters_cores_are_numbered() {
+        // AN536: one cluster, affinity 0; MPIDR has M (bit 31) set.
+        let an536 = board(2, 0);
+        assert_eq!(an536.core_of(0x8000_0000), Some(0));
+        assert_eq!(an536.core_of(0x8000_0001), Some(1));
+        assert_eq!(an536.core_of(0x8000_0002), None, "beyond the board's cores");
+        assert_eq!(an536.core_of(0x8000_0100), None, "cluster 1 is not this image's");
+        // Stellar cluster 1 (Aff1 = 1), Versal Gen 2 cluster C (Aff1 = 2),
+        // and an Aff2 cluster: core numbers are Aff0 within the cluster.
+        let cluster1 = board(2, 0x100);
+        assert_eq!(cluster1.core_of(0x8000_0100), Some(0));
+        assert_eq!(cluster1.core_of(0x8000_0101), Some(1));
+        assert_eq!(cluster1.core_of(0x8000_0000), None, "cluster 0's core 0 must not run cluster 1's image");
+        assert_eq!(cluster1.core_of(0x8001_0100), None, "Aff2 differs");
+        let aff2 = board(4, 0x0003_0200);
+        assert_eq!(aff2.core_of(0xC003_0203), Some(3));
+        assert_eq!(aff2.core_of(0xC003_0204), None);
+    }
+
+    #[test]
+    fn interrupts_and_sgis_name_the_cluster() {
+        let board = board(4, 0x0003_0200);
+        assert_eq!(board.irouter_affinity(1), 0x0003_0201);
+        // ICC_SGI1R: Aff2 [39:32], INTID [27:24], Aff1 [23:16], TargetList [15:0].
+        assert_eq!(board.sgi1r(0, 3), 0x0000_0003_0002_0008);
+        assert_eq!(board.sgi1r(5, 0), 0x0000_0003_0502_0001);
+        let an536 = self::board(2, 0);
+        assert_eq!(an536.sgi1r(0, 1), 0b10);
+        assert_eq!(an536.irouter_affinity(1), 1);
     }
 
     #[test]

@@ -26,6 +26,12 @@
 
 use crate::tables::SpiWord;
 
+/// Bytes between two cores' redistributors: a GICv3 without virtual LPIs
+/// (the Cortex-R52's) has an RD and an SGI frame of 64 KiB each. The kernel
+/// computes every redistributor address with it, and the generator refuses
+/// a board whose `redistributor_stride` differs.
+pub const REDISTRIBUTOR_STRIDE: usize = 0x2_0000;
+
 /// The virtual timer PPI: every partition owns its own.
 pub const VIRTUAL_TIMER: u16 = 27;
 /// Interrupt ids below this are SGIs.

@@ -25,20 +25,11 @@ use aarch32_cpu::register::{SysRegRead, SysRegWrite};
 use arm_gic::gicv3::registers::{Gicd, GicrSgi};
 use arm_gic::gicv3::{GicCpuInterface, GicDistributor, GicV3};
 use arm_gic::{IntId, InterruptGroup, UniqueMmioPointer};
-use bulkhead_kernel_core::tables::{CoreDesc, InterruptRoute, SpiWord};
+use bulkhead_kernel_core::tables::{BoardDesc, CoreDesc, InterruptRoute, SpiWord};
 use bulkhead_kernel_core::vgic::{BitWrite, FIRST_SPI, GicFacts, VIRTUAL_TIMER};
 use core::ptr::{NonNull, read_volatile, write_volatile};
 
-/// Bytes between two cores' redistributors (GICv3: an RD and an SGI frame
-/// of 64 KiB each).
-pub const REDISTRIBUTOR_STRIDE: usize = 0x2_0000;
-
-/// The `MPIDR` affinity of core `core` as `GICD_IROUTER` takes it: `Aff0`
-/// is the core's number (aarch32-rt's start-up takes `MPIDR & 0xFF`, see
-/// `kmain_secondary`).
-fn affinity_of(core: usize) -> u64 {
-    core as u64
-}
+pub use bulkhead_kernel_core::vgic::REDISTRIBUTOR_STRIDE;
 
 /// The cores' kernels' doorbell: SGI 0, which no partition is ever given
 /// (the generator refuses SGIs), rung with [`ring`].
@@ -115,8 +106,8 @@ impl Gic {
     /// routed to the core its owner runs on, so it can reach no other core.
     ///
     /// Returns `false` if the GIC cannot be found.
-    pub fn init_distributor(gicd: usize, cores: &[CoreDesc]) -> bool {
-        let Some(gicd) = NonNull::new(gicd as *mut Gicd) else { return false };
+    pub fn init_distributor(board: &BoardDesc, cores: &[CoreDesc]) -> bool {
+        let Some(gicd) = NonNull::new(board.gicd_base as *mut Gicd) else { return false };
         // SAFETY: the board's distributor from the generated tables, mapped
         // by the kernel's own device region; this handle lives only for the
         // set-up and no other core runs yet.
@@ -129,7 +120,7 @@ impl Gic {
                     let intid = id(intid as u16);
                     ok &= distributor.set_interrupt_priority(intid, PARTITION_PRIORITY).is_ok();
                     ok &= distributor.enable_interrupt(intid, false).is_ok();
-                    ok &= distributor.set_routing(intid, Some(affinity_of(core))).is_ok();
+                    ok &= distributor.set_routing(intid, Some(board.irouter_affinity(core))).is_ok();
                 }
             }
         }
@@ -305,16 +296,17 @@ fn id(raw: u16) -> IntId {
 }
 
 /// Rings core `core`'s kernel: SGI [`KERNEL_SGI`] to it alone, through
-/// `ICC_SGI1R` (TargetList bit `core`, affinity 0.0.0, see
-/// [`affinity_of`]). `cargo xtask bench` watches this function and the
+/// `ICC_SGI1R` (TargetList bit `core` in the board's cluster,
+/// `BoardDesc::sgi1r`). `cargo xtask bench` watches this function and the
 /// label `bulkhead_ring_sent` after the write.
 #[inline(never)]
 #[allow(
     named_asm_labels,
     reason = "one global label the bench needs; a second copy fails to assemble rather than mislead"
 )]
-pub fn ring(core: usize) {
-    let low = ((KERNEL_SGI as u32) << 24) | (1u32 << (core & 0xF));
+pub fn ring(board: &BoardDesc, core: usize) {
+    let sgi1r = board.sgi1r(KERNEL_SGI, core);
+    let (low, high) = (sgi1r as u32, (sgi1r >> 32) as u32);
     // SAFETY: a write of ICC_SGI1R (`mcrr p15, 0, Rt, Rt2, c12`) raises SGI
     // 0 on the named core, the kernels' own doorbell; nothing else changes.
     unsafe {
@@ -325,7 +317,7 @@ pub fn ring(core: usize) {
             ".global bulkhead_ring_sent",
             "bulkhead_ring_sent:",
             low = in(reg) low,
-            high = in(reg) 0u32,
+            high = in(reg) high,
             options(nostack, preserves_flags),
         )
     };

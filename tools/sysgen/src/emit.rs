@@ -499,13 +499,14 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
     let _ = writeln!(
         out,
         "/// The system.\npub static SYSTEM: SystemDesc = SystemDesc {{\n    name: {:?},\n    board: BoardDesc {{ name: {:?}, console_base: {:#010x}, \
-         gicd_base: {:#010x}, gicr_base: {:#010x}, cores: {} }},\n    timer_hz: {},\n    kernel_regions: [",
+         gicd_base: {:#010x}, gicr_base: {:#010x}, cores: {}, cluster_affinity: {:#010x} }},\n    timer_hz: {},\n    kernel_regions: [",
         system.name,
         board.name,
         console.base,
         board.gic.distributor,
         board.gic.redistributor,
         board.cores,
+        board.cluster_affinity,
         board.timer_hz
     );
     for region in &kernel.mpu_regions {
@@ -1087,6 +1088,7 @@ windows = [{ partition = "b", duration = "5ms" }]
                 gicd_base: board.gic.distributor as usize,
                 gicr_base: board.gic.redistributor as usize,
                 cores: board.cores as usize,
+                cluster_affinity: board.cluster_affinity,
             },
             timer_hz: board.timer_hz,
             kernel_regions: system.kernel.mpu_regions.map(|r| r.encode_or_panic()),

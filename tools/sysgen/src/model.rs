@@ -20,6 +20,9 @@ pub struct Board {
     pub file: PathBuf,
     /// Cores.
     pub cores: u32,
+    /// The cluster's `MPIDR` affinity (`Aff2.Aff1`, bits 8..23 in place;
+    /// `Aff0` is 0): its cores' `MPIDR` are this plus the core number.
+    pub cluster_affinity: u32,
     /// `CNTFRQ`.
     pub timer_hz: u32,
     /// EL2 MPU regions.

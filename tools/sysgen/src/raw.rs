@@ -402,6 +402,9 @@ pub struct BoardHeader {
     pub description: String,
     /// Number of Cortex-R52 cores.
     pub cores: Spanned<u32>,
+    /// The cluster the kernel image runs on: `MPIDR` bits 8..23 (`Aff1`,
+    /// and `Aff2` above it), 0 if absent. Cores `0..cores` are `Aff0`.
+    pub cluster: Option<Spanned<u32>>,
     /// `CNTFRQ` in Hz.
     pub timer_hz: Spanned<u32>,
     /// EL2 MPU regions (`HMPUIR`).

@@ -384,6 +384,18 @@ fn invalid_boards_are_rejected() {
             "the kernel's regions need a fixed base and a size below 4 GiB",
         ),
         (
+            Box::new(replace("cluster = 0 ", "cluster = 0x1_0000 ")),
+            "board.toml",
+            "board.cluster",
+            "the cluster is MPIDR's Aff2.Aff1 (0..=0xffff), not 0x10000",
+        ),
+        (
+            Box::new(replace("redistributor_stride = \"128K\"", "redistributor_stride = \"256K\"")),
+            "board.toml",
+            "gic.redistributor_stride",
+            "128K per redistributor",
+        ),
+        (
             Box::new(replace("kind = \"flash\"", "kind = \"ram\"")),
             "system",
             "partition.a.code",
@@ -399,6 +411,25 @@ fn invalid_boards_are_rejected() {
             problem.key == key && problem.reason.contains(reason) && problem.file.ends_with(expected_file),
             "expected `{key}`: {reason} in {file}, got {}",
             problem.line()
+        );
+    }
+}
+
+/// A core count a cluster cannot have: 0, or more than a GICv3 SGI target
+/// list names (other rules, such as one serial port per core, then
+/// complain too; the core count must be among the problems).
+#[test]
+fn a_board_core_count_beyond_one_cluster_is_rejected() {
+    for cores in ["0", "17"] {
+        let boards = TempBoards::with(|board| board.replacen("cores = 2\n", &format!("cores = {cores}\n"), 1));
+        let (path, result) = boards.load(&format!("{ONE_PARTITION}{ONE_WINDOW}"));
+        let problems = result.err().unwrap_or_else(|| panic!("{}: accepted with {cores} cores", path.display()));
+        assert!(
+            problems.iter().any(|p| p.key == "board.cores"
+                && p.reason.contains(&format!("1 to 16 cores of one cluster"))
+                && p.file.ends_with("board.toml")),
+            "{cores} cores:{}",
+            lines(&problems)
         );
     }
 }

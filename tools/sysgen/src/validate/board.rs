@@ -16,9 +16,14 @@ use crate::diag::Problems;
 use crate::model::*;
 use crate::raw::{self, MemoryKind};
 use bulkhead_kernel_core::tables::KERNEL_REGION_SLOTS;
+use bulkhead_kernel_core::vgic::REDISTRIBUTOR_STRIDE;
 use bulkhead_mpu::GRANULE;
 use std::path::Path;
 use toml::Spanned;
+
+/// Most cores one kernel image runs on: `MPIDR.Aff0` 0..15, the cores a
+/// GICv3 SGI's target list can name (a Cortex-R52 cluster has at most 4).
+const MAX_CLUSTER_CORES: u32 = 16;
 
 /// The board's kernel defaults, kept for the system's `[kernel]` overrides.
 pub(super) struct BoardKernelDefaults {
@@ -55,6 +60,28 @@ pub(super) fn load(path: &Path, text: &str) -> Result<(Board, BoardKernelDefault
         memories.push(Memory { name, base, size, flash: memory.get_ref().kind == MemoryKind::Flash });
     }
     let cores = *file.board.cores.get_ref();
+    if !(1..=MAX_CLUSTER_CORES).contains(&cores) {
+        checker.at(
+            "board.cores",
+            &file.board.cores,
+            format!(
+                "a kernel image runs on 1 to {MAX_CLUSTER_CORES} cores of one cluster (MPIDR.Aff0; a GICv3 SGI \
+                 target list names 16), not {cores}"
+            ),
+        );
+    }
+    let cluster_affinity = match &file.board.cluster {
+        None => 0,
+        Some(cluster) if *cluster.get_ref() <= 0xFFFF => *cluster.get_ref() << 8,
+        Some(cluster) => {
+            checker.at(
+                "board.cluster",
+                cluster,
+                format!("the cluster is MPIDR's Aff2.Aff1 (0..=0xffff), not {:#x}", cluster.get_ref()),
+            );
+            0
+        }
+    };
     let mut devices: Vec<Device> = Vec::new();
     for device in &file.device {
         let raw = device.get_ref();
@@ -113,6 +140,13 @@ pub(super) fn load(path: &Path, text: &str) -> Result<(Board, BoardKernelDefault
         });
     }
     let gic = &file.gic;
+    if gic.redistributor_stride.get_ref().0 != REDISTRIBUTOR_STRIDE as u64 {
+        checker.at(
+            "gic.redistributor_stride",
+            &gic.redistributor_stride,
+            "the kernel supports a GICv3 without virtual LPIs only: 128K per redistributor (an RD and an SGI frame)",
+        );
+    }
     let distributor = *gic.distributor.get_ref();
     let redistributor_end = *gic.redistributor.get_ref() + gic.redistributor_stride.get_ref().0 * cores as u64;
     let region_base = distributor.min(*gic.redistributor.get_ref());
@@ -137,6 +171,7 @@ pub(super) fn load(path: &Path, text: &str) -> Result<(Board, BoardKernelDefault
         name: file.board.name.get_ref().clone(),
         file: path.to_owned(),
         cores,
+        cluster_affinity,
         timer_hz: *file.board.timer_hz.get_ref(),
         el2_mpu_regions: *file.board.el2_mpu_regions.get_ref(),
         el1_mpu_regions: *file.board.el1_mpu_regions.get_ref(),
