@@ -426,7 +426,7 @@ fn a_board_core_count_beyond_one_cluster_is_rejected() {
         let problems = result.err().unwrap_or_else(|| panic!("{}: accepted with {cores} cores", path.display()));
         assert!(
             problems.iter().any(|p| p.key == "board.cores"
-                && p.reason.contains(&format!("1 to 16 cores of one cluster"))
+                && p.reason.contains("1 to 16 cores of one cluster")
                 && p.file.ends_with("board.toml")),
             "{cores} cores:{}",
             lines(&problems)
