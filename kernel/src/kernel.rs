@@ -504,7 +504,7 @@ impl KernelCell {
 pub fn boot() -> ! {
     let options = boot_params::read();
     set_up_core(0);
-    if !Gic::init_distributor(&SYSTEM.board, SYSTEM.cores) {
+    if !Gic::init_distributor(&SYSTEM.board, SYSTEM.cores, SYSTEM.edge_spis) {
         crate::panic::stop_with("gic-init-failed", 0, 0, 0);
     }
     smp::release_secondaries();
@@ -638,6 +638,7 @@ impl Kernel {
                 partition_memory::apply(step);
             }
             partition.context.reset_to_entry(desc.entry, desc.initial_sp, reset_sctlr, id, 0);
+            partition.vgic = Vgic::at_reset(desc.interrupts, SYSTEM.edge_spis);
             // Its channels' windows start empty, before anyone runs: every
             // core sets up its partitions before the epoch.
             for channel in SYSTEM.channels.iter().filter(|channel| channel.writer == id) {
@@ -1127,7 +1128,7 @@ impl Kernel {
                 // Everything of its interrupt controller, as at reset:
                 // enables, priorities, list registers, active priorities,
                 // its timer.
-                partition.vgic = Vgic::new();
+                partition.vgic = Vgic::at_reset(desc.interrupts, SYSTEM.edge_spis);
                 for enabled in partition.spi_enabled.iter_mut().take(desc.spis.len()) {
                     *enabled = 0;
                 }
@@ -1488,7 +1489,7 @@ impl Kernel {
                 return false;
             }
             ignored |= outcome.ignored();
-            self.apply_gic_effects(id, &outcome.effects);
+            ignored |= !self.apply_gic_effects(id, &outcome.effects);
         }
         if let Some((base, value)) = transfer.writeback
             && let Some(partition) = self.partitions.get_mut(id as usize)
@@ -1526,10 +1527,12 @@ impl Kernel {
     }
 
     /// Applies the physical side of an emulated GIC access by partition
-    /// `id`: one list-register pass, one register write, then any trigger
-    /// changes and a refill, however many interrupts the access named.
+    /// `id`: one list-register pass, one register write, then a refill,
+    /// however many interrupts the access named. Returns `false` if the
+    /// access changed a trigger (`GICD_ICFGR`), which reaches the virtual
+    /// distributor only: the kernel logs it as ignored by the hardware.
     #[inline(always)]
-    fn apply_gic_effects(&mut self, id: PartitionId, effects: &Effects) {
+    fn apply_gic_effects(&mut self, id: PartitionId, effects: &Effects) -> bool {
         let plan = effects.plan();
         if plan.unlist != 0 {
             unlist(plan.base, plan.unlist);
@@ -1555,15 +1558,12 @@ impl Kernel {
                 }
             }
         }
-        let mut trigger = plan.trigger;
-        while trigger != 0 {
-            let bit = trigger.trailing_zeros() as u16;
-            trigger &= trigger - 1;
-            self.gic.set_trigger(plan.base + bit, plan.edge & (1 << bit) != 0);
-        }
         if plan.refill {
             self.refill_list_registers(id);
         }
+        // The physical trigger is the board's (`SystemDesc::edge_spis`); a
+        // change the partition wrote stays in its virtual distributor.
+        plan.trigger == 0
     }
 
     /// The partition did something only a fault explains: record it (its

@@ -422,6 +422,14 @@ pub struct SystemDesc {
     pub trace: TraceFlags,
     /// The monitor partition, if the description grants one.
     pub monitor: Option<MonitorDesc>,
+    /// The owned SPIs the board says are edge-triggered (sorted). Core 0
+    /// configures them so at boot and every other owned SPI level-sensitive;
+    /// no partition ever changes a physical trigger (a `GICD_ICFGR` word
+    /// holds 16 SPIs, possibly of partitions on different cores, and has no
+    /// set/clear form: a read-modify-write from one core could undo the
+    /// other's). A partition's virtual distributor reads these back after
+    /// reset and keeps what the partition writes.
+    pub edge_spis: &'static [u16],
 }
 
 /// The monitor partition: it reads every core's error log and may
@@ -489,7 +497,7 @@ impl TableError {
             TableError::PartitionWithoutWindow => "partition has no window",
             TableError::BadImageInit => "partition .data/.bss range inverted or not word-aligned",
             TableError::BadInterrupts => {
-                "partition interrupts unsorted, too many, without the virtual timer, or not matching the route table"
+                "partition interrupts unsorted, too many, without the virtual timer, or not matching the route table; or edge SPIs unsorted"
             }
             TableError::BadCores => {
                 "partition ids not numbered core by core, a partition's core disagreeing, or a core with partitions but no schedule"
@@ -661,6 +669,13 @@ impl SystemDesc {
                 c += 1;
             }
             p += 1;
+        }
+        let mut e = 0;
+        while e < self.edge_spis.len() {
+            if self.edge_spis[e] < crate::vgic::FIRST_SPI || (e > 0 && self.edge_spis[e - 1] >= self.edge_spis[e]) {
+                return Err(TableError::BadInterrupts);
+            }
+            e += 1;
         }
         Ok(())
     }
@@ -891,6 +906,7 @@ pub(crate) mod tests {
             channels: &[],
             trace: TraceFlags { windows: false, interrupts: false },
             monitor: None,
+            edge_spis: &[],
         }
     }
 
@@ -1041,6 +1057,11 @@ pub(crate) mod tests {
         static SHIFTED_CORES: [CoreDesc; 1] = [core(&WINDOWS, 200, &SHIFTED)];
         let no_timer = SystemDesc { partitions: &NO_TIMER, cores: &SHIFTED_CORES, ..good };
         assert_eq!(no_timer.check(), Err(TableError::BadInterrupts));
+        // Edge-triggered SPIs: sorted, SPIs only.
+        assert_eq!(SystemDesc { edge_spis: &[33, 40], ..good }.check(), Ok(()));
+        assert_eq!(SystemDesc { edge_spis: &[40, 33], ..good }.check(), Err(TableError::BadInterrupts));
+        assert_eq!(SystemDesc { edge_spis: &[40, 40], ..good }.check(), Err(TableError::BadInterrupts));
+        assert_eq!(SystemDesc { edge_spis: &[27], ..good }.check(), Err(TableError::BadInterrupts));
     }
 
     #[test]

@@ -529,6 +529,21 @@ impl Vgic {
         }
     }
 
+    /// A reset GIC ([`Vgic::new`]) for the interrupts `owned` whose SPIs
+    /// read back the trigger the board gives them: edge for those in
+    /// `edge_spis` (sorted), level for the others. What a guest later
+    /// writes there is kept in the virtual distributor only; the physical
+    /// trigger is the board's, set once at boot.
+    pub fn at_reset(owned: &[u16], edge_spis: &[u16]) -> Vgic {
+        let mut vgic = Vgic::new();
+        if !edge_spis.is_empty() {
+            for (irq, intid) in vgic.irqs.iter_mut().zip(owned) {
+                irq.edge = *intid >= FIRST_SPI && edge_spis.binary_search(intid).is_ok();
+            }
+        }
+        vgic
+    }
+
     /// The slot of the interrupt in list register `n`, which holds `lr`.
     fn listed_slot(&self, owned: &[u16], n: usize, lr: ListRegister) -> Option<usize> {
         let remembered = self.listed_slots.get(n).map(|slot| *slot as usize);
@@ -1174,6 +1189,15 @@ mod tests {
 
     fn effects(outcome: &Outcome) -> Vec<Effect> {
         outcome.effects.iter().collect()
+    }
+
+    #[test]
+    fn a_reset_vgic_reads_the_boards_triggers() {
+        let owned = [27, 33, 44, 100];
+        let vgic = Vgic::at_reset(&owned, &[27, 44]);
+        let edges: Vec<bool> = vgic.irqs.iter().take(4).map(|irq| irq.edge).collect();
+        assert_eq!(edges, [false, false, true, false], "27 is a PPI (fixed by the core), 44 the board's edge SPI");
+        assert!(Vgic::at_reset(&owned, &[]).irqs.iter().all(|irq| !irq.edge));
     }
 
     #[test]

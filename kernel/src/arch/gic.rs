@@ -24,7 +24,7 @@
 use aarch32_cpu::register::{SysRegRead, SysRegWrite};
 use arm_gic::gicv3::registers::{Gicd, GicrSgi};
 use arm_gic::gicv3::{GicCpuInterface, GicDistributor, GicV3};
-use arm_gic::{IntId, InterruptGroup, UniqueMmioPointer};
+use arm_gic::{IntId, InterruptGroup, Trigger, UniqueMmioPointer};
 use bulkhead_kernel_core::tables::{BoardDesc, CoreDesc, InterruptRoute, SpiWord};
 use bulkhead_kernel_core::vgic::{BitWrite, FIRST_SPI, GicFacts, VIRTUAL_TIMER};
 use core::ptr::{NonNull, read_volatile, write_volatile};
@@ -80,7 +80,6 @@ mod reg {
     pub const ICPENDR: usize = 0x280;
     pub const ISACTIVER: usize = 0x300;
     pub const ICACTIVER: usize = 0x380;
-    pub const ICFGR: usize = 0xC00;
     pub const TYPER: usize = 0x4;
     pub const IIDR: usize = 0x8;
     pub const PIDR2: usize = 0xFFE8;
@@ -102,11 +101,13 @@ impl Gic {
 
     /// Initialises the distributor (core 0, before the other cores are
     /// released): every SPI a partition owns gets the partitions' priority,
-    /// stays disabled (it is enabled in its owner's windows only) and is
-    /// routed to the core its owner runs on, so it can reach no other core.
+    /// stays disabled (it is enabled in its owner's windows only), is
+    /// edge-triggered if it is in `edge_spis` (the board's fact) and
+    /// level-sensitive otherwise, and is routed to the core its owner runs
+    /// on, so it can reach no other core.
     ///
     /// Returns `false` if the GIC cannot be found.
-    pub fn init_distributor(board: &BoardDesc, cores: &[CoreDesc]) -> bool {
+    pub fn init_distributor(board: &BoardDesc, cores: &[CoreDesc], edge_spis: &[u16]) -> bool {
         let Some(gicd) = NonNull::new(board.gicd_base as *mut Gicd) else { return false };
         // SAFETY: the board's distributor from the generated tables, mapped
         // by the kernel's own device region; this handle lives only for the
@@ -115,11 +116,16 @@ impl Gic {
         distributor.configure_default_settings();
         let mut ok = true;
         for (core, desc) in cores.iter().enumerate() {
-            for (intid, route) in desc.interrupt_routes.iter().enumerate().skip(FIRST_SPI as usize) {
+            for (intid_raw, route) in desc.interrupt_routes.iter().enumerate().skip(FIRST_SPI as usize) {
                 if route.target().is_some() {
-                    let intid = id(intid as u16);
+                    let intid = id(intid_raw as u16);
                     ok &= distributor.set_interrupt_priority(intid, PARTITION_PRIORITY).is_ok();
                     ok &= distributor.enable_interrupt(intid, false).is_ok();
+                    // The board's fact, set once: partitions never change
+                    // it (`SystemDesc::edge_spis`).
+                    let edge = edge_spis.binary_search(&(intid_raw as u16)).is_ok();
+                    let trigger = if edge { Trigger::Edge } else { Trigger::Level };
+                    ok &= distributor.set_trigger(intid, trigger).is_ok();
                     ok &= distributor.set_routing(intid, Some(board.irouter_affinity(core))).is_ok();
                 }
             }
@@ -236,19 +242,6 @@ impl Gic {
     /// Whether `intid` is active.
     pub fn is_active(&self, intid: u16) -> bool {
         self.read(self.word(reg::ISACTIVER, intid)) & (1 << (intid % 32)) != 0
-    }
-
-    /// Sets `intid` (an SPI) edge-triggered or level-sensitive.
-    pub fn set_trigger(&self, intid: u16, edge: bool) {
-        if intid < FIRST_SPI {
-            return;
-        }
-        let word = self.gicd + reg::ICFGR + (intid as usize / 16) * 4;
-        let bit = 1 << ((intid % 16) * 2 + 1);
-        let value = self.read(word);
-        // The distributor ignores writes to an enabled interrupt's config;
-        // the virtual distributor forwards them as the guest makes them.
-        self.write(word, if edge { value | bit } else { value & !bit });
     }
 
     /// Writes `mask` to `register` for the 32 interrupts from `base` (a

@@ -124,6 +124,31 @@ fn a_partition_cannot_enable_pend_reprioritise_or_ack_another_partitions_interru
     }
 }
 
+/// A trigger written to `GICD_ICFGR` stays in the partition's virtual
+/// distributor: the hardware keeps the board's (level for UART 5's TX), so
+/// the uncleared interrupt arrives again after each end, and the kernel
+/// logs the write as ignored by the hardware.
+#[test]
+fn a_partition_cannot_change_an_interrupts_physical_trigger() {
+    let output = common::boot("interrupts", FRAMES);
+    let lines = &output.lines;
+    let report: Vec<&str> = partition_output(lines, "irq-trigger").filter(|t| t.starts_with("trigger ")).collect();
+    let [report] = report.as_slice() else { panic!("one trigger report expected: {lines:#?}") };
+    assert!(report.starts_with("trigger virtual-edge=true taken=4 "), "{report}");
+    // One delivery may already be listed when the UART is cleared; a line
+    // still high would keep it coming for the whole of the 20,000 polls.
+    let after_clear: u32 = field(report, "after-clear").and_then(|v| v.parse().ok()).expect("after-clear=N");
+    assert!(after_clear <= 1, "{report}");
+    // Its GIC set-up's ignored accesses (SGI and PPI registers it does not
+    // own) come in the window before; the probe's window has exactly one.
+    let probe_window: Vec<Record> = records(lines, kind::VGIC_IGNORED)
+        .filter(|r| r.subject == Some("irq-trigger") && r.field("frame") == Some("gicd"))
+        .collect();
+    assert_eq!(probe_window.len(), 1, "one ignored GICD write: {probe_window:?}");
+    assert_eq!(probe_window[0].field("offset"), Some("0x00000c08"));
+    assert_eq!(probe_window[0].field("access"), Some("write"));
+}
+
 #[test]
 fn more_pending_interrupts_than_list_registers_arrive_once_each_in_priority_order() {
     let output = common::boot("interrupts", FRAMES);

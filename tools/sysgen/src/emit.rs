@@ -522,8 +522,10 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
     let _ = writeln!(
         out,
         "    ],\n    partitions: &PARTITIONS,\n    cores: &CORES,\n    channels: &CHANNELS,\n    \
-         trace: TraceFlags {{ windows: {}, interrupts: {} }},\n    monitor: {monitor}\n}};",
-        system.trace_windows, system.trace_interrupts
+         trace: TraceFlags {{ windows: {}, interrupts: {} }},\n    monitor: {monitor}\n    edge_spis: &{:?},\n}};",
+        system.trace_windows,
+        system.trace_interrupts,
+        system.edge_spis()
     );
     out
 }
@@ -1125,6 +1127,7 @@ windows = [{ partition = "b", duration = "5ms" }]
             monitor: system
                 .monitor
                 .map(|m| MonitorDesc { partition: m.partition as u8, notify: m.notify.map(|sgi| sgi as u16) }),
+            edge_spis: leak(system.edge_spis()),
         }
     }
 
@@ -1440,13 +1443,13 @@ windows = [{ partition = "supervisor", duration = "5ms" }]
              clears: &WORKER_CLEARS,\n",
             "                HealthAction::Log, // port-overflow\n                HealthAction::Halt, // restart-limit\n            ],\n            \
              watchdog: 0,\n            restart_limit: None,\n        },\n        clears: &PLAIN_CLEARS,\n",
-            "    monitor: Some(MonitorDesc { partition: 2, notify: Some(2) }), // supervisor\n};",
+            "    monitor: Some(MonitorDesc { partition: 2, notify: Some(2) }), // supervisor\n    edge_spis: &[],\n};",
         ] {
             assert!(tables.contains(expected), "no `{expected}` in:\n{tables}");
         }
         assert_eq!(system_desc(&system).check(), Ok(()));
         let none = kernel_tables_rs(&channels(), &images(&channels()), Path::new("/images"));
-        assert!(none.contains("    monitor: None,\n};"), "{none}");
+        assert!(none.contains("    monitor: None,\n    edge_spis: &[],\n};"), "{none}");
     }
 
     #[test]

@@ -63,6 +63,9 @@ pub struct Device {
     pub size: u32,
     /// Interrupt ids.
     pub interrupts: Vec<u32>,
+    /// Its edge-triggered SPIs (the board's `edge_triggered`): a subset of
+    /// `interrupts`; the others are level-sensitive.
+    pub edge_triggered: Vec<u32>,
     /// For people.
     pub description: String,
     /// What it does to the whole chip, for a device no partition may have
@@ -571,6 +574,23 @@ pub struct System {
 }
 
 impl System {
+    /// The SPIs some partition owns that the board says are edge-triggered,
+    /// sorted: the kernel configures them so at boot, every other owned SPI
+    /// level-sensitive.
+    pub fn edge_spis(&self) -> Vec<u16> {
+        let mut spis: Vec<u16> = self
+            .board
+            .devices
+            .iter()
+            .flat_map(|device| device.edge_triggered.iter().copied())
+            .filter(|intid| self.partitions.iter().any(|p| p.interrupts.contains(intid)))
+            .map(|intid| intid as u16)
+            .collect();
+        spis.sort_unstable();
+        spis.dedup();
+        spis
+    }
+
     /// The directory of the description, which paths in it are relative to.
     pub fn directory(&self) -> &Path {
         description_directory(&self.file)
@@ -625,6 +645,7 @@ mod tests {
             base: 0xE7C0_0000,
             size: 0x1000,
             interrupts: vec![],
+            edge_triggered: Vec::new(),
             description: String::new(),
             chip_wide: None,
             per_core,

@@ -485,6 +485,10 @@ pub struct Device {
     /// Interrupt ids it raises.
     #[serde(default)]
     pub interrupts: Vec<u32>,
+    /// Those of its SPIs whose signal is a pulse (edge-triggered); the
+    /// others are level-sensitive. The kernel configures them at boot.
+    #[serde(default)]
+    pub edge_triggered: Vec<Spanned<u32>>,
     /// One line for people.
     pub description: String,
     /// `true` for per-core devices (each core sees its own at this address).

@@ -384,6 +384,14 @@ fn invalid_boards_are_rejected() {
             "the kernel's regions need a fixed base and a size below 4 GiB",
         ),
         (
+            Box::new(append(
+                "[[device]]\nname = \"pulse\"\nbase = 0xE030_0000\nsize = \"4K\"\ninterrupts = [90]\nedge_triggered = [91]\ndescription = \"\"\n",
+            )),
+            "board.toml",
+            "device.pulse.edge_triggered",
+            "interrupt 91 is not one of this device's SPIs",
+        ),
+        (
             Box::new(replace("cluster = 0 ", "cluster = 0x1_0000 ")),
             "board.toml",
             "board.cluster",
@@ -413,6 +421,19 @@ fn invalid_boards_are_rejected() {
             problem.line()
         );
     }
+}
+
+/// A device's edge-triggered SPIs reach the kernel's boot configuration
+/// when a partition owns them, and only then.
+#[test]
+fn edge_triggered_spis_of_given_devices_are_listed() {
+    let boards = TempBoards::new(
+        "[[device]]\nname = \"pulse\"\nbase = 0xE030_0000\nsize = \"4K\"\ninterrupts = [91, 90]\nedge_triggered = [91]\ndescription = \"\"\n\
+         [[device]]\nname = \"other\"\nbase = 0xE030_1000\nsize = \"4K\"\ninterrupts = [92]\nedge_triggered = [92]\ndescription = \"\"\n",
+    );
+    let (path, result) = boards.load(&format!("{ONE_PARTITION}devices = [\"pulse\"]\n{ONE_WINDOW}"));
+    let system = result.unwrap_or_else(|problems| panic!("{}: rejected:{}", path.display(), lines(&problems)));
+    assert_eq!(system.edge_spis(), [91], "92 is nobody's, 90 is level");
 }
 
 /// A core count a cluster cannot have: 0, or more than a GICv3 SGI target

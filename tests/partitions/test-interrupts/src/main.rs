@@ -15,6 +15,12 @@
 //!   pending in one distributor write (more than the four list registers),
 //!   then opens the mask and records the order they arrive in.
 //!
+//! - `irq-trigger` owns UART 5 and asks its virtual distributor to make the
+//!   UART's TX interrupt (level-sensitive: the line stays high until the
+//!   UART's `INTCLEAR` is written) edge-triggered, reads that back, then
+//!   takes the interrupt several times without clearing the UART. Only the
+//!   board's trigger reaches the hardware, so the interrupt keeps arriving
+//!   until the UART is cleared (an edge-triggered one would arrive once).
 //! - `irq-banked` owns four interrupts no device raises (INTIDs 100-103) and
 //!   reaches their distributor priority bytes through `sp`, `lr` and FIQ's
 //!   `r8`/`r9` in SVC, IRQ, System, FIQ, Abort and Undefined modes, the way
@@ -315,10 +321,65 @@ fn banked() -> ! {
     hypercall::stop(0)
 }
 
+/// UART 5 (this partition's device) and its TX interrupt.
+const UART5: usize = 0xE020_8000;
+const UART5_TX_INTID: u16 = 44;
+/// How many deliveries of the uncleared TX interrupt to wait for.
+const TRIGGER_DELIVERIES: u32 = 4;
+
+fn trigger() -> ! {
+    let mut gic = gic::init();
+    gic::enable(&mut gic, UART5_TX_INTID, 0x80, Trigger::Level);
+    // Probe in a window of its own, apart from the GIC set-up's noise.
+    hypercall::yield_window();
+    // GICD_ICFGR2 holds INTIDs 32..47, two bits each; bit 1 of a field is edge.
+    let edge_bit = 1u32 << ((UART5_TX_INTID % 16) * 2 + 1);
+    // SAFETY: this partition's own interrupt's configuration (emulated) and
+    // its own UART: TX enable and TX interrupt enable, then one byte.
+    let virtual_edge = unsafe {
+        let value = read_volatile(gicd(0xC08));
+        write_volatile(gicd(0xC08), value | edge_bit);
+        let edge = read_volatile(gicd(0xC08)) & edge_bit != 0;
+        write_volatile((UART5 + 0x08) as *mut u32, 0b101);
+        write_volatile(UART5 as *mut u32, b'!' as u32);
+        edge
+    };
+    // With interrupts masked, take it at the CPU interface, never clearing
+    // the UART: a level-sensitive line pends it again after each end.
+    let mut taken = 0;
+    let mut spins = 0u32;
+    while taken < TRIGGER_DELIVERIES && spins < 200_000 {
+        spins += 1;
+        if let Some(intid) = gic::acknowledge().filter(|intid| *intid < 1020) {
+            if intid == UART5_TX_INTID {
+                taken += 1;
+            }
+            gic::end(intid);
+        }
+    }
+    // SAFETY: this partition's UART: clear its TX interrupt, then disable it.
+    unsafe {
+        write_volatile((UART5 + 0x0C) as *mut u32, 1);
+        write_volatile((UART5 + 0x08) as *mut u32, 0b001);
+    }
+    let mut after_clear = 0;
+    for _ in 0..20_000 {
+        if let Some(intid) = gic::acknowledge().filter(|intid| *intid < 1020) {
+            after_clear += 1;
+            gic::end(intid);
+        }
+    }
+    println!("trigger virtual-edge={virtual_edge} taken={taken} after-clear={after_clear}");
+    loop {
+        hypercall::yield_window();
+    }
+}
+
 #[entry]
 fn main() -> ! {
     match layout::NAME {
         "irq-owner" => owner(),
+        "irq-trigger" => trigger(),
         "irq-intruder" => intruder(),
         "irq-banked" => banked(),
         _ => burst(),

@@ -93,6 +93,15 @@ pub(super) fn load(path: &Path, text: &str) -> Result<(Board, BoardKernelDefault
         if base % GRANULE != 0 || size % GRANULE != 0 || size == 0 {
             checker.at(format!("device.{name}"), device, "a device frame must be a non-empty, 64-byte aligned range");
         }
+        for intid in &raw.edge_triggered {
+            if *intid.get_ref() < 32 || !raw.interrupts.contains(intid.get_ref()) {
+                checker.at(
+                    format!("device.{name}.edge_triggered"),
+                    intid,
+                    format!("interrupt {} is not one of this device's SPIs (`interrupts`, 32 and up)", intid.get_ref()),
+                );
+            }
+        }
         if devices.iter().any(|d| d.name == name) {
             checker.at(format!("device.{name}.name"), &raw.name, "device name used twice");
         }
@@ -129,6 +138,7 @@ pub(super) fn load(path: &Path, text: &str) -> Result<(Board, BoardKernelDefault
             base,
             size,
             interrupts: raw.interrupts.clone(),
+            edge_triggered: raw.edge_triggered.iter().map(|intid| *intid.get_ref()).collect(),
             description: raw.description.clone(),
             chip_wide: raw.chip_wide.clone(),
             per_core: raw.per_core,
