@@ -1,4 +1,4 @@
-//! The kernel console's UART side: what the console queues drain into, and
+//! The kernel console's device side: what the console queues drain into, and
 //! the direct writer for the few moments nothing else runs.
 //!
 //! At run time every line goes through `bulkhead_kernel_core::console`
@@ -10,31 +10,57 @@
 //! partition's time runs. Record spelling is shared with the queues and the
 //! log parser (`kernel_core::log`).
 
-use crate::drivers::cmsdk_uart::CmsdkUart;
+use crate::tables::ConsoleDriver;
+use bulkhead_console::Console;
 use bulkhead_kernel_core::console::{MAX_LINE_BYTES, Output};
 use bulkhead_kernel_core::fmt::{ByteSink, FixedBuffer};
 use bulkhead_kernel_core::log::MARKER;
+use core::sync::atomic::{AtomicU32, Ordering};
 
-/// The console UART as the queues' output: takes a byte only when the
+/// Polls of a full transmitter before a waiting write drops its byte.
+const MAX_POLLS: u32 = 256;
+
+/// Bytes dropped because the transmitter stayed full, by every core's
+/// waiting writes (boot, end of run, panic).
+static DROPPED: AtomicU32 = AtomicU32::new(0);
+
+/// How many bytes waiting writes have dropped so far.
+pub fn dropped() -> u32 {
+    DROPPED.load(Ordering::Relaxed)
+}
+
+/// Sends `byte`, waiting at most [`MAX_POLLS`] polls for room, then
+/// dropping it (counted). Only for moments no partition's time runs.
+fn write_waiting(uart: &mut ConsoleDriver, byte: u8) {
+    for _ in 0..MAX_POLLS {
+        if uart.try_write_byte(byte) {
+            return;
+        }
+    }
+    DROPPED.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The console device as the queues' output: takes a byte only when the
 /// transmitter has room.
 pub struct Uart {
-    uart: CmsdkUart,
+    uart: ConsoleDriver,
 }
 
 impl Uart {
-    /// The UART at `base`.
+    /// The console device at `base`.
     ///
     /// # Safety
     ///
-    /// As [`CmsdkUart::new`].
-    pub const unsafe fn new(base: usize) -> Uart {
+    /// As [`Console::at`].
+    pub unsafe fn new(base: usize) -> Uart {
         // SAFETY: forwarded to the caller.
-        Uart { uart: unsafe { CmsdkUart::new(base) } }
+        Uart { uart: unsafe { ConsoleDriver::at(base) } }
     }
 
-    /// Enables the transmitter.
-    pub fn init(&mut self) {
-        self.uart.init();
+    /// Sets the device up; `false` if it did not respond (nothing will
+    /// show, and the kernel runs on).
+    pub fn init(&mut self) -> bool {
+        self.uart.init()
     }
 }
 
@@ -45,48 +71,48 @@ impl Output for Uart {
     }
 }
 
-/// The console UART, waiting a bounded time for room before dropping a
+/// The console device, waiting a bounded time for room before dropping a
 /// byte: for draining everything at the end of a run.
 pub struct Flush {
-    uart: CmsdkUart,
+    uart: ConsoleDriver,
 }
 
 impl Flush {
-    /// The UART at `base`.
+    /// The console device at `base`.
     ///
     /// # Safety
     ///
-    /// As [`CmsdkUart::new`].
-    pub const unsafe fn new(base: usize) -> Flush {
+    /// As [`Console::at`].
+    pub unsafe fn new(base: usize) -> Flush {
         // SAFETY: forwarded to the caller.
-        Flush { uart: unsafe { CmsdkUart::new(base) } }
+        Flush { uart: unsafe { ConsoleDriver::at(base) } }
     }
 }
 
 impl Output for Flush {
     fn try_put(&mut self, byte: u8) -> bool {
-        self.uart.write_byte(byte);
+        write_waiting(&mut self.uart, byte);
         true
     }
 }
 
-/// A kernel record written straight to the UART: composed in a line
-/// buffer with the console's own number formatting (one copy of it in the
-/// kernel), then written whole by [`Direct::end`].
+/// A kernel record written straight to the console device: composed in a
+/// line buffer with the console's own number formatting (one copy of it in
+/// the kernel), then written whole by [`Direct::end`].
 pub struct Direct {
-    uart: CmsdkUart,
+    uart: ConsoleDriver,
     line: FixedBuffer<MAX_LINE_BYTES>,
 }
 
 impl Direct {
-    /// A writer on the UART at `base`.
+    /// A writer on the console device at `base`.
     ///
     /// # Safety
     ///
-    /// As [`CmsdkUart::new`].
-    pub const unsafe fn new(base: usize) -> Direct {
+    /// As [`Console::at`].
+    pub unsafe fn new(base: usize) -> Direct {
         // SAFETY: forwarded to the caller.
-        Direct { uart: unsafe { CmsdkUart::new(base) }, line: FixedBuffer::new() }
+        Direct { uart: unsafe { ConsoleDriver::at(base) }, line: FixedBuffer::new() }
     }
 
     /// Starts a kernel line of record `kind`; finish it with [`Direct::end`].
@@ -134,7 +160,7 @@ impl Direct {
     pub fn end(&mut self) {
         self.line.put(b'\n');
         for &byte in self.line.as_bytes() {
-            self.uart.write_byte(byte);
+            write_waiting(&mut self.uart, byte);
         }
         self.line.clear();
     }

@@ -5,8 +5,9 @@
 //! cyclic schedule enforced by the hyp timer. Everything is decided at build
 //! time by `bulkhead-sysgen`; this binary only carries it out.
 //!
-//! Map of the source: `arch` (registers and assembly), `drivers` (the
-//! kernel's console UART), `kernel` (state and decisions), `partition_memory`
+//! Map of the source: `arch` (registers and assembly), `console` (the
+//! console device, through the board's driver: `bulkhead_console::Console`,
+//! chosen in the tables), `kernel` (state and decisions), `partition_memory`
 //! (the only code that touches partition memory), `boot_params` (optional
 //! run limits from a debugger or simulator), `channels` (the kernel's part
 //! of inter-partition ports), `health` (the health monitor's
@@ -23,7 +24,6 @@ mod arch;
 mod boot_params;
 mod channels;
 mod console;
-mod drivers;
 mod health;
 mod kernel;
 mod panic;

@@ -1,8 +1,9 @@
 //! The Arm CMSDK APB UART's registers (Cortex-M System Design Kit, DDI0479):
 //! the UARTs of the MPS3 boards and of QEMU's `mps3-an536`.
 //!
-//! Offsets and bits only: the kernel's console driver, the doorbell stand-in
-//! and demo partitions drive the UART their own ways, from this one map.
+//! The register map, which the doorbell stand-in and demo partitions drive
+//! their own ways, and [`console::CmsdkConsole`], the kernel console driver
+//! a board chooses with `console_driver = "cmsdk-uart"`.
 
 #![no_std]
 
@@ -35,3 +36,5 @@ pub const INT_TX: u32 = 1 << 0;
 pub const INT_RX: u32 = 1 << 1;
 /// The smallest valid `BAUDDIV`.
 pub const MIN_BAUDDIV: u32 = 16;
+
+pub mod console;

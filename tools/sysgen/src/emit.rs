@@ -355,7 +355,12 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
     let most = (0..system.board.cores).map(|core| system.core_partitions(core).len()).max().unwrap_or(0).max(1);
     let _ = writeln!(
         out,
-        "/// Most partitions any one core runs (at least 1).\npub const MAX_CORE_PARTITIONS: usize = {most};\n"
+        "/// Most partitions any one core runs (at least 1).\npub const MAX_CORE_PARTITIONS: usize = {most};"
+    );
+    let _ = writeln!(
+        out,
+        "/// The kernel console's driver (the board's `console_driver`).\npub type ConsoleDriver = {};\n",
+        system.kernel.console_driver.rust_type()
     );
     for (index, (partition, image)) in system.partitions.iter().zip(images).enumerate() {
         let id = identifier(&partition.name);

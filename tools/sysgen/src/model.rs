@@ -136,10 +136,39 @@ pub struct Kernel {
     pub stack_size: u32,
     /// Console device index.
     pub console: usize,
+    /// The driver that serves the console.
+    pub console_driver: ConsoleDriver,
     /// Interrupts it keeps.
     pub interrupts: Vec<u32>,
     /// The EL2 MPU regions it keeps, in slot order.
     pub mpu_regions: [Region; KERNEL_REGION_SLOTS],
+}
+
+/// The kernel console's driver, the board's `console_driver`: which type
+/// of `boards/` the kernel's tables name as `ConsoleDriver`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsoleDriver {
+    /// The Arm CMSDK APB UART (`cmsdk_uart::console::CmsdkConsole`).
+    CmsdkUart,
+    /// The NXP LINFlexD (`nxp_s32z2::linflexd::LinflexdConsole`).
+    NxpLinflexd {
+        /// Module clock, Hz.
+        clock_hz: u32,
+        /// Rate.
+        baud: u32,
+    },
+}
+
+impl ConsoleDriver {
+    /// The Rust type the kernel's tables name as `ConsoleDriver`.
+    pub fn rust_type(self) -> String {
+        match self {
+            ConsoleDriver::CmsdkUart => "::cmsdk_uart::console::CmsdkConsole".to_owned(),
+            ConsoleDriver::NxpLinflexd { clock_hz, baud } => {
+                format!("::nxp_s32z2::linflexd::LinflexdConsole<{clock_hz}, {baud}>")
+            }
+        }
+    }
 }
 
 /// A placed address range.

@@ -451,6 +451,12 @@ pub struct BoardKernel {
     pub stack_size: Spanned<Size>,
     /// Device the kernel logs on.
     pub console: Spanned<String>,
+    /// The driver that serves it: `"cmsdk-uart"` or `"nxp-linflexd"`.
+    pub console_driver: Spanned<String>,
+    /// The console device's module clock in Hz (`nxp-linflexd`).
+    pub console_clock_hz: Option<Spanned<u32>>,
+    /// The console's rate in baud (`nxp-linflexd`).
+    pub console_baud: Option<Spanned<u32>>,
     /// Interrupt ids the kernel keeps.
     pub interrupts: Vec<Spanned<u32>>,
 }

@@ -392,6 +392,36 @@ fn invalid_boards_are_rejected() {
             "interrupt 91 is not one of this device's SPIs",
         ),
         (
+            Box::new(replace("console_driver = \"cmsdk-uart\"", "console_driver = \"pl011\"")),
+            "board.toml",
+            "kernel.console_driver",
+            "unknown console driver `pl011`: one of `cmsdk-uart`, `nxp-linflexd`",
+        ),
+        (
+            Box::new(replace("console_driver = \"cmsdk-uart\"", "console_driver = \"nxp-linflexd\"")),
+            "board.toml",
+            "kernel.console_driver",
+            "`nxp-linflexd` needs `console_clock_hz` (the LINFlexD module clock) and `console_baud`",
+        ),
+        (
+            Box::new(replace(
+                "console_driver = \"cmsdk-uart\"",
+                "console_driver = \"nxp-linflexd\"\nconsole_clock_hz = 1_000_000\nconsole_baud = 115_200",
+            )),
+            "board.toml",
+            "kernel.console_baud",
+            "115200 baud cannot be made from 1000000 Hz",
+        ),
+        (
+            Box::new(replace(
+                "console_driver = \"cmsdk-uart\"",
+                "console_driver = \"cmsdk-uart\"\nconsole_baud = 115_200",
+            )),
+            "board.toml",
+            "kernel.console_baud",
+            "only the `nxp-linflexd` console driver takes it",
+        ),
+        (
             Box::new(replace("cluster = 0 ", "cluster = 0x1_0000 ")),
             "board.toml",
             "board.cluster",

@@ -35,6 +35,8 @@ pub(super) struct BoardKernelDefaults {
     pub stack_size: u32,
     /// The console device (index into [`Board::devices`]).
     pub console: usize,
+    /// Its driver.
+    pub console_driver: ConsoleDriver,
     /// Interrupt ids the kernel keeps.
     pub interrupts: Vec<u32>,
 }
@@ -205,13 +207,57 @@ pub(super) fn load(path: &Path, text: &str) -> Result<(Board, BoardKernelDefault
     };
     let code = span_of("kernel.code", &file.kernel.code);
     let data = span_of("kernel.data", &file.kernel.data);
+    let console_driver = console_driver(&mut checker, &file.kernel);
     let defaults = BoardKernelDefaults {
         code,
         data,
         stack_size: file.kernel.stack_size.get_ref().0 as u32,
         console,
+        console_driver,
         interrupts: file.kernel.interrupts.iter().map(|i| *i.get_ref()).collect(),
     };
     checker.problems.into_result()?;
     Ok((board, defaults))
+}
+
+/// `[kernel] console_driver` and the parameters it needs.
+fn console_driver(checker: &mut Checker, kernel: &raw::BoardKernel) -> ConsoleDriver {
+    match kernel.console_driver.get_ref().as_str() {
+        "cmsdk-uart" => {
+            for (key, value) in [("console_clock_hz", &kernel.console_clock_hz), ("console_baud", &kernel.console_baud)]
+            {
+                if let Some(value) = value {
+                    checker.at(format!("kernel.{key}"), value, "only the `nxp-linflexd` console driver takes it");
+                }
+            }
+            ConsoleDriver::CmsdkUart
+        }
+        "nxp-linflexd" => {
+            let (Some(clock), Some(baud_key)) = (&kernel.console_clock_hz, &kernel.console_baud) else {
+                checker.at(
+                    "kernel.console_driver",
+                    &kernel.console_driver,
+                    "`nxp-linflexd` needs `console_clock_hz` (the LINFlexD module clock) and `console_baud`",
+                );
+                return ConsoleDriver::CmsdkUart;
+            };
+            let (clock_hz, baud) = (*clock.get_ref(), *baud_key.get_ref());
+            if nxp_s32z2::linflexd::dividers(clock_hz, baud).is_none() {
+                checker.at(
+                    "kernel.console_baud",
+                    baud_key,
+                    format!("{baud} baud cannot be made from {clock_hz} Hz (LINIBRR = clock / (16 * baud) must be 1 to 2^20 - 1)"),
+                );
+            }
+            ConsoleDriver::NxpLinflexd { clock_hz, baud }
+        }
+        other => {
+            checker.at(
+                "kernel.console_driver",
+                &kernel.console_driver,
+                format!("unknown console driver `{other}`: one of `cmsdk-uart`, `nxp-linflexd`"),
+            );
+            ConsoleDriver::CmsdkUart
+        }
+    }
 }

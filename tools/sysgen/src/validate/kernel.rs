@@ -129,6 +129,7 @@ pub(super) fn build(
         data: kernel_data,
         stack_size: kernel_stack as u32,
         console: board_kernel.console,
+        console_driver: board_kernel.console_driver,
         interrupts: board_kernel.interrupts.clone(),
         mpu_regions: [
             kernel_region(kernel_code, El2Access::ReadOnly, true, MemoryType::Normal),
