@@ -41,6 +41,7 @@ use crate::tables::{CORE_COUNT, MAX_CORE_PARTITIONS, PARTITION_COUNT, SYSTEM};
 use aarch32_cpu::register::{Sctlr, SysRegRead};
 use bulkhead_abi::health::ControlOp;
 use bulkhead_abi::{self as abi, Call, El1Exception};
+use bulkhead_kernel_core::board_check;
 use bulkhead_kernel_core::console::{Allowed, Console, Event, MAX_LINE_BYTES};
 use bulkhead_kernel_core::health::{self as hm, LOG_ENTRY_WORDS, LogEntry, LogRead, RestartHistory};
 use bulkhead_kernel_core::log::kind;
@@ -540,6 +541,13 @@ fn set_up_core(core: usize) {
     cpu::set_kernel_state(&raw mut *kernel as usize);
     // A console that does not respond shows nothing; the kernel runs on.
     let _ = uart().init();
+    let hardware = context::hardware_facts();
+    if let Err(mismatch) = board_check::check(&SYSTEM.board, SYSTEM.timer_hz, hardware) {
+        crate::panic::board_mismatch(core, mismatch);
+    }
+    if hardware.cntfrq == 0 {
+        context::set_counter_frequency(SYSTEM.timer_hz);
+    }
     mpu::init(&SYSTEM.kernel_regions);
     traps::init();
 }

@@ -9,6 +9,7 @@ use crate::arch::{cpu, semihosting};
 use crate::boot_params::{self, Options};
 use crate::console::Direct;
 use crate::tables::SYSTEM;
+use bulkhead_kernel_core::board_check::Mismatch;
 use bulkhead_kernel_core::log::kind;
 
 /// Ends the run: exits the simulator if asked to, else idles forever.
@@ -32,6 +33,25 @@ pub fn stop_with(reason: &str, pc: u32, hsr: u32, address: u32) -> ! {
         .hex("pc", pc)
         .hex("hsr", hsr)
         .hex("address", address)
+        .end();
+    stop(boot_params::read(), false)
+}
+
+/// A board fact the core's hardware contradicts: reports which, with both
+/// values, and stops (`@kernel-panic reason=board-mismatch fact=F board=B
+/// hardware=H core=C`).
+pub fn board_mismatch(core: usize, mismatch: Mismatch) -> ! {
+    // SAFETY: the core is stopping before it ran anything; the console is
+    // its own (or, on a shared one, the line is written whole).
+    let mut console = unsafe { Direct::new(SYSTEM.board.console_base) };
+    console.end();
+    console
+        .record(kind::KERNEL_PANIC)
+        .text("reason", "board-mismatch")
+        .text("fact", mismatch.fact)
+        .dec("board", mismatch.board as u64)
+        .dec("hardware", mismatch.hardware as u64)
+        .dec("core", core as u64)
         .end();
     stop(boot_params::read(), false)
 }

@@ -17,6 +17,7 @@
 extern crate std;
 
 pub mod access;
+pub mod board_check;
 pub mod console;
 pub mod fmt;
 pub mod health;

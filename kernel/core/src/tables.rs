@@ -370,6 +370,11 @@ pub struct BoardDesc {
     /// core `n` of the table is the core whose `MPIDR` affinity is this
     /// plus `n`. A core of another cluster never runs this image.
     pub cluster_affinity: u32,
+    /// EL2 MPU regions the tables may use (`board.toml`; checked against
+    /// `HMPUIR` at boot, `board_check`).
+    pub el2_mpu_regions: u8,
+    /// EL1 MPU regions (checked against `MPUIR` at boot).
+    pub el1_mpu_regions: u8,
 }
 
 impl BoardDesc {
@@ -898,6 +903,8 @@ pub(crate) mod tests {
                 gicr_base: 0,
                 cores: 2,
                 cluster_affinity: 0,
+                el2_mpu_regions: 16,
+                el1_mpu_regions: 16,
             },
             timer_hz: 62_500_000,
             kernel_regions: [EncodedRegion::DISABLED; KERNEL_REGION_SLOTS],
@@ -923,7 +930,16 @@ pub(crate) mod tests {
     }
 
     fn board(cores: usize, cluster_affinity: u32) -> BoardDesc {
-        BoardDesc { name: "b", console_base: 0, gicd_base: 0, gicr_base: 0, cores, cluster_affinity }
+        BoardDesc {
+            name: "b",
+            console_base: 0,
+            gicd_base: 0,
+            gicr_base: 0,
+            cores,
+            cluster_affinity,
+            el2_mpu_regions: 16,
+            el1_mpu_regions: 16,
+        }
     }
 
     #[test]

@@ -281,6 +281,15 @@ bulkhead_save_vfp:
     bx      lr
     .size bulkhead_save_vfp, . - bulkhead_save_vfp
 
+    // Returns MVFR0 (the FP/SIMD feature register: how many D registers
+    // exist) in r0. Reads an ID register only; no FP data register moves.
+    .global bulkhead_read_mvfr0
+    .type bulkhead_read_mvfr0, %function
+bulkhead_read_mvfr0:
+    vmrs    r0, mvfr0
+    bx      lr
+    .size bulkhead_read_mvfr0, . - bulkhead_read_mvfr0
+
     .global bulkhead_restore_vfp
     .type bulkhead_restore_vfp, %function
 bulkhead_restore_vfp:
@@ -461,6 +470,29 @@ unsafe extern "C" {
     fn bulkhead_restore_vfp(vfp: *const VfpState);
     fn bulkhead_save_system(system: *mut SystemRegisters);
     fn bulkhead_restore_system(system: *const SystemRegisters);
+    fn bulkhead_read_mvfr0() -> u32;
+}
+
+/// What this core reports of the facts the context switch depends on
+/// (checked against the board at boot: `kernel_core::board_check`).
+pub fn hardware_facts() -> bulkhead_kernel_core::board_check::Hardware {
+    use aarch32_cpu::register::{Cntfrq, Hmpuir, Mpuir, SysRegRead};
+    bulkhead_kernel_core::board_check::Hardware {
+        hmpuir: Hmpuir::read_raw(),
+        mpuir: Mpuir::read_raw(),
+        // SAFETY: reads MVFR0 into r0 and returns; touches nothing else.
+        mvfr0: unsafe { bulkhead_read_mvfr0() },
+        cntfrq: Cntfrq::read_raw(),
+    }
+}
+
+/// Writes the counter frequency EL1 reads (`CNTFRQ`), for a core whose boot
+/// ROM left it 0.
+pub fn set_counter_frequency(hz: u32) {
+    use aarch32_cpu::register::{Cntfrq, SysRegWrite};
+    // SAFETY: CNTFRQ only reports the frequency; writing it (allowed at the
+    // highest EL, EL2 here) changes no timer's behaviour.
+    unsafe { Cntfrq::write_raw(hz) };
 }
 
 /// Saves the EL1 state that is not in the trap frame into `context`, and

@@ -504,7 +504,7 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
     let _ = writeln!(
         out,
         "/// The system.\npub static SYSTEM: SystemDesc = SystemDesc {{\n    name: {:?},\n    board: BoardDesc {{ name: {:?}, console_base: {:#010x}, \
-         gicd_base: {:#010x}, gicr_base: {:#010x}, cores: {}, cluster_affinity: {:#010x} }},\n    timer_hz: {},\n    kernel_regions: [",
+         gicd_base: {:#010x}, gicr_base: {:#010x}, cores: {}, cluster_affinity: {:#010x}, el2_mpu_regions: {}, el1_mpu_regions: {} }},\n    timer_hz: {},\n    kernel_regions: [",
         system.name,
         board.name,
         console.base,
@@ -512,6 +512,8 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
         board.gic.redistributor,
         board.cores,
         board.cluster_affinity,
+        board.el2_mpu_regions,
+        board.el1_mpu_regions,
         board.timer_hz
     );
     for region in &kernel.mpu_regions {
@@ -1096,6 +1098,8 @@ windows = [{ partition = "b", duration = "5ms" }]
                 gicr_base: board.gic.redistributor as usize,
                 cores: board.cores as usize,
                 cluster_affinity: board.cluster_affinity,
+                el2_mpu_regions: board.el2_mpu_regions as u8,
+                el1_mpu_regions: board.el1_mpu_regions as u8,
             },
             timer_hz: board.timer_hz,
             kernel_regions: system.kernel.mpu_regions.map(|r| r.encode_or_panic()),

@@ -378,6 +378,18 @@ fn invalid_boards_are_rejected() {
             "the kernel alone needs 4 EL2 MPU regions",
         ),
         (
+            Box::new(replace("el1_mpu_regions = 16", "el1_mpu_regions = 24")),
+            "board.toml",
+            "board.el1_mpu_regions",
+            "the context switch saves 16 EL1 MPU regions",
+        ),
+        (
+            Box::new(replace("el2_mpu_regions = 16", "el2_mpu_regions = 40")),
+            "board.toml",
+            "board.el2_mpu_regions",
+            "at most 32 EL2 MPU regions",
+        ),
+        (
             Box::new(replace("code = { base = 0x0800_0000, size", "code = { size")),
             "board.toml",
             "kernel.code",

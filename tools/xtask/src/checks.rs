@@ -46,9 +46,10 @@ impl KernelText {
 }
 
 /// Functions allowed to touch FP/SIMD registers: the context switch, which
-/// saves and restores them, and the runtime's reset code, which enables the
-/// FPU before any partition exists.
-const FPU_ALLOWED: [&str; 3] = ["bulkhead_save_vfp", "bulkhead_restore_vfp", "_default_start"];
+/// saves and restores them, the boot check's read of `MVFR0` (an ID
+/// register: no data register moves), and the runtime's reset code, which
+/// enables the FPU before any partition exists.
+const FPU_ALLOWED: [&str; 4] = ["bulkhead_save_vfp", "bulkhead_restore_vfp", "bulkhead_read_mvfr0", "_default_start"];
 
 /// Whether a 32-bit A32 word is a VFP or Advanced SIMD instruction.
 ///

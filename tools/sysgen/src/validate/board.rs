@@ -15,6 +15,7 @@ use super::{Checker, to_u32};
 use crate::diag::Problems;
 use crate::model::*;
 use crate::raw::{self, MemoryKind};
+use bulkhead_kernel_core::board_check::SAVED_EL1_MPU_REGIONS;
 use bulkhead_kernel_core::tables::KERNEL_REGION_SLOTS;
 use bulkhead_kernel_core::vgic::REDISTRIBUTOR_STRIDE;
 use bulkhead_mpu::GRANULE;
@@ -192,6 +193,16 @@ pub(super) fn load(path: &Path, text: &str) -> Result<(Board, BoardKernelDefault
         devices,
         gic: gic_model,
     };
+    if board.el1_mpu_regions > SAVED_EL1_MPU_REGIONS {
+        checker.at(
+            "board.el1_mpu_regions",
+            &file.board.el1_mpu_regions,
+            format!("the context switch saves {SAVED_EL1_MPU_REGIONS} EL1 MPU regions; a part with more is not supported yet"),
+        );
+    }
+    if board.el2_mpu_regions > 32 {
+        checker.at("board.el2_mpu_regions", &file.board.el2_mpu_regions, "PMSAv8-32 has at most 32 EL2 MPU regions");
+    }
     if board.el2_mpu_regions as usize <= KERNEL_REGION_SLOTS {
         checker.at("board.el2_mpu_regions", &file.board.el2_mpu_regions, "the kernel alone needs 4 EL2 MPU regions");
     }

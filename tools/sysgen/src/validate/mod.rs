@@ -261,7 +261,9 @@ pub fn parse(path: &Path, text: &str, boards_dir: &Path) -> Result<System, Probl
         checker.at("system.board", &file.system.board, "a board name is lower-case letters, digits and '-'");
         return Err(checker.problems);
     }
-    let board_path = boards_dir.join(&board_name).join("board.toml");
+    // A project's own board, kept next to its description, comes first.
+    let local = description_directory(path).join("boards").join(&board_name).join("board.toml");
+    let board_path = if local.is_file() { local } else { boards_dir.join(&board_name).join("board.toml") };
     let Ok(board_text) = std::fs::read_to_string(&board_path) else {
         let known = known_boards(boards_dir);
         let reason = format!(
