@@ -9,8 +9,20 @@
 //! queues are flushed) and when the kernel stops on a bug, never while a
 //! partition's time runs. Record spelling is shared with the queues and the
 //! log parser (`kernel_core::log`).
+//!
+//! On a board whose cores share one console device (`CONSOLE_SHARED`: a
+//! device that is not `per_core`, such as the S32Z2's LINFlexD), a core
+//! takes the device for one whole line ([`LINE_HOLDER`]) before the line's
+//! first byte and gives it back after its `\n`, so lines of different cores
+//! never interleave. The queues' output never waits for the other core: it
+//! reports "no room" and the drainer tries again later, so a core's output
+//! is held back by at most the line the other core is writing. The waiting
+//! writers wait a bounded time for the line ([`LINE_PATIENCE`]) and then
+//! write anyway (the other core is stopped mid-line, for example by a
+//! kernel panic).
 
-use crate::tables::ConsoleDriver;
+use crate::arch::{cpu, gic};
+use crate::tables::{CONSOLE_SHARED, ConsoleDriver, SYSTEM};
 use bulkhead_console::Console;
 use bulkhead_kernel_core::console::{MAX_LINE_BYTES, Output};
 use bulkhead_kernel_core::fmt::{ByteSink, FixedBuffer};
@@ -29,15 +41,117 @@ pub fn dropped() -> u32 {
     DROPPED.load(Ordering::Relaxed)
 }
 
-/// Sends `byte`, waiting at most [`MAX_POLLS`] polls for room, then
-/// dropping it (counted). Only for moments no partition's time runs.
+/// On a shared console: the core writing a line (core number + 1), or 0.
+static LINE_HOLDER: AtomicU32 = AtomicU32::new(0);
+
+/// Polls a waiting writer makes for the line before it writes anyway.
+const LINE_PATIENCE: u32 = 1 << 20;
+
+/// On a shared console: bit n set while core n has found the line held
+/// and not yet had its turn.
+static LINE_WANTED: AtomicU32 = AtomicU32::new(0);
+
+/// Takes the shared console for this core's line, or finds it already
+/// this core's; `false` if the other core is in the middle of a line, or
+/// the line is free but another core has been waiting for it (turns
+/// alternate under contention, so neither core's output starves; nobody
+/// waits: a refused core tries again at its next drain).
+#[inline]
+fn take_line() -> bool {
+    let core = cpu::core_number();
+    let me = core + 1;
+    let mine = 1u32 << (core & 31);
+    let holder = LINE_HOLDER.load(Ordering::Relaxed);
+    if holder == me {
+        return true;
+    }
+    let wanted = LINE_WANTED.load(Ordering::Relaxed);
+    let others_waiting = wanted & !mine != 0;
+    if holder == 0
+        && (!others_waiting || wanted & mine != 0)
+        && LINE_HOLDER.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_ok()
+    {
+        if wanted & mine != 0 {
+            LINE_WANTED.fetch_and(!mine, Ordering::Relaxed);
+        }
+        return true;
+    }
+    if wanted & mine == 0 {
+        LINE_WANTED.fetch_or(mine, Ordering::Relaxed);
+    }
+    false
+}
+
+/// On a shared console: bit n set when the line was given back while core
+/// n waited for it; core n's kernel, rung, takes it ([`take_line_offer`])
+/// and drains again.
+static LINE_OFFERED: AtomicU32 = AtomicU32::new(0);
+
+/// Gives the shared console back after this core's line (its `\n`),
+/// ordering the line's device writes before the other core's next ones,
+/// and rings every core that found it held: a core idles in `WFI` when its
+/// drain was refused, and would otherwise wait for its next interrupt.
+#[inline]
+fn give_line() {
+    LINE_HOLDER.store(0, Ordering::Release);
+    let mine = 1u32 << (cpu::core_number() & 31);
+    let waiting = LINE_WANTED.load(Ordering::Relaxed) & !mine;
+    if waiting != 0 {
+        let fresh = waiting & !LINE_OFFERED.fetch_or(waiting, Ordering::AcqRel);
+        let mut cores = fresh;
+        while cores != 0 {
+            let core = cores.trailing_zeros() as usize;
+            cores &= cores - 1;
+            gic::ring(&SYSTEM.board, core);
+        }
+    }
+}
+
+/// Whether the shared console was offered to core `core` since it last
+/// asked (clearing the offer): a ring that carried it.
+pub fn take_line_offer(core: usize) -> bool {
+    let bit = 1u32 << (core & 31);
+    CONSOLE_SHARED && LINE_OFFERED.fetch_and(!bit, Ordering::AcqRel) & bit != 0
+}
+
+/// Sends `byte` if the device can take it now: on a shared console only
+/// while this core holds it for the line (taking it first).
+#[inline]
+fn try_send(uart: &mut ConsoleDriver, byte: u8) -> bool {
+    if CONSOLE_SHARED && !take_line() {
+        return false;
+    }
+    if !uart.try_write_byte(byte) {
+        return false;
+    }
+    if CONSOLE_SHARED && byte == b'\n' {
+        give_line();
+    }
+    true
+}
+
+/// Sends `byte`, waiting at most [`LINE_PATIENCE`] polls for the shared
+/// console's line and [`MAX_POLLS`] for room, then dropping it (counted).
+/// Only for moments no partition's time runs.
 fn write_waiting(uart: &mut ConsoleDriver, byte: u8) {
+    if CONSOLE_SHARED {
+        let mut patience = LINE_PATIENCE;
+        while !take_line() && patience > 0 {
+            patience -= 1;
+        }
+    }
     for _ in 0..MAX_POLLS {
         if uart.try_write_byte(byte) {
+            if CONSOLE_SHARED && byte == b'\n' {
+                give_line();
+            }
             return;
         }
     }
     DROPPED.fetch_add(1, Ordering::Relaxed);
+    if CONSOLE_SHARED && byte == b'\n' {
+        give_line();
+    }
 }
 
 /// The console device as the queues' output: takes a byte only when the
@@ -67,7 +181,7 @@ impl Uart {
 impl Output for Uart {
     #[inline]
     fn try_put(&mut self, byte: u8) -> bool {
-        self.uart.try_write_byte(byte)
+        try_send(&mut self.uart, byte)
     }
 }
 

@@ -785,6 +785,9 @@ impl Kernel {
             posted = true;
             self.notify_monitor();
         }
+        // The shared console's line, given back by the other core: the idle
+        // loop drains again after this.
+        posted |= crate::console::take_line_offer(core);
         let (first, count) = (self.partitions.first, self.partitions.len());
         let by = SYSTEM.monitor.map_or(0, |monitor| monitor.partition);
         health::take_requests(core, first, count, |id, op| {

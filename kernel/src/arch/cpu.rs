@@ -1,7 +1,14 @@
 //! Small CPU operations the rest of the kernel needs: syndromes, waiting,
 //! the per-core stack pointer.
 
-use aarch32_cpu::register::{Hdfar, Hifar, Hsr, Htpidr, SysRegRead, SysRegWrite};
+use aarch32_cpu::register::{Hdfar, Hifar, Hsr, Htpidr, Mpidr, SysRegRead, SysRegWrite};
+
+/// This core's number in the tables: `MPIDR.Aff0` (the reset entry lets
+/// only the board's cluster's cores run the image, `smp::_start`).
+#[inline]
+pub fn core_number() -> u32 {
+    Mpidr::read_raw() & 0xFF
+}
 
 /// `HSR` of the exception being handled.
 #[inline]

@@ -359,8 +359,14 @@ pub fn kernel_tables_rs(system: &System, images: &[Image], images_dir: &Path) ->
     );
     let _ = writeln!(
         out,
-        "/// The kernel console's driver (the board's `console_driver`).\npub type ConsoleDriver = {};\n",
+        "/// The kernel console's driver (the board's `console_driver`).\npub type ConsoleDriver = {};",
         system.kernel.console_driver.rust_type()
+    );
+    let _ = writeln!(
+        out,
+        "/// Whether the scheduled cores share one console device (each takes it for a whole line).\n\
+         pub const CONSOLE_SHARED: bool = {};\n",
+        system.console_shared()
     );
     for (index, (partition, image)) in system.partitions.iter().zip(images).enumerate() {
         let id = identifier(&partition.name);
@@ -1224,6 +1230,24 @@ windows = [{ partition = "control", duration = "5ms" }]
         crate::validate::parse(Path::new("channels.toml"), CHANNELS, &workspace.join("boards")).unwrap_or_else(
             |problems| panic!("rejected: {:?}", problems.0.iter().map(|p| p.line()).collect::<Vec<_>>()),
         )
+    }
+
+    #[test]
+    fn the_kernel_data_region_is_shareable_only_when_cores_share_it() {
+        use bulkhead_mpu::Shareability;
+        let two = two_cores();
+        assert_eq!(two.kernel.mpu_regions[1].shareability, Shareability::OuterShareable, "two cores: uncached");
+        assert!(
+            two.kernel
+                .mpu_regions
+                .iter()
+                .enumerate()
+                .all(|(slot, r)| slot == 1 || r.shareability == Shareability::NonShareable)
+        );
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let one = crate::validate::load(&workspace.join("tests/systems/interrupts.toml"), &workspace.join("boards"))
+            .unwrap_or_else(|problems| panic!("{:?}", problems.0));
+        assert_eq!(one.kernel.mpu_regions[1].shareability, Shareability::NonShareable, "one core: cached");
     }
 
     #[test]

@@ -630,10 +630,19 @@ impl System {
         self.schedules.iter().find(|schedule| schedule.core == core)
     }
 
-    /// The serial port of the kernel console of `core`: every core that
-    /// runs a schedule logs on its own instance of a per-core console
-    /// device (on the AN536 core 0's uart0 is port 0, core 1's port 1).
-    /// `None` for a parked core, or a console without a serial port.
+    /// Whether cores share one console device (a device that is not
+    /// `per_core` and more than one core scheduled): each core's kernel
+    /// then takes the device for one whole line at a time.
+    pub fn console_shared(&self) -> bool {
+        let scheduled = (0..self.board.cores).filter(|core| self.schedule(*core).is_some()).count();
+        !self.board.devices[self.kernel.console].per_core && scheduled > 1
+    }
+
+    /// The serial port of the kernel console of `core`: with a per-core
+    /// console device each scheduled core logs on its own instance (on the
+    /// AN536 core 0's uart0 is port 0, core 1's port 1); with a shared one
+    /// all on its one port ([`System::console_shared`]). `None` for a
+    /// parked core, or a console without a serial port.
     pub fn console_serial(&self, core: u32) -> Option<u8> {
         self.schedule(core)?;
         self.board.devices[self.kernel.console].serial_on(core)

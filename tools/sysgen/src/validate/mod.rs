@@ -336,24 +336,18 @@ fn build(
     let channels = channels::build(channel_requests.channels, &placed);
     let virtio = virtio::build_links(checker, &file, &board, &window_requests, &placed, &partitions);
     let schedules = schedule::build(checker, &file, &board, &names);
-    // Each scheduled core's kernel writes its console alone: with more than
-    // one core scheduled, the console must be a per-core device (a shared
-    // UART would need line-granular arbitration between the cores, which
-    // the kernel does not have).
-    let console = &board.devices[kernel.console];
-    if schedules.len() > 1 && !console.per_core {
-        checker.problem(
-            "kernel.console",
-            format!(
-                "`{}` is one device for all cores, but {} cores run a schedule and each logs on its own console: \
-                 give the kernel a per-core console device",
-                console.name,
-                schedules.len()
-            ),
-            None,
-        );
+    // The cores' kernels share words in their data region (start-up,
+    // health-monitor requests, notify posts, the shared console's line
+    // holder) and update them with exclusives. The Cortex-R52's L1 data
+    // caches are not coherent between cores and its global exclusive
+    // monitor covers shareable memory only; it does not cache shareable
+    // Normal memory. So with more than one core scheduled the kernel's data
+    // region is Outer Shareable (uncached, as partitions' cross-core shared
+    // regions are); a single core keeps it non-shareable and cached.
+    let mut kernel = kernel;
+    if schedules.len() > 1 {
+        kernel.mpu_regions[1].shareability = bulkhead_mpu::Shareability::OuterShareable;
     }
-
     let warnings = Vec::new();
     let mut system = System {
         file: checker.file.clone(),
