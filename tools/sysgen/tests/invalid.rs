@@ -118,6 +118,26 @@ fn a_file_without_the_header_is_reported_by_name() {
     assert!(error.contains("no-header.toml"), "{error}");
 }
 
+/// Each board's own systems (`boards/*/systems/*.toml`) pass every check on
+/// that board; at least the S32Z2's demo exists, with its console shared.
+#[test]
+fn every_boards_own_systems_are_accepted() {
+    let mut checked = Vec::new();
+    for board in fs::read_dir(boards()).expect("boards/") {
+        let systems = board.expect("an entry").path().join("systems");
+        let Ok(entries) = fs::read_dir(&systems) else { continue };
+        for entry in entries {
+            let path = entry.expect("an entry").path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let system = load(&path, &boards())
+                    .unwrap_or_else(|problems| panic!("{} rejected:{}", path.display(), lines(&problems.0)));
+                checked.push((system.board.name.clone(), system.console_shared()));
+            }
+        }
+    }
+    assert!(checked.contains(&("s32z2-rtu0".to_owned(), true)), "{checked:?}");
+}
+
 #[test]
 fn the_demo_is_accepted() {
     let demo = workspace().join("partitions/systems/demo.toml");

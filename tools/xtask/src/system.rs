@@ -167,3 +167,35 @@ pub fn all_descriptions(root: &Path) -> Result<Vec<PathBuf>> {
     }
     Ok(descriptions)
 }
+
+/// The systems each board keeps for itself (`boards/*/systems/*.toml`): the
+/// demo for a board QEMU does not model. `cargo xtask test` builds them (the
+/// generator's checks on that board, the kernel image checks, a size
+/// report); they run only where the board is.
+pub fn board_descriptions(root: &Path) -> Result<Vec<PathBuf>> {
+    let mut descriptions = Vec::new();
+    let mut boards: Vec<PathBuf> = std::fs::read_dir(root.join("boards"))?
+        .filter_map(|entry| entry.ok().map(|e| e.path().join("systems")))
+        .filter(|systems| systems.is_dir())
+        .collect();
+    boards.sort();
+    for systems in boards {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&systems)?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        found.sort();
+        descriptions.extend(found);
+    }
+    Ok(descriptions)
+}
+
+/// A kernel image's sizes in bytes: code (vector table and `.text`),
+/// read-only data (tables, strings) and RAM (`.data`, `.bss`, `.uninit`).
+pub fn kernel_sizes(kernel: &Path) -> Result<(u64, u64, u64)> {
+    use object::{Object, ObjectSection};
+    let bytes = std::fs::read(kernel).with_context(|| format!("reading {}", kernel.display()))?;
+    let elf = object::File::parse(&*bytes)?;
+    let size = |name: &str| elf.section_by_name(name).map_or(0, |s| s.size());
+    Ok((size(".vector_table") + size(".text"), size(".rodata"), size(".data") + size(".bss") + size(".uninit")))
+}

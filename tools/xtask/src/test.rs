@@ -61,6 +61,20 @@ pub fn all(root: &Path, filter: Option<&str>) -> Result<()> {
         kernels.push(built.kernel);
     }
 
+    eprintln!("== every board's own systems (built and checked, not run: no such board here)");
+    for description in system::board_descriptions(root)? {
+        let built = system::build(root, &toolchain, &description)?;
+        let (text, rodata, ram) = system::kernel_sizes(&built.kernel)?;
+        eprintln!(
+            "   {:<14} {:<16} kernel .text {text:>6} B, .rodata {rodata:>6} B, RAM {ram:>6} B, {} partitions on {} cores",
+            built.system.board.name,
+            built.system.name,
+            built.system.partitions.len(),
+            (0..built.system.board.cores).filter(|core| built.system.schedule(*core).is_some()).count()
+        );
+        kernels.push(built.kernel);
+    }
+
     eprintln!("== kernel image checks");
     for kernel in &kernels {
         checks::kernel_uses_no_fpu(kernel)?;
